@@ -1,0 +1,11 @@
+"""The JSON REST API under /api."""
+
+from fastapi import APIRouter
+
+from backend.api.routes import apps, auth, endpoints, runs
+
+api_router = APIRouter(prefix="/api")
+for _module in (auth, apps, endpoints, runs):
+    api_router.include_router(_module.router)
+
+__all__ = ["api_router"]

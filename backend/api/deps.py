@@ -1,0 +1,64 @@
+"""Dependency aliases shared by the REST routes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from backend.core.db import get_engine
+from backend.core.settings import Settings, get_settings
+from backend.models import App, User
+from backend.services import NotFound
+from backend.services.apps import resolve_app
+from backend.services.users import user_from_token
+
+
+def settings_dep(request: Request) -> Settings:
+    """The settings the application was built with."""
+    return getattr(request.app.state, "settings", None) or get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(settings_dep)]
+
+
+def session_dep(settings: SettingsDep) -> Iterator[Session]:
+    """A database session for one request."""
+    with Session(get_engine(settings.sqlalchemy_url), expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(session_dep)]
+
+_bearer = HTTPBearer(auto_error=False, description="The access token from POST /api/auth/login")
+
+
+def current_user(
+    session: SessionDep, settings: SettingsDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User:
+    """The user behind the bearer token; 401 otherwise."""
+    user = user_from_token(session=session, settings=settings, token=creds.credentials) if creds else None
+    if user is None:
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="missing, invalid or expired access token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def owned_app(app_id: int, session: SessionDep, user: CurrentUser) -> App:
+    """The app with this id if the current user owns it; 404 otherwise (same answer for both)."""
+    try:
+        return resolve_app(session=session, ref=str(app_id), owner_id=user.id)
+    except NotFound:
+        raise HTTPException(status_code=404, detail="app not found") from None
+
+
+OwnedApp = Annotated[App, Depends(owned_app)]

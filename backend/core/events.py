@@ -1,0 +1,151 @@
+"""The progress bus: workers publish run events, the API process that holds the caller's stream listens.
+
+Embedded mode keeps both ends in one process, so an in-memory bus suffices. In production the worker and
+the API are different processes, so events travel over Redis pub/sub, one channel per run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "toolpress:run:"
+
+
+class EventBus(Protocol):
+    """Publish from anywhere (sync), subscribe from the event loop (async)."""
+
+    def publish(self, run_id: str, event: dict[str, Any]) -> None: ...
+
+    def subscribe(self, run_id: str) -> Any: ...
+
+
+class _Subscription:
+    """An asyncio queue fed from any thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    def push(self, event: dict[str, Any]) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        while True:
+            yield await self.queue.get()
+
+    async def get(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """The next event, or None after `timeout` seconds."""
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout)
+        except asyncio.TimeoutError:
+            return None
+
+
+class LocalEventBus:
+    """In-process bus for the embedded worker thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subs: dict[str, set[_Subscription]] = defaultdict(set)
+
+    def publish(self, run_id: str, event: dict[str, Any]) -> None:
+        with self._lock:
+            subs = list(self._subs.get(run_id, ()))
+        for sub in subs:
+            sub.push(event)
+
+    @asynccontextmanager
+    async def subscribe(self, run_id: str) -> AsyncIterator[_Subscription]:
+        sub = _Subscription()
+        with self._lock:
+            self._subs[run_id].add(sub)
+        try:
+            yield sub
+        finally:
+            with self._lock:
+                self._subs[run_id].discard(sub)
+                if not self._subs[run_id]:
+                    del self._subs[run_id]
+
+
+class RedisEventBus:
+    """Redis pub/sub bus: each API process holds one pattern subscription and fans events out per run.
+
+    A single `PSUBSCRIBE toolpress:run:*` made before any call starts means no event can be published
+    before its listener exists, and no per-call subscribe round trip sits on the hot path.
+    """
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.url = url
+        self._publisher = redis.Redis.from_url(url)
+        self._local = LocalEventBus()
+        self._reader: asyncio.Task[None] | None = None
+        self._started: asyncio.Event | None = None
+
+    def publish(self, run_id: str, event: dict[str, Any]) -> None:
+        self._publisher.publish(CHANNEL_PREFIX + run_id, json.dumps(event))
+
+    async def _ensure_reader(self) -> None:
+        if self._started is None:
+            self._started = asyncio.Event()
+            self._reader = asyncio.create_task(self._read_forever())
+        await self._started.wait()
+
+    async def _read_forever(self) -> None:
+        import redis.asyncio as aioredis
+
+        assert self._started is not None
+        while True:
+            client = aioredis.Redis.from_url(self.url)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                self._started.set()
+                while True:
+                    message = await pubsub.get_message(timeout=5.0)
+                    if message is None or message.get("type") != "pmessage":
+                        continue
+                    channel = message["channel"].decode()
+                    try:
+                        event = json.loads(message["data"])
+                    except ValueError:
+                        continue
+                    self._local.publish(channel[len(CHANNEL_PREFIX) :], event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("progress bus connection lost; reconnecting", exc_info=True)
+                self._started.set()  # callers fall back to polling the database meanwhile
+                await asyncio.sleep(0.5)
+            finally:
+                try:
+                    await pubsub.aclose()
+                    await client.aclose()
+                except Exception:
+                    logger.debug("closing the progress bus connection failed", exc_info=True)
+
+    @asynccontextmanager
+    async def subscribe(self, run_id: str) -> AsyncIterator[_Subscription]:
+        await self._ensure_reader()
+        async with self._local.subscribe(run_id) as sub:
+            yield sub
+
+
+@lru_cache(maxsize=4)
+def get_event_bus(url: str) -> LocalEventBus | RedisEventBus:
+    """The bus for a URL, one per process."""
+    if url.startswith("memory://"):
+        return LocalEventBus()
+    return RedisEventBus(url)

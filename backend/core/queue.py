@@ -1,0 +1,39 @@
+"""The Celery application shared by the API (which sends tasks by name) and the worker (which runs them)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from celery import Celery
+
+RUN_APP_TASK = "toolpress.run_app"
+
+
+@lru_cache(maxsize=4)
+def get_celery(broker_url: str, queue: str = "toolpress") -> Celery:
+    """One Celery app per broker URL per process, tuned for low latency."""
+    app = Celery("toolpress", broker=broker_url)
+    options: dict[str, object] = {}
+    if broker_url.startswith("memory://"):
+        # The in-memory transport polls; the default 1 s interval would add up to a second per call.
+        options["polling_interval"] = 0.005
+    app.conf.update(
+        task_default_queue=queue,
+        task_ignore_result=True,
+        result_backend=None,
+        task_acks_late=True,
+        task_reject_on_worker_lost=False,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_transport_options=options,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=3,
+        task_publish_retry=True,
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.4, "interval_max": 1},
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        task_send_sent_event=False,
+        enable_utc=True,
+    )
+    return app

@@ -1,0 +1,91 @@
+"""Settings from environment variables prefixed `TOOLPRESS_`."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET_KEYS = frozenset({"", "changeme", "change-me", "secret", "placeholder"})
+
+
+class Settings(BaseSettings):
+    """Every knob Toolpress reads; defaults give the embedded single-machine mode."""
+
+    model_config = SettingsConfigDict(env_prefix="TOOLPRESS_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path(".toolpress")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir.")
+    broker_url: str = Field(default="memory://", description="Celery broker; memory:// runs the embedded worker.")
+    events_url: str | None = Field(default=None, description="Progress bus; default follows the broker.")
+    queue: str = Field(default="toolpress", description="Celery queue the runs go to.")
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    embedded_worker: bool | None = Field(default=None, description="Run a worker thread inside `serve`.")
+    worker_concurrency: int = 4
+    allowed_hosts: list[str] = Field(default_factory=list, description="Extra Host values accepted by /mcp.")
+    allowed_origins: list[str] = Field(default_factory=list, description="Extra Origin values accepted by /mcp.")
+    max_request_bytes: int = 1024 * 1024
+    call_timeout_seconds: float = 600.0
+    load_examples: bool = True
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if self.env == "production":
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if key.strip().lower() in PLACEHOLDER_SECRET_KEYS or len(key) < 32:
+                raise ValueError("TOOLPRESS_SECRET_KEY must be set to a random value of 32+ characters in production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to an SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'toolpress.db').resolve()}"
+
+    @property
+    def is_embedded_broker(self) -> bool:
+        """True when the broker lives in process memory (embedded mode)."""
+        return self.broker_url.startswith("memory://")
+
+    @property
+    def run_embedded_worker(self) -> bool:
+        """Whether `serve` starts a worker thread of its own."""
+        return self.is_embedded_broker if self.embedded_worker is None else self.embedded_worker
+
+    @property
+    def events_backend_url(self) -> str:
+        """Where progress events travel: in-process memory or a Redis pub/sub server."""
+        if self.events_url:
+            return self.events_url
+        if self.broker_url.startswith(("redis://", "rediss://")):
+            return self.broker_url
+        return "memory://"
+
+    def signing_key(self) -> str:
+        """The server secret; in development one is generated once and kept in the data directory."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        key_file = self.data_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key)
+        key_file.chmod(0o600)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

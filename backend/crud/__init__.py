@@ -1,0 +1,39 @@
+"""Keyword-only database functions; each returns rows or None and commits only where it writes."""
+
+from backend.crud.apps import (
+    create_app,
+    create_version,
+    delete_app,
+    get_app,
+    get_app_by_name,
+    get_version,
+    list_apps,
+    list_versions,
+    update_app_spec,
+)
+from backend.crud.endpoints import create_endpoint, get_endpoint_by_app, get_endpoint_by_hash, save_endpoint
+from backend.crud.runs import create_run, get_run, list_runs, save_run
+from backend.crud.users import create_user, get_user, get_user_by_email
+
+__all__ = [
+    "create_app",
+    "create_endpoint",
+    "create_run",
+    "create_user",
+    "create_version",
+    "delete_app",
+    "get_app",
+    "get_app_by_name",
+    "get_endpoint_by_app",
+    "get_endpoint_by_hash",
+    "get_run",
+    "get_user",
+    "get_user_by_email",
+    "get_version",
+    "list_apps",
+    "list_runs",
+    "list_versions",
+    "save_endpoint",
+    "save_run",
+    "update_app_spec",
+]

@@ -1,0 +1,91 @@
+"""App and app-version rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, delete, select
+
+from backend.models import App, AppVersion, McpEndpoint, Run, utcnow
+
+
+def create_app(*, session: Session, owner_id: int, name: str, spec: dict[str, Any]) -> App:
+    """Insert an app with its draft spec."""
+    app = App(owner_id=owner_id, name=name, spec=spec)
+    session.add(app)
+    session.commit()
+    session.refresh(app)
+    return app
+
+
+def get_app(*, session: Session, app_id: int, owner_id: int | None = None) -> App | None:
+    """An app by id, optionally only if `owner_id` owns it."""
+    app = session.get(App, app_id)
+    if app is None or (owner_id is not None and app.owner_id != owner_id):
+        return None
+    return app
+
+
+def get_app_by_name(*, session: Session, name: str, owner_id: int | None = None) -> list[App]:
+    """Apps with exactly this name (one per owner at most)."""
+    query = select(App).where(App.name == name)
+    if owner_id is not None:
+        query = query.where(App.owner_id == owner_id)
+    return list(session.exec(query).all())
+
+
+def list_apps(*, session: Session, owner_id: int | None = None, skip: int = 0, limit: int = 100) -> tuple[list[App], int]:
+    """A page of apps and the total count."""
+    query = select(App)
+    count_query = select(func.count()).select_from(App)
+    if owner_id is not None:
+        query = query.where(App.owner_id == owner_id)
+        count_query = count_query.where(App.owner_id == owner_id)
+    rows = session.exec(query.order_by(col(App.id)).offset(skip).limit(limit)).all()
+    return list(rows), int(session.exec(count_query).one())
+
+
+def update_app_spec(*, session: Session, app: App, name: str, spec: dict[str, Any]) -> App:
+    """Replace the draft."""
+    app.name = name
+    app.spec = spec
+    app.updated_at = utcnow()
+    session.add(app)
+    session.commit()
+    session.refresh(app)
+    return app
+
+
+def create_version(*, session: Session, app: App) -> AppVersion:
+    """Snapshot the draft as the next version number and mark it published."""
+    last = session.exec(select(func.max(AppVersion.number)).where(AppVersion.app_id == app.id)).one()
+    version = AppVersion(app_id=app.id, number=(last or 0) + 1, spec=app.spec)
+    session.add(version)
+    session.flush()
+    app.published_version_id = version.id
+    app.updated_at = utcnow()
+    session.add(app)
+    session.commit()
+    session.refresh(version)
+    session.refresh(app)
+    return version
+
+
+def get_version(*, session: Session, version_id: int) -> AppVersion | None:
+    """A version by id."""
+    return session.get(AppVersion, version_id)
+
+
+def list_versions(*, session: Session, app_id: int) -> list[AppVersion]:
+    """All versions of an app, newest first."""
+    return list(session.exec(select(AppVersion).where(AppVersion.app_id == app_id).order_by(col(AppVersion.number).desc())).all())
+
+
+def delete_app(*, session: Session, app: App) -> None:
+    """Delete an app with its versions, endpoint and runs."""
+    session.exec(delete(Run).where(col(Run.app_id) == app.id))
+    session.exec(delete(McpEndpoint).where(col(McpEndpoint.app_id) == app.id))
+    session.exec(delete(AppVersion).where(col(AppVersion.app_id) == app.id))
+    session.delete(app)
+    session.commit()

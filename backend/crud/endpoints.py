@@ -1,0 +1,34 @@
+"""MCP endpoint rows."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from backend.models import McpEndpoint
+
+
+def create_endpoint(*, session: Session, app_id: int, nonce: str, secret_hash: str) -> McpEndpoint:
+    """Insert the endpoint of an app (disabled)."""
+    endpoint = McpEndpoint(app_id=app_id, nonce=nonce, secret_hash=secret_hash)
+    session.add(endpoint)
+    session.commit()
+    session.refresh(endpoint)
+    return endpoint
+
+
+def get_endpoint_by_app(*, session: Session, app_id: int) -> McpEndpoint | None:
+    """The endpoint of an app, if one was ever created."""
+    return session.exec(select(McpEndpoint).where(McpEndpoint.app_id == app_id)).first()
+
+
+def get_endpoint_by_hash(*, session: Session, secret_hash: str) -> McpEndpoint | None:
+    """The endpoint whose secret hashes to `secret_hash`."""
+    return session.exec(select(McpEndpoint).where(McpEndpoint.secret_hash == secret_hash)).first()
+
+
+def save_endpoint(*, session: Session, endpoint: McpEndpoint) -> McpEndpoint:
+    """Persist changes to an endpoint."""
+    session.add(endpoint)
+    session.commit()
+    session.refresh(endpoint)
+    return endpoint

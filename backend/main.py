@@ -1,0 +1,68 @@
+"""The ASGI application: REST API, console and MCP endpoint in one process."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.routing import Route
+
+from backend.api import api_router
+from backend.console import console_router, static_mount
+from backend.core.settings import Settings, get_settings
+from backend.mcp import McpEndpointApp
+from backend.services import Conflict, InvalidSpec, NotFound, QueueUnavailable, ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+def _service_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, InvalidSpec):
+        return JSONResponse({"detail": str(exc), "errors": exc.errors}, status_code=422)
+    status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 503 if isinstance(exc, QueueUnavailable) else 400
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; an embedded worker starts with it when the broker is in memory."""
+    settings = settings or get_settings()
+    mcp_endpoint = McpEndpointApp(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.run_embedded_worker:
+            from backend.worker.embedded import EmbeddedWorker
+            from backend.worker.tasks import celery_app
+
+            worker = EmbeddedWorker(celery_app, concurrency=settings.worker_concurrency)
+            worker.start()
+        try:
+            async with mcp_endpoint.lifespan():
+                yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    app = FastAPI(
+        title="Toolpress",
+        version="0.1.0",
+        description="Publish low-code workflow apps as MCP servers.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_exception_handler(ServiceError, _service_error_handler)
+    app.include_router(api_router)
+    app.include_router(console_router)
+    app.mount("/static", static_mount(), name="static")
+    app.router.routes.append(Route("/mcp/{secret}", endpoint=mcp_endpoint, methods=["GET", "POST", "DELETE"]))
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    return app

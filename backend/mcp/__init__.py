@@ -1,0 +1,5 @@
+"""The MCP endpoint that serves published apps as tools."""
+
+from backend.mcp.endpoint import McpEndpointApp
+
+__all__ = ["McpEndpointApp"]

@@ -1,0 +1,134 @@
+"""tools/list and tools/call for a published app, looked up from the database on every request."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server.context import ServerRequestContext
+from mcp.shared.exceptions import MCPError
+
+import workflows
+from backend.core.db import session_scope
+from backend.core.settings import Settings
+from backend.models import Run, RunStatus
+from backend.services import QueueUnavailable
+from backend.services.apps import describe_tool, load_spec_of
+from backend.services.endpoints import EndpointTarget
+from backend.services.runs import create_run, dispatch_and_follow
+
+logger = logging.getLogger(__name__)
+
+TARGET_STATE_KEY = "toolpress_target"
+_MAX_TEXT = 100_000
+
+
+def _target(ctx: ServerRequestContext[Any, Any]) -> EndpointTarget:
+    request = ctx.request
+    target = getattr(getattr(request, "state", None), TARGET_STATE_KEY, None)
+    if target is None:  # the route resolves the secret before the SDK sees the request
+        raise MCPError(types.INVALID_REQUEST, "this endpoint is not available")
+    return target
+
+
+def _client_identity(ctx: ServerRequestContext[Any, Any]) -> tuple[str | None, str | None]:
+    params = ctx.session.client_params
+    if params is not None and params.client_info is not None:
+        return params.client_info.name, params.client_info.version
+    headers = getattr(ctx.request, "headers", None)
+    agent = headers.get("user-agent") if headers is not None else None
+    return (agent[:200], None) if agent else (None, None)
+
+
+def _error(text: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
+
+
+def render_outputs(outputs: dict[str, Any]) -> str:
+    """A human-readable text rendering of structured outputs."""
+    if not outputs:
+        return "Done (no outputs)."
+    lines = []
+    for name, value in outputs.items():
+        if isinstance(value, str) and "\n" not in value:
+            lines.append(f"{name}: {value}")
+        elif isinstance(value, str):
+            lines.append(f"{name}:\n{value}")
+        else:
+            lines.append(f"{name}: {json.dumps(value, ensure_ascii=False, indent=2 if isinstance(value, (dict, list)) else None)}")
+    text = "\n".join(lines)
+    return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "\n… (truncated; see structuredContent)"
+
+
+def result_of(run: Run) -> types.CallToolResult:
+    """The CallToolResult for a finished run."""
+    status = RunStatus(run.status)
+    if status is RunStatus.succeeded:
+        outputs = run.result or {}
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=render_outputs(outputs))], structured_content=outputs
+        )
+    if status is RunStatus.cancelled:
+        return _error(f"The run was cancelled: {run.error or 'cancelled'}.")
+    return _error(f"The app failed: {run.error or 'unknown error'} (run {run.id})")
+
+
+def build_handlers(settings: Settings) -> dict[str, Any]:
+    """The `on_*` handlers for the low-level Server, bound to settings."""
+
+    async def on_list_tools(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        target = _target(ctx)
+        info = describe_tool(load_spec_of(target.version.spec))
+        tool = types.Tool(
+            name=info.name,
+            title=info.title,
+            description=info.description,
+            input_schema=info.input_schema,
+            output_schema=info.output_schema,
+        )
+        return types.ListToolsResult(tools=[tool])
+
+    async def on_call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+        target = _target(ctx)
+        spec = load_spec_of(target.version.spec)
+        info = describe_tool(spec)
+        if params.name != info.name:
+            raise MCPError(types.INVALID_PARAMS, f"unknown tool {params.name[:100]!r}; this server offers {info.name!r}")
+        try:
+            inputs = workflows.validate_inputs(spec, params.arguments)
+        except workflows.InvalidInputs as exc:
+            issues = "\n".join(f"- {issue.path}: {issue.message}" for issue in exc.errors)
+            return _error(f"Invalid arguments for {info.name}:\n{issues}")
+        client_name, client_version = _client_identity(ctx)
+
+        def _create() -> Run:
+            with session_scope(settings.sqlalchemy_url) as session:
+                return create_run(
+                    session=session,
+                    app=target.app,
+                    version=target.version,
+                    inputs=inputs,
+                    endpoint_id=target.endpoint.id,
+                    client_name=client_name,
+                    client_version=client_version,
+                )
+
+        async def relay(done: int, total: int, message: str | None) -> None:
+            await ctx.session.report_progress(done, total, message)
+
+        try:
+            run = await anyio.to_thread.run_sync(_create)
+            final = await dispatch_and_follow(settings=settings, run=run, on_progress=relay)
+        except QueueUnavailable as exc:
+            return _error(f"{exc}.")
+        except Exception:
+            logger.exception("tools/call on app %s failed", target.app.id)
+            return _error("Internal error while starting the run; it was not completed. Try again.")
+        return result_of(final)
+
+    return {"on_list_tools": on_list_tools, "on_call_tool": on_call_tool}

@@ -1,0 +1,43 @@
+"""SQLModel tables and their API schema families."""
+
+from backend.models.app import App, AppCreate, AppPublic, AppsPublic, AppUpdate, AppVersion, AppVersionPublic
+from backend.models.base import as_utc, utcnow
+from backend.models.endpoint import EndpointPublic, McpEndpoint
+from backend.models.run import (
+    ALLOWED_TRANSITIONS,
+    TERMINAL_STATUSES,
+    InvalidTransition,
+    Run,
+    RunPublic,
+    RunsPublic,
+    RunStatus,
+    apply_transition,
+)
+from backend.models.user import TokenPublic, User, UserCreate, UserLogin, UserPublic
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "TERMINAL_STATUSES",
+    "App",
+    "AppCreate",
+    "AppPublic",
+    "AppUpdate",
+    "AppVersion",
+    "AppVersionPublic",
+    "AppsPublic",
+    "EndpointPublic",
+    "InvalidTransition",
+    "McpEndpoint",
+    "Run",
+    "RunPublic",
+    "RunStatus",
+    "RunsPublic",
+    "TokenPublic",
+    "User",
+    "UserCreate",
+    "UserLogin",
+    "UserPublic",
+    "apply_transition",
+    "as_utc",
+    "utcnow",
+]

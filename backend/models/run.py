@@ -1,0 +1,114 @@
+"""Runs of an app and their status state machine."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import JSON, Column, String
+from sqlmodel import Field, SQLModel
+
+from backend.models.base import TZ, utcnow
+
+
+class RunStatus(str, enum.Enum):
+    """Where a run is in its life."""
+
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+TERMINAL_STATUSES = frozenset({RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled})
+
+# A run is queued, then picked up by a worker; it ends exactly once. Cancellation may arrive before
+# the worker picks it up (queued -> cancelled) or while it runs. A failure may be recorded while still
+# queued (the broker refused the task). Nothing leaves a terminal state: a late worker result for a
+# cancelled run is dropped, which is how "no result is sent after cancel" holds.
+ALLOWED_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
+    RunStatus.queued: frozenset({RunStatus.running, RunStatus.cancelled, RunStatus.failed}),
+    RunStatus.running: frozenset({RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled}),
+    RunStatus.succeeded: frozenset(),
+    RunStatus.failed: frozenset(),
+    RunStatus.cancelled: frozenset(),
+}
+
+
+class InvalidTransition(Exception):
+    """A status change the state machine does not allow."""
+
+
+def new_run_id() -> str:
+    """A random run id."""
+    return uuid.uuid4().hex
+
+
+class Run(SQLModel, table=True):
+    """One call of an app: who called, with what, how it went."""
+
+    id: str = Field(default_factory=new_run_id, primary_key=True, max_length=32)
+    app_id: int = Field(foreign_key="app.id", index=True)
+    version_id: int | None = Field(default=None, foreign_key="appversion.id")
+    endpoint_id: int | None = Field(default=None, foreign_key="mcpendpoint.id")
+    source: str = Field(default="mcp", max_length=32)
+    status: RunStatus = Field(default=RunStatus.queued, sa_type=String(16), index=True)
+    inputs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    progress_done: int = 0
+    progress_total: int = 0
+    progress_message: str | None = Field(default=None, max_length=500)
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    error: str | None = None
+    trace: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    client_name: str | None = Field(default=None, max_length=200)
+    client_version: str | None = Field(default=None, max_length=100)
+    task_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=TZ, index=True)
+    started_at: datetime | None = Field(default=None, sa_type=TZ)
+    ended_at: datetime | None = Field(default=None, sa_type=TZ)
+
+
+def apply_transition(run: Run, to: RunStatus) -> None:
+    """Move `run` to status `to`, stamping times; raise InvalidTransition if the table forbids it."""
+    current = RunStatus(run.status)
+    if to not in ALLOWED_TRANSITIONS[current]:
+        raise InvalidTransition(f"run {run.id}: {current.value} -> {to.value} is not allowed")
+    run.status = to
+    if to is RunStatus.running:
+        run.started_at = utcnow()
+    if to in TERMINAL_STATUSES:
+        run.ended_at = utcnow()
+
+
+class RunPublic(BaseModel):
+    """A run as its owner sees it."""
+
+    id: str
+    app_id: int
+    version_id: int | None
+    source: str
+    status: RunStatus
+    inputs: dict[str, Any]
+    progress_done: int
+    progress_total: int
+    progress_message: str | None
+    result: dict[str, Any] | None
+    error: str | None
+    trace: list[dict[str, Any]] | None
+    client_name: str | None
+    client_version: str | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_ms: float | None
+
+
+class RunsPublic(BaseModel):
+    """A page of runs."""
+
+    data: list[RunPublic]
+    count: int

@@ -1,0 +1,51 @@
+"""Users and their schema family."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field as PField
+from sqlmodel import Field, SQLModel
+
+from backend.models.base import TZ, utcnow
+
+
+class User(SQLModel, table=True):
+    """A console user (owner of apps)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True, unique=True, max_length=320)
+    password_hash: str | None = Field(default=None, max_length=255)
+    is_admin: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
+
+
+class UserCreate(BaseModel):
+    """Sign-up payload."""
+
+    model_config = ConfigDict(extra="forbid")
+    email: EmailStr
+    password: str = PField(min_length=8, max_length=256)
+
+
+class UserLogin(BaseModel):
+    """Log-in payload."""
+
+    model_config = ConfigDict(extra="forbid")
+    email: str = PField(max_length=320)
+    password: str = PField(max_length=256)
+
+
+class UserPublic(BaseModel):
+    """A user as the API shows it."""
+
+    id: int
+    email: str
+    created_at: datetime
+
+
+class TokenPublic(BaseModel):
+    """An API access token issued at log-in."""
+
+    access_token: str
+    token_type: str = "bearer"

@@ -1,0 +1,17 @@
+"""Multi-step operations; the only layer besides crud that commits."""
+
+from backend.services import apps, endpoints, execution, runs, users
+from backend.services.errors import Conflict, InvalidSpec, NotFound, QueueUnavailable, ServiceError
+
+__all__ = [
+    "Conflict",
+    "InvalidSpec",
+    "NotFound",
+    "QueueUnavailable",
+    "ServiceError",
+    "apps",
+    "endpoints",
+    "execution",
+    "runs",
+    "users",
+]

@@ -1,0 +1,132 @@
+"""Create, edit, publish and describe apps."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+import workflows
+from backend import crud
+from backend.models import App, AppPublic, AppVersion, AppVersionPublic, User
+from backend.services.errors import Conflict, InvalidSpec, NotFound
+
+_TOOL_NAME_BAD = re.compile(r"[^a-zA-Z0-9_-]+")
+
+
+def parse_spec(*, spec: dict[str, Any] | None = None, text: str | None = None) -> workflows.AppSpec:
+    """Validate a spec given as a dict or as YAML/JSON text; raise InvalidSpec listing every problem."""
+    if (spec is None) == (text is None):
+        raise InvalidSpec([{"path": "(root)", "message": "give exactly one of 'spec' (JSON) or 'yaml' (text)"}])
+    try:
+        return workflows.spec_from_dict(spec) if spec is not None else workflows.load_spec(text or "")
+    except workflows.SpecError as exc:
+        raise InvalidSpec([{"path": i.path, "message": i.message, "step": getattr(i, "step", None)} for i in exc.errors]) from None
+
+
+def tool_name_for(spec: workflows.AppSpec) -> str:
+    """The MCP tool name: the spec's `tool_name` or its name, sanitized to ^[a-zA-Z0-9_-]{1,64}$."""
+    raw = getattr(spec, "tool_name", None) or spec.name
+    cleaned = _TOOL_NAME_BAD.sub("_", raw.strip()).strip("_")
+    return (cleaned or "app")[:64]
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    """What an MCP client sees of a published app."""
+
+    name: str
+    title: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+
+
+def describe_tool(spec: workflows.AppSpec) -> ToolInfo:
+    """The tool descriptor of a spec."""
+    return ToolInfo(
+        name=tool_name_for(spec),
+        title=getattr(spec, "title", None) or spec.name,
+        description=spec.description or spec.name,
+        input_schema=workflows.input_schema(spec),
+        output_schema=workflows.output_schema(spec),
+    )
+
+
+def load_spec_of(data: dict[str, Any]) -> workflows.AppSpec:
+    """A stored spec dict back as an AppSpec (it was validated when stored)."""
+    return workflows.spec_from_dict(data)
+
+
+def create_app(*, session: Session, owner: User, spec: workflows.AppSpec) -> App:
+    """Create an app from a validated spec; names are unique per owner."""
+    if crud.get_app_by_name(session=session, name=spec.name, owner_id=owner.id):
+        raise Conflict(f"you already have an app named {spec.name!r}")
+    try:
+        return crud.create_app(session=session, owner_id=owner.id, name=spec.name, spec=workflows.spec_to_dict(spec))
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"you already have an app named {spec.name!r}") from None
+
+
+def update_draft(*, session: Session, app: App, spec: workflows.AppSpec) -> App:
+    """Replace an app's draft spec."""
+    others = [a for a in crud.get_app_by_name(session=session, name=spec.name, owner_id=app.owner_id) if a.id != app.id]
+    if others:
+        raise Conflict(f"you already have an app named {spec.name!r}")
+    return crud.update_app_spec(session=session, app=app, name=spec.name, spec=workflows.spec_to_dict(spec))
+
+
+def publish_app(*, session: Session, app: App) -> AppVersion:
+    """Publish the current draft as a new immutable version."""
+    load_spec_of(app.spec)  # a stored draft that no longer validates must not be published
+    return crud.create_version(session=session, app=app)
+
+
+def resolve_app(*, session: Session, ref: str, owner_id: int | None = None) -> App:
+    """An app by id or by unique name; NotFound otherwise."""
+    if ref.isdigit():
+        app = crud.get_app(session=session, app_id=int(ref), owner_id=owner_id)
+        if app is not None:
+            return app
+    matches = crud.get_app_by_name(session=session, name=ref, owner_id=owner_id)
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise Conflict(f"several apps are named {ref!r}; use the app id")
+    raise NotFound(f"no app {ref!r}")
+
+
+def export_yaml(app: App) -> str:
+    """The app's draft as YAML."""
+    return workflows.dump_spec(load_spec_of(app.spec))
+
+
+def published_version(*, session: Session, app: App) -> AppVersion | None:
+    """The app's live version, if it was ever published."""
+    if app.published_version_id is None:
+        return None
+    return crud.get_version(session=session, version_id=app.published_version_id)
+
+
+def app_public(*, session: Session, app: App) -> AppPublic:
+    """The API view of an app."""
+    version = published_version(session=session, app=app)
+    endpoint = crud.get_endpoint_by_app(session=session, app_id=app.id)
+    return AppPublic(
+        id=app.id,
+        name=app.name,
+        spec=app.spec,
+        published_version=version.number if version else None,
+        mcp_enabled=bool(endpoint and endpoint.enabled),
+        created_at=app.created_at,
+        updated_at=app.updated_at,
+    )
+
+
+def version_public(version: AppVersion) -> AppVersionPublic:
+    """The API view of a version."""
+    return AppVersionPublic(id=version.id, number=version.number, spec=version.spec, created_at=version.created_at)

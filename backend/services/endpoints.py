@@ -1,0 +1,107 @@
+"""Turn an app's MCP server on and off, rotate its URL, and find the app behind a URL secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from backend import crud
+from backend.core import security
+from backend.core.settings import Settings
+from backend.models import App, AppVersion, EndpointPublic, McpEndpoint, utcnow
+from backend.services.apps import published_version
+from backend.services.errors import Conflict
+
+
+def _url(settings: Settings, secret: str) -> str:
+    return f"{settings.public_url.rstrip('/')}/mcp/{secret}"
+
+
+def _mask(settings: Settings, secret: str) -> str:
+    return f"{settings.public_url.rstrip('/')}/mcp/{secret[:4]}{'•' * 12}"
+
+
+def _secret_of(settings: Settings, endpoint: McpEndpoint) -> str:
+    return security.derive_secret(settings.signing_key(), endpoint.nonce)
+
+
+def _fresh_material(settings: Settings) -> tuple[str, str]:
+    nonce = security.new_nonce()
+    secret = security.derive_secret(settings.signing_key(), nonce)
+    return nonce, security.lookup_hash(secret)
+
+
+def endpoint_url(*, settings: Settings, endpoint: McpEndpoint) -> str:
+    """The full secret-bearing URL of an endpoint (only for its owner's eyes)."""
+    return _url(settings, _secret_of(settings, endpoint))
+
+
+def endpoint_public(*, settings: Settings, endpoint: McpEndpoint, reveal: bool = False) -> EndpointPublic:
+    """The owner's view of an endpoint; the URL only when `reveal`."""
+    secret = _secret_of(settings, endpoint)
+    return EndpointPublic(
+        enabled=endpoint.enabled,
+        url=_url(settings, secret) if reveal else None,
+        masked_url=_mask(settings, secret),
+        created_at=endpoint.created_at,
+        rotated_at=endpoint.rotated_at,
+    )
+
+
+def get_or_create_endpoint(*, session: Session, settings: Settings, app: App) -> McpEndpoint:
+    """The app's endpoint, created (disabled) on first use."""
+    endpoint = crud.get_endpoint_by_app(session=session, app_id=app.id)
+    if endpoint is None:
+        nonce, secret_hash = _fresh_material(settings)
+        endpoint = crud.create_endpoint(session=session, app_id=app.id, nonce=nonce, secret_hash=secret_hash)
+    return endpoint
+
+
+def enable_endpoint(*, session: Session, settings: Settings, app: App) -> McpEndpoint:
+    """Switch the MCP server on (same URL as before if it existed); the app must be published."""
+    if app.published_version_id is None:
+        raise Conflict("publish the app before enabling its MCP server")
+    endpoint = get_or_create_endpoint(session=session, settings=settings, app=app)
+    endpoint.enabled = True
+    return crud.save_endpoint(session=session, endpoint=endpoint)
+
+
+def disable_endpoint(*, session: Session, settings: Settings, app: App) -> McpEndpoint:
+    """Switch the MCP server off; its URL answers 404 until enabled again."""
+    endpoint = get_or_create_endpoint(session=session, settings=settings, app=app)
+    endpoint.enabled = False
+    return crud.save_endpoint(session=session, endpoint=endpoint)
+
+
+def regenerate_endpoint(*, session: Session, settings: Settings, app: App) -> McpEndpoint:
+    """Give the endpoint a new secret; the old URL stops working at once."""
+    endpoint = get_or_create_endpoint(session=session, settings=settings, app=app)
+    endpoint.nonce, endpoint.secret_hash = _fresh_material(settings)
+    endpoint.rotated_at = utcnow()
+    return crud.save_endpoint(session=session, endpoint=endpoint)
+
+
+@dataclass(frozen=True)
+class EndpointTarget:
+    """What a valid URL secret leads to."""
+
+    endpoint: McpEndpoint
+    app: App
+    version: AppVersion
+
+
+def resolve_secret(*, session: Session, settings: Settings, secret: str) -> EndpointTarget | None:
+    """The enabled endpoint, app and live version behind a URL secret, or None (unknown, off or rotated)."""
+    if not 16 <= len(secret) <= 128:
+        return None
+    endpoint = crud.get_endpoint_by_hash(session=session, secret_hash=security.lookup_hash(secret))
+    if endpoint is None or not security.same_secret(_secret_of(settings, endpoint), secret) or not endpoint.enabled:
+        return None
+    app = crud.get_app(session=session, app_id=endpoint.app_id)
+    if app is None:
+        return None
+    version = published_version(session=session, app=app)
+    if version is None:
+        return None
+    return EndpointTarget(endpoint=endpoint, app=app, version=version)

@@ -1,0 +1,156 @@
+"""Start, follow and cancel runs from the API side."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from sqlmodel import Session
+
+from backend import crud
+from backend.core.db import session_scope
+from backend.core.events import get_event_bus
+from backend.core.queue import RUN_APP_TASK, get_celery
+from backend.core.settings import Settings
+from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunPublic, RunStatus, apply_transition, as_utc
+from backend.services.errors import QueueUnavailable
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int, str | None], Awaitable[None]]
+
+
+def create_run(
+    *,
+    session: Session,
+    app: App,
+    version: AppVersion,
+    inputs: dict[str, Any],
+    endpoint_id: int | None = None,
+    source: str = "mcp",
+    client_name: str | None = None,
+    client_version: str | None = None,
+) -> Run:
+    """Record a queued run of `version` with validated inputs."""
+    run = Run(
+        app_id=app.id,
+        version_id=version.id,
+        endpoint_id=endpoint_id,
+        source=source,
+        inputs=inputs,
+        client_name=(client_name or None) and client_name[:200],
+        client_version=(client_version or None) and client_version[:100],
+    )
+    run.task_id = run.id
+    return crud.create_run(session=session, run=run)
+
+
+def enqueue_run(*, session: Session, settings: Settings, run: Run) -> None:
+    """Hand the run to the task queue; if the broker refuses, the run is marked failed and QueueUnavailable raised."""
+    try:
+        get_celery(settings.broker_url, settings.queue).send_task(RUN_APP_TASK, args=[run.id], task_id=run.task_id)
+    except Exception as exc:
+        logger.warning("could not queue run %s: %s", run.id, type(exc).__name__)
+        fresh = crud.get_run(session=session, run_id=run.id)
+        if fresh is not None and RunStatus(fresh.status) is RunStatus.queued:
+            apply_transition(fresh, RunStatus.failed)
+            fresh.error = "the task queue is unavailable; nothing was run, try again shortly"
+            crud.save_run(session=session, run=fresh)
+        raise QueueUnavailable("the task queue is unavailable; nothing was run, try again shortly") from None
+
+
+def cancel_run(*, session: Session, settings: Settings, run_id: str) -> Run | None:
+    """Mark a run cancelled (if it has not ended) and revoke its task; the worker stops at its next check."""
+    run = crud.get_run(session=session, run_id=run_id)
+    if run is None:
+        return None
+    if RunStatus(run.status) not in TERMINAL_STATUSES:
+        apply_transition(run, RunStatus.cancelled)
+        run.error = "cancelled by the caller"
+        run = crud.save_run(session=session, run=run)
+        try:
+            get_celery(settings.broker_url, settings.queue).control.revoke(run.task_id)
+        except Exception:
+            logger.warning("could not broadcast the revoke of run %s", run_id)
+        get_event_bus(settings.events_backend_url).publish(run_id, {"type": "end", "status": "cancelled"})
+    return run
+
+
+def _load(settings: Settings, run_id: str) -> Run | None:
+    with session_scope(settings.sqlalchemy_url) as session:
+        return crud.get_run(session=session, run_id=run_id)
+
+
+def _enqueue(settings: Settings, run: Run) -> None:
+    with session_scope(settings.sqlalchemy_url) as session:
+        enqueue_run(session=session, settings=settings, run=run)
+
+
+def _cancel(settings: Settings, run_id: str) -> None:
+    with session_scope(settings.sqlalchemy_url) as session:
+        cancel_run(session=session, settings=settings, run_id=run_id)
+
+
+async def dispatch_and_follow(*, settings: Settings, run: Run, on_progress: ProgressCallback | None = None) -> Run:
+    """Queue a created run and relay its progress until it ends; if the caller goes away, cancel it.
+
+    The subscription opens before the task is queued so no event can be missed; the database is polled
+    each second as well, so a lost event costs at most that second, never a hung call.
+    """
+    bus = get_event_bus(settings.events_backend_url)
+    try:
+        async with bus.subscribe(run.id) as events:
+            await anyio.to_thread.run_sync(_enqueue, settings, run)
+            deadline = anyio.current_time() + settings.call_timeout_seconds
+            while True:
+                event = await events.get(timeout=1.0)
+                if event is None:
+                    current = await anyio.to_thread.run_sync(_load, settings, run.id)
+                    if current is None or RunStatus(current.status) in TERMINAL_STATUSES:
+                        return current or run
+                    if anyio.current_time() > deadline:
+                        await anyio.to_thread.run_sync(_cancel, settings, run.id)
+                        final = await anyio.to_thread.run_sync(_load, settings, run.id)
+                        if final is not None and RunStatus(final.status) is RunStatus.cancelled:
+                            final.error = f"the run took longer than {settings.call_timeout_seconds:g} s and was stopped"
+                        return final or run
+                    continue
+                if event.get("type") == "progress" and on_progress is not None:
+                    await on_progress(int(event["done"]), int(event["total"]), event.get("message"))
+                elif event.get("type") == "end":
+                    final = await anyio.to_thread.run_sync(_load, settings, run.id)
+                    return final or run
+    except QueueUnavailable:
+        raise
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_cancel, settings, run.id)
+        raise
+
+
+def run_public(run: Run) -> RunPublic:
+    """The API view of a run."""
+    started, ended = as_utc(run.started_at), as_utc(run.ended_at)
+    duration = (ended - started).total_seconds() * 1000 if started and ended else None
+    return RunPublic(
+        id=run.id,
+        app_id=run.app_id,
+        version_id=run.version_id,
+        source=run.source,
+        status=RunStatus(run.status),
+        inputs=run.inputs,
+        progress_done=run.progress_done,
+        progress_total=run.progress_total,
+        progress_message=run.progress_message,
+        result=run.result,
+        error=run.error,
+        trace=run.trace,
+        client_name=run.client_name,
+        client_version=run.client_version,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+        duration_ms=duration,
+    )

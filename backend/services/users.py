@@ -1,0 +1,61 @@
+"""Accounts: sign-up, log-in, access tokens and the local admin the CLI acts as."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from backend import crud
+from backend.core import security
+from backend.core.settings import Settings
+from backend.models import User
+from backend.services.errors import Conflict
+
+LOCAL_ADMIN_EMAIL = "admin@localhost"
+_TOKEN_SALT = "toolpress.access-token"
+TOKEN_MAX_AGE = 14 * 24 * 3600
+
+
+def sign_up(*, session: Session, email: str, password: str) -> User:
+    """Create an account; e-mails are unique."""
+    if crud.get_user_by_email(session=session, email=email):
+        raise Conflict("an account with that e-mail already exists")
+    return crud.create_user(session=session, email=email, password_hash=security.hash_password(password))
+
+
+def authenticate(*, session: Session, email: str, password: str) -> User | None:
+    """The user if the password matches, else None (no hint which part was wrong)."""
+    user = crud.get_user_by_email(session=session, email=email)
+    if user is None:
+        security.hash_password(password)  # same cost either way
+        return None
+    return user if security.verify_password(user.password_hash, password) else None
+
+
+def issue_token(*, settings: Settings, user: User) -> str:
+    """A signed, expiring access token for the REST API and the console cookie."""
+    return security.sign(settings.signing_key(), {"uid": user.id}, _TOKEN_SALT)
+
+
+def user_from_token(*, session: Session, settings: Settings, token: str) -> User | None:
+    """The user a token was issued to, if it is valid and unexpired."""
+    data = security.unsign(settings.signing_key(), token, _TOKEN_SALT, TOKEN_MAX_AGE)
+    if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
+        return None
+    return crud.get_user(session=session, user_id=data["uid"])
+
+
+def local_admin(*, session: Session) -> User:
+    """The user the CLI acts as (created on first use, no password until one is set)."""
+    user = crud.get_user_by_email(session=session, email=LOCAL_ADMIN_EMAIL)
+    if user is None:
+        user = crud.create_user(session=session, email=LOCAL_ADMIN_EMAIL, password_hash=None, is_admin=True)
+    return user
+
+
+def set_password(*, session: Session, user: User, password: str) -> User:
+    """Set a user's password."""
+    user.password_hash = security.hash_password(password)
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user

@@ -1,0 +1,47 @@
+"""A real Celery worker running in threads of the API process, for the embedded (no services) mode."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from celery import Celery
+from celery.apps.worker import Worker
+
+logger = logging.getLogger(__name__)
+
+
+class EmbeddedWorker:
+    """Start and stop a Celery WorkController with a thread pool inside this process."""
+
+    def __init__(self, app: Celery, concurrency: int = 4) -> None:
+        self.app = app
+        self.concurrency = concurrency
+        self._worker: Worker | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start consuming in a daemon thread and wait until the worker is ready."""
+        ready = threading.Event()
+        self._worker = self.app.WorkController(
+            pool_cls="threads",
+            concurrency=self.concurrency,
+            without_heartbeat=True,
+            without_mingle=True,
+            without_gossip=True,
+            hostname="embedded@toolpress",
+            loglevel="WARNING",
+            ready_callback=lambda _consumer: ready.set(),
+        )
+        self._thread = threading.Thread(target=self._worker.start, name="toolpress-worker", daemon=True)
+        self._thread.start()
+        if not ready.wait(timeout=30):
+            raise RuntimeError("the embedded worker did not become ready within 30 s")
+        logger.info("embedded worker ready (%d threads)", self.concurrency)
+
+    def stop(self) -> None:
+        """Stop the worker, letting running tasks finish."""
+        if self._worker is not None:
+            self._worker.stop(in_sighandler=False)
+        if self._thread is not None:
+            self._thread.join(timeout=10)

@@ -1,0 +1,33 @@
+"""Thin Celery tasks: ids in, a service call, nothing else."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+
+from backend.core.queue import RUN_APP_TASK, get_celery
+from backend.core.settings import get_settings
+from backend.services.execution import execute_run
+
+logger = logging.getLogger(__name__)
+
+
+def register_tasks(app: Celery) -> Celery:
+    """Register Toolpress's tasks on a Celery app (idempotent)."""
+    if RUN_APP_TASK in app.tasks:
+        return app
+
+    @app.task(name=RUN_APP_TASK, ignore_result=True, acks_late=True)
+    def run_app(run_id: str) -> None:
+        """Execute one run by id."""
+        try:
+            execute_run(settings=get_settings(), run_id=run_id)
+        except Exception:
+            logger.exception("run task %s failed", run_id)
+            raise
+
+    return app
+
+
+celery_app = register_tasks(get_celery(get_settings().broker_url, get_settings().queue))

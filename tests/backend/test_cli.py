@@ -1,0 +1,62 @@
+"""The `toolpress` command through a subprocess, against a live stack's database."""
+
+from __future__ import annotations
+
+import yaml
+
+from support.stack import FIXTURES, Stack
+
+
+def test_import_prints_the_new_app_id_and_list_shows_it(stack: Stack) -> None:
+    app_id = stack.import_app("three_steps.yaml")
+    assert app_id.isdigit()
+    listing = stack.cli("apps", "list").stdout
+    assert any(line.split("\t")[0] == app_id and "draft" in line for line in listing.splitlines())
+
+
+def test_publish_creates_numbered_versions(stack: Stack) -> None:
+    app_id = stack.import_app("three_steps.yaml")
+    assert stack.cli("apps", "publish", app_id).stdout.strip() == "published version 1"
+    assert stack.cli("apps", "publish", app_id).stdout.strip() == "published version 2"
+
+
+def test_export_prints_yaml_equivalent_to_the_import(stack: Stack) -> None:
+    app_id = stack.import_app("three_steps.yaml")
+    exported = yaml.safe_load(stack.cli("apps", "export", app_id).stdout)
+    original = yaml.safe_load((FIXTURES / "three_steps.yaml").read_text())
+    assert exported["name"] == original["name"]
+    assert [s["id"] for s in exported["steps"]] == [s["id"] for s in original["steps"]]
+    assert [i["name"] for i in exported["inputs"]] == [i["name"] for i in original["inputs"]]
+
+
+def test_enable_requires_a_published_version(stack: Stack) -> None:
+    app_id = stack.import_app("three_steps.yaml")
+    result = stack.cli("mcp", "enable", app_id, check=False)
+    assert result.returncode == 1
+    assert "publish the app" in result.stderr
+
+
+def test_an_unknown_app_is_a_clear_error(stack: Stack) -> None:
+    result = stack.cli("mcp", "url", "no-such-app", check=False)
+    assert result.returncode == 1
+    assert "no app 'no-such-app'" in result.stderr
+
+
+def test_a_name_shared_by_several_apps_asks_for_the_id(stack: Stack) -> None:
+    result = stack.cli("apps", "publish", "Word Report", check=False)
+    assert result.returncode == 1
+    assert "use the app id" in result.stderr
+
+
+def test_an_invalid_spec_lists_its_problems(stack: Stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: Bad\ndescription: x\ninputs: []\nsteps:\n  - id: a\n    type: nope\noutputs: []\n")
+    result = stack.cli("apps", "import", str(bad), check=False)
+    assert result.returncode == 1
+    assert "steps[0]" in result.stderr
+
+
+def test_mcp_url_matches_enable(stack: Stack) -> None:
+    app_id, url = stack.publish_and_enable("three_steps.yaml")
+    assert stack.cli("mcp", "url", app_id).stdout.strip() == url
+    assert url.startswith(stack.base_url + "/mcp/")

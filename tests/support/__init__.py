@@ -1,0 +1,1 @@
+"""Helpers shared by the test suite: live Toolpress stacks on real processes."""

@@ -1,0 +1,52 @@
+"""Toolpress workflow engine: app specs, JSON Schema export, input validation, execution.
+
+Pure Python; imports nothing from ``backend``.
+"""
+
+from workflows.engine import execute
+from workflows.errors import (
+    InputIssue,
+    InvalidInputs,
+    NodeError,
+    RunCancelled,
+    SpecError,
+    SpecIssue,
+    WorkflowError,
+)
+from workflows.inputs import validate_inputs
+from workflows.loader import dump_spec, load_spec, spec_from_dict, spec_to_dict
+from workflows.nodes import REGISTRY, Node, NodeContext, get_node_type, node_types
+from workflows.results import ProgressEvent, RunResult, StepTrace
+from workflows.schema import input_schema, output_schema
+from workflows.spec import AppSpec, InputField, ItemSpec, OutputField, StepSpec
+
+__all__ = [
+    "REGISTRY",
+    "AppSpec",
+    "InputField",
+    "InputIssue",
+    "InvalidInputs",
+    "ItemSpec",
+    "Node",
+    "NodeContext",
+    "NodeError",
+    "OutputField",
+    "ProgressEvent",
+    "RunCancelled",
+    "RunResult",
+    "SpecError",
+    "SpecIssue",
+    "StepSpec",
+    "StepTrace",
+    "WorkflowError",
+    "dump_spec",
+    "execute",
+    "get_node_type",
+    "input_schema",
+    "load_spec",
+    "node_types",
+    "output_schema",
+    "spec_from_dict",
+    "spec_to_dict",
+    "validate_inputs",
+]

@@ -1,0 +1,164 @@
+"""Semantic checks of an app spec, each issue located by path (``inputs[1].default``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from pydantic import ValidationError
+
+from workflows.errors import SpecIssue
+from workflows.nodes import get_node_type, node_types
+from workflows.schema import field_schema
+from workflows.templating import check_template
+
+if TYPE_CHECKING:
+    from workflows.spec import AppSpec, InputField, ItemSpec
+
+__all__ = ["FORMATS", "NAME_PATTERN", "check_spec", "join_path"]
+
+NAME_PATTERN = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,63}$")
+TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
+FORMATS = frozenset({
+    "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname",
+    "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template",
+    "json-pointer", "relative-json-pointer", "regex",
+})
+_STRING = ("min_length", "max_length", "pattern", "format")
+_NUMBER = ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum", "multiple_of")
+APPLICABLE: dict[str, tuple[str, ...]] = {
+    "string": _STRING, "text": _STRING, "number": _NUMBER, "integer": _NUMBER, "boolean": (),
+    "enum": ("values",), "array": ("items", "min_items", "max_items", "unique_items"),
+    "object": ("properties",),
+}
+_CONSTRAINTS = tuple(dict.fromkeys(c for group in APPLICABLE.values() for c in group))
+# (lower, upper, may_be_equal)
+_RANGES = (
+    ("min_length", "max_length", True), ("min_items", "max_items", True),
+    ("minimum", "maximum", True), ("exclusive_minimum", "exclusive_maximum", False),
+    ("minimum", "exclusive_maximum", False), ("exclusive_minimum", "maximum", False),
+)
+
+
+def join_path(prefix: str, loc: Iterable[str | int]) -> str:
+    """Join a path prefix and a location: ``("inputs", 1, "default")`` → ``inputs[1].default``."""
+    path = prefix
+    for part in loc:
+        path = f"{path}[{part}]" if isinstance(part, int) else (f"{path}.{part}" if path else str(part))
+    return path or "(root)"
+
+
+def _type_issues(spec: ItemSpec, path: str) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    allowed = APPLICABLE[spec.type]
+    for name in _CONSTRAINTS:
+        if getattr(spec, name) is not None and name not in allowed:
+            hint = ", ".join(allowed) if allowed else "none"
+            issues.append(SpecIssue(f"{path}.{name}", f"'{name}' does not apply to type '{spec.type}' "
+                                    f"(constraints for {spec.type}: {hint})"))
+    for low, high, may_equal in _RANGES:
+        lo, hi = getattr(spec, low), getattr(spec, high)
+        if lo is not None and hi is not None and (lo > hi or (lo == hi and not may_equal)):
+            relation = "greater than" if lo > hi else "equal to"
+            issues.append(SpecIssue(f"{path}.{low}", f"{low} ({lo}) is {relation} {high} ({hi})"))
+    if spec.pattern is not None:
+        try:
+            re.compile(spec.pattern)
+        except re.error as exc:
+            issues.append(SpecIssue(f"{path}.pattern", f"invalid regular expression: {exc}"))
+    if spec.format is not None and spec.format not in FORMATS:
+        issues.append(SpecIssue(f"{path}.format", f"unknown format '{spec.format}'; "
+                                f"known formats: {', '.join(sorted(FORMATS))}"))
+    if spec.multiple_of is not None and spec.multiple_of <= 0:
+        issues.append(SpecIssue(f"{path}.multiple_of", "multiple_of must be greater than 0"))
+    if spec.type == "enum":
+        if not spec.values:
+            issues.append(SpecIssue(f"{path}.values", "an enum needs a non-empty list of values"))
+        else:
+            keys = [json.dumps(v, sort_keys=True) for v in spec.values]
+            for index, key in enumerate(keys):
+                if key in keys[:index]:
+                    issues.append(SpecIssue(f"{path}.values[{index}]", f"duplicate enum value {key}"))
+    if spec.items is not None:
+        issues += _type_issues(spec.items, f"{path}.items")
+    if not issues:
+        try:
+            Draft202012Validator.check_schema(field_schema(spec))
+        except SchemaError as exc:
+            where = f"{path}.properties" if list(exc.path)[:1] == ["properties"] else path
+            issues.append(SpecIssue(where, f"invalid JSON Schema: {exc.message}"))
+    return issues
+
+
+def _default_issues(field: InputField, path: str) -> list[SpecIssue]:
+    if field.default is None:
+        return []
+    if field.required:
+        return [SpecIssue(f"{path}.default", "a required input never uses its default; "
+                          "remove the default or set required: false")]
+    validator = Draft202012Validator(field_schema(field), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return [
+        SpecIssue(join_path(f"{path}.default", error.absolute_path), f"default {error.message}")
+        for error in sorted(validator.iter_errors(field.default), key=lambda e: list(map(str, e.path)))
+    ]
+
+
+def _name_issues(names: Sequence[str], prefix: str, key: str, what: str) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    for index, name in enumerate(names):
+        path = f"{prefix}[{index}].{key}"
+        if not NAME_PATTERN.match(name):
+            issues.append(SpecIssue(path, f"{what} '{name}' must start with a letter or underscore and "
+                                    "contain only letters, digits and underscores (at most 64)"))
+        elif name in names[:index]:
+            issues.append(SpecIssue(path, f"duplicate {what} '{name}'"))
+    return issues
+
+
+def _step_issues(spec: AppSpec, input_names: list[str]) -> list[SpecIssue]:
+    ids = [step.id for step in spec.steps]
+    issues = _name_issues(ids, "steps", "id", "step id")
+    for index, step in enumerate(spec.steps):
+        path = f"steps[{index}]"
+        node_type = get_node_type(step.type)
+        if node_type is None:
+            issues.append(SpecIssue(f"{path}.type", f"unknown step type '{step.type}'; "
+                                    f"known types: {', '.join(node_types())}", step.id))
+            continue
+        try:
+            config = node_type.Config.model_validate(step.config)
+        except ValidationError as exc:
+            for err in exc.errors():
+                message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+                issues.append(SpecIssue(join_path(path, err["loc"]), message, step.id))
+            continue
+        for name in node_type.template_fields:
+            for problem in check_template(str(getattr(config, name)), inputs=input_names,
+                                          earlier_steps=ids[:index], later_steps=ids[index + 1:],
+                                          step_id=step.id):
+                issues.append(SpecIssue(f"{path}.{name}", problem, step.id))
+    return issues
+
+
+def check_spec(spec: AppSpec) -> list[SpecIssue]:
+    """Return every semantic issue of a structurally valid spec (empty when it is valid)."""
+    issues: list[SpecIssue] = []
+    if spec.tool_name is not None and not TOOL_NAME_PATTERN.match(spec.tool_name):
+        issues.append(SpecIssue("tool_name", "tool_name must start with a letter and contain only "
+                                "letters, digits, '_' and '-' (at most 64)"))
+    input_names = [f.name for f in spec.inputs]
+    issues += _name_issues(input_names, "inputs", "name", "input name")
+    for index, field in enumerate(spec.inputs):
+        type_issues = _type_issues(field, f"inputs[{index}]")
+        issues += type_issues or _default_issues(field, f"inputs[{index}]")
+    issues += _step_issues(spec, input_names)
+    ids = [step.id for step in spec.steps]
+    issues += _name_issues([o.name for o in spec.outputs], "outputs", "name", "output name")
+    for index, out in enumerate(spec.outputs):
+        for problem in check_template(out.value, inputs=input_names, earlier_steps=ids):
+            issues.append(SpecIssue(f"outputs[{index}].value", problem))
+    return issues

@@ -1,0 +1,203 @@
+"""The sandboxed Jinja2 environment every template runs in, with resource budgets.
+
+Jinja2's sandbox stops attribute escapes but not denial of service: ``'a' * 10**9``,
+``'x' | center(10**9)`` or nested loops allocate or spin without limit. This module
+adds per-render budgets (operations, range items, wall time) and argument caps so a
+template fails fast with a clear message instead of exhausting a worker.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from jinja2 import StrictUndefined
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import Namespace
+
+from workflows.errors import NodeFailure
+
+__all__ = [
+    "MAX_OUTPUT_CHARS",
+    "MAX_RANGE_ITEMS",
+    "MAX_WIDTH",
+    "RenderError",
+    "environment",
+    "render_budget",
+]
+
+MAX_OUTPUT_CHARS = 1_048_576  # rendered text and any single string value
+MAX_RANGE_ITEMS = 1_000_000  # total items produced by range() in one render
+MAX_OPERATIONS = 5_000_000  # attribute lookups, item lookups and calls in one render
+MAX_WIDTH = 100_000  # width/count arguments of padding and slicing helpers
+MAX_EXPONENT = 10_000
+TIME_LIMIT_SECONDS = 10.0
+
+_PERCENT_SPEC = re.compile(r"%[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_BRACE_SPEC = re.compile(r"\{[^{}]*?:([^{}]*)\}")
+_WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
+_WIDTH_FILTERS = ("center", "indent", "slice", "wordwrap", "batch")
+
+
+class RenderError(NodeFailure):
+    """A template failed to render or evaluate; the reason is model-readable."""
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.operations = 0
+        self.range_items = 0
+        self.deadline = time.monotonic() + TIME_LIMIT_SECONDS
+
+    def tick(self) -> None:
+        self.operations += 1
+        if self.operations > MAX_OPERATIONS:
+            raise RenderError(f"template exceeded {MAX_OPERATIONS} operations; simplify its loops")
+        if self.operations % 4096 == 0 and time.monotonic() > self.deadline:
+            raise RenderError(f"template ran longer than {TIME_LIMIT_SECONDS:g} seconds")
+
+    def take_range(self, items: int) -> None:
+        self.range_items += items
+        if self.range_items > MAX_RANGE_ITEMS:
+            raise RenderError(f"template loops over more than {MAX_RANGE_ITEMS} range() items in total")
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("workflows_render_budget", default=None)
+
+
+@contextmanager
+def render_budget() -> Iterator[None]:
+    """Give the renders inside the block one fresh, shared resource budget."""
+    token = _BUDGET.set(_Budget())
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def _tick() -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.tick()
+
+
+def _check_width(what: str, values: Any) -> None:
+    for value in values:
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_WIDTH:
+            raise RenderError(f"{what}: argument {value} is larger than the limit of {MAX_WIDTH}")
+
+
+def _check_format(fmt: str, args: Any) -> None:
+    numbers: list[str] = []
+    for width, precision in _PERCENT_SPEC.findall(fmt):
+        numbers += [width, precision]
+    for spec in _BRACE_SPEC.findall(fmt):
+        numbers += re.findall(r"\d+", spec)
+    _check_width("format", [int(n) for n in numbers if n.isdigit()])
+    if "*" in fmt:
+        _check_width("format", list(args) if isinstance(args, (tuple, list)) else [args])
+
+
+def _bounded_range(*args: int) -> range:
+    rng = range(*args)
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.take_range(len(rng))
+    elif len(rng) > MAX_RANGE_ITEMS:
+        raise RenderError(f"range() of {len(rng)} items is larger than the limit of {MAX_RANGE_ITEMS}")
+    return rng
+
+
+class _BoundedNamespace(Namespace):
+    def __setitem__(self, name: str, value: Any) -> None:
+        if isinstance(value, (str, list, tuple)) and len(value) > MAX_OUTPUT_CHARS:
+            raise RenderError(f"namespace value '{name}' grew past {MAX_OUTPUT_CHARS} items")
+        super().__setitem__(name, value)
+
+
+def _capped_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    skip = 2 if hasattr(func, "jinja_pass_arg") else 1  # (context/env,) value, then arguments
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _check_width(f"filter '{name}'", [*args[skip:], *kwargs.values()])
+        return func(*args, **kwargs)
+
+    wrapper.__name__ = getattr(func, "__name__", name)
+    if hasattr(func, "jinja_pass_arg"):
+        wrapper.jinja_pass_arg = func.jinja_pass_arg  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _format_filter(value: Any, *args: Any, **kwargs: Any) -> str:
+    _check_format(str(value), args)
+    return str(value) % (kwargs or args)
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    """Immutable sandbox with operation, size and time budgets."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        _tick()
+        if operator == "*":
+            for seq, count in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(count, int):
+                    if len(seq) * count > MAX_OUTPUT_CHARS:
+                        raise RenderError(f"repeating a sequence would exceed {MAX_OUTPUT_CHARS} items")
+        elif operator == "**":
+            if isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT and abs(left) > 1:
+                raise RenderError(f"exponent {right} is larger than the limit of {MAX_EXPONENT}")
+        elif operator == "+":
+            if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+                if len(left) + len(right) > MAX_OUTPUT_CHARS:
+                    raise RenderError(f"concatenation would exceed {MAX_OUTPUT_CHARS} items")
+        elif operator == "%" and isinstance(left, str):
+            _check_format(left, right)
+        return super().call_binop(context, operator, left, right)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _tick()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        _tick()
+        return super().getitem(obj, argument)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        _tick()
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str) and getattr(__obj, "__name__", "") in _WIDTH_METHODS:
+            _check_width(f"str.{__obj.__name__}", [*args, *kwargs.values()])
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        fmt = str(value.__self__)
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            _check_format(fmt, args)
+            assert wrapped is not None
+            return wrapped(*args, **kwargs)
+
+        return checked
+
+
+def _make_environment() -> _Environment:
+    env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.globals["range"] = _bounded_range
+    env.globals["namespace"] = _BoundedNamespace
+    for name in _WIDTH_FILTERS:
+        env.filters[name] = _capped_filter(name, env.filters[name])
+    env.filters["format"] = _format_filter
+    return env
+
+
+environment = _make_environment()

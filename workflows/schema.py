@@ -1,0 +1,101 @@
+"""JSON Schema (draft 2020-12) export of an app's inputs and outputs.
+
+Decisions: ``text`` exports as ``{"type": "string", "x-multiline": true}`` (an annotation
+keyword; validators ignore it, consoles can render a textarea). ``enum`` exports ``enum``
+plus a ``type`` when every value shares one JSON type. ``array.items`` is a nested
+type spec (same fields as an input, without name/required/default).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.spec import AppSpec, ItemSpec
+
+__all__ = ["SCHEMA_DIALECT", "field_schema", "input_schema", "output_schema"]
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+_JSON_TYPES = {"string": "string", "text": "string", "number": "number", "integer": "integer",
+               "boolean": "boolean", "array": "array", "object": "object"}
+_KEYWORDS = {
+    "min_length": "minLength",
+    "max_length": "maxLength",
+    "pattern": "pattern",
+    "format": "format",
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "exclusive_minimum": "exclusiveMinimum",
+    "exclusive_maximum": "exclusiveMaximum",
+    "multiple_of": "multipleOf",
+    "min_items": "minItems",
+    "max_items": "maxItems",
+    "unique_items": "uniqueItems",
+}
+
+
+def _enum_type(values: list[Any]) -> str | None:
+    if all(isinstance(v, str) for v in values):
+        return "string"
+    if all(isinstance(v, bool) for v in values):
+        return "boolean"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "integer"
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return "number"
+    return None
+
+
+def field_schema(spec: ItemSpec, *, default: Any = None) -> dict[str, Any]:
+    """Return the JSON Schema of one value type (an input field or array items)."""
+    schema: dict[str, Any] = {}
+    if spec.type == "enum":
+        values = list(spec.values or [])
+        inferred = _enum_type(values) if values else None
+        if inferred:
+            schema["type"] = inferred
+        schema["enum"] = values
+    else:
+        schema["type"] = _JSON_TYPES[spec.type]
+    if spec.type == "text":
+        schema["x-multiline"] = True
+    if spec.description:
+        schema["description"] = spec.description
+    for field, keyword in _KEYWORDS.items():
+        value = getattr(spec, field)
+        if value is not None:
+            schema[keyword] = value
+    if spec.items is not None:
+        schema["items"] = field_schema(spec.items)
+    if spec.properties is not None:
+        schema["properties"] = dict(spec.properties)
+    if default is not None:
+        schema["default"] = default
+    return schema
+
+
+def input_schema(spec: AppSpec) -> dict[str, Any]:
+    """Return the tool's input schema: one property per input, unknown arguments rejected."""
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "type": "object",
+        "properties": {f.name: field_schema(f, default=f.default) for f in spec.inputs},
+        "required": [f.name for f in spec.inputs if f.required],
+        "additionalProperties": False,
+    }
+
+
+def output_schema(spec: AppSpec) -> dict[str, Any]:
+    """Return the tool's output schema: every declared output, always present."""
+    properties: dict[str, Any] = {}
+    for out in spec.outputs:
+        prop: dict[str, Any] = {"type": out.type}
+        if out.description:
+            prop["description"] = out.description
+        properties[out.name] = prop
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "type": "object",
+        "properties": properties,
+        "required": [out.name for out in spec.outputs],
+    }

@@ -1,0 +1,174 @@
+"""The app spec as pydantic models: typed inputs, a list of steps, typed outputs."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    model_serializer,
+    model_validator,
+)
+
+from workflows.errors import SpecIssue
+
+__all__ = [
+    "AppSpec",
+    "InputField",
+    "InputType",
+    "ItemSpec",
+    "OutputField",
+    "OutputType",
+    "SpecIssuesError",
+    "StepSpec",
+]
+
+InputType = Literal["string", "text", "number", "integer", "boolean", "enum", "array", "object"]
+OutputType = Literal["string", "number", "integer", "boolean", "array", "object"]
+STEP_KEYS = ("id", "type", "title")
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a number")
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+Number = Annotated[int | float, PlainValidator(_number, json_schema_input_type=int | float)]
+Count = Annotated[int, Field(strict=True, ge=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ItemSpec(_Model):
+    """A value type with constraints; also the element type of ``array`` inputs (``items``)."""
+
+    type: InputType
+    description: str | None = None
+    # string / text
+    min_length: Count | None = None
+    max_length: Count | None = None
+    pattern: str | None = None
+    format: str | None = None
+    # number / integer
+    minimum: Number | None = None
+    maximum: Number | None = None
+    exclusive_minimum: Number | None = None
+    exclusive_maximum: Number | None = None
+    multiple_of: Number | None = None
+    # enum
+    values: list[Any] | None = None
+    # array
+    items: ItemSpec | None = None
+    min_items: Count | None = None
+    max_items: Count | None = None
+    unique_items: StrictBool | None = None
+    # object: a raw JSON Schema ``properties`` map
+    properties: dict[str, Any] | None = None
+
+
+_INPUT_HEAD = ("name", "type", "description", "required", "default")
+
+
+class InputField(ItemSpec):
+    """One named input argument of the app (a property of the tool's input schema)."""
+
+    name: str
+    required: StrictBool = False
+    default: Any = None
+
+    @model_serializer(mode="wrap")
+    def _ordered(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        head = {key: data.pop(key) for key in _INPUT_HEAD if key in data}
+        return {**head, **data}
+
+
+class StepSpec(_Model):
+    """One step: ``id``, ``type``, optional ``title``; the node type's fields sit alongside.
+
+    On input every key other than id/type/title/config is gathered into ``config``; on
+    output ``config`` is flattened back, so YAML reads ``{id, type, template}``.
+    """
+
+    id: str
+    type: str
+    title: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_config(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        own = {key: data[key] for key in (*STEP_KEYS, "config") if key in data}
+        extra = {key: value for key, value in data.items() if key not in own}
+        if extra:
+            base = own.get("config")
+            own["config"] = {**base, **extra} if isinstance(base, dict) else extra
+        return own
+
+    @model_serializer(mode="wrap")
+    def _flatten(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        config = data.pop("config", None) or {}
+        return {**data, **config}
+
+
+class OutputField(_Model):
+    """One typed output; ``value`` is a template over inputs and steps."""
+
+    name: str
+    type: OutputType
+    description: str | None = None
+    value: str = Field(min_length=1)
+
+
+class SpecIssuesError(ValueError):
+    """Carries semantic issues out of pydantic validation (see ``AppSpec``)."""
+
+    def __init__(self, issues: list[SpecIssue]) -> None:
+        self.issues = issues
+        super().__init__("; ".join(str(issue) for issue in issues))
+
+
+class AppSpec(_Model):
+    """A whole app. Validating it also runs the semantic checks in ``workflows.checks``."""
+
+    name: str = Field(min_length=1, max_length=100)
+    description: str | None = None
+    tool_name: str | None = None
+    title: str | None = None
+    inputs: list[InputField] = Field(default_factory=list)
+    steps: list[StepSpec] = Field(default_factory=list)
+    outputs: list[OutputField] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> AppSpec:
+        from workflows.checks import check_spec  # noqa: PLC0415 - checks imports the node registry
+
+        issues = check_spec(self)
+        if issues:
+            raise SpecIssuesError(issues)
+        return self
+
+    @property
+    def effective_tool_name(self) -> str:
+        """Return ``tool_name`` or one derived from ``name`` (``Text Stats!`` → ``text_stats``)."""
+        if self.tool_name:
+            return self.tool_name
+        slug = re.sub(r"[^a-z0-9]+", "_", self.name.lower()).strip("_")
+        if not slug or not slug[0].isalpha():
+            slug = f"app_{slug}".rstrip("_")
+        return slug[:64]
