@@ -38,7 +38,7 @@ class _Loader(yaml.SafeLoader):
             self.alias_count += 1
             if self.alias_count > MAX_ALIASES:
                 raise _Refused(f"the document uses more than {MAX_ALIASES} YAML aliases")
-        return super().compose_node(parent, index)  # type: ignore[no-untyped-call,no-any-return]
+        return super().compose_node(parent, index)
 
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
@@ -68,7 +68,7 @@ def _parse_yaml(text: str) -> Any:
         _expanded_size(node, {})
         return loader.construct_document(node)
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
 
 
 def _parse(text: str) -> Any:

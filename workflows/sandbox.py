@@ -193,6 +193,7 @@ class _Environment(ImmutableSandboxedEnvironment):
 def _make_environment() -> _Environment:
     env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
     env.globals["range"] = _bounded_range
+    del env.globals["lipsum"]  # lipsum(n=10**9) spins; nothing in an app needs placeholder text
     env.globals["namespace"] = _BoundedNamespace
     for name in _WIDTH_FILTERS:
         env.filters[name] = _capped_filter(name, env.filters[name])

@@ -13,8 +13,8 @@ from itertools import islice
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.environment import Template
-from jinja2.sandbox import SecurityError
 from markupsafe import Markup
 
 from workflows.sandbox import MAX_OUTPUT_CHARS, RenderError, environment, render_budget
@@ -94,11 +94,13 @@ def check_template(
     except TemplateSyntaxError as exc:
         return [f"syntax error on line {exc.lineno}: {exc.message}"]
     problems: list[str] = []
+    for node in ast.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
+        problems.append(f"line {node.lineno}: templates cannot include, import or extend other templates")
     allowed = set(ROOT_NAMES) | set(environment.globals)
     for name in sorted(meta.find_undeclared_variables(ast) - allowed):
         problems.append(f"unknown variable '{name}'; templates can use inputs, steps and context")
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
-        ref = _reference(node)
+        ref = _reference(node) if isinstance(node, (nodes.Getattr, nodes.Getitem)) else None
         if ref is None:
             continue
         kind, key = ref

@@ -24,7 +24,8 @@ def test_export_prints_yaml_equivalent_to_the_import(stack: Stack) -> None:
     app_id = stack.import_app("three_steps.yaml")
     exported = yaml.safe_load(stack.cli("apps", "export", app_id).stdout)
     original = yaml.safe_load((FIXTURES / "three_steps.yaml").read_text())
-    assert exported["name"] == original["name"]
+    assert exported["name"].startswith(original["name"])
+    assert exported["description"] == original["description"]
     assert [s["id"] for s in exported["steps"]] == [s["id"] for s in original["steps"]]
     assert [i["name"] for i in exported["inputs"]] == [i["name"] for i in original["inputs"]]
 
@@ -42,10 +43,19 @@ def test_an_unknown_app_is_a_clear_error(stack: Stack) -> None:
     assert "no app 'no-such-app'" in result.stderr
 
 
-def test_a_name_shared_by_several_apps_asks_for_the_id(stack: Stack) -> None:
-    result = stack.cli("apps", "publish", "Word Report", check=False)
+def test_an_app_can_be_named_instead_of_numbered(stack: Stack) -> None:
+    app_id = stack.import_app("three_steps.yaml")
+    name = next(line.split("\t")[1] for line in stack.cli("apps", "list").stdout.splitlines() if line.startswith(app_id + "\t"))
+    assert stack.cli("apps", "publish", name).stdout.strip() == "published version 1"
+
+
+def test_importing_a_second_app_with_the_same_name_is_refused(stack: Stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    copy = tmp_path / "dupe.yaml"
+    copy.write_text((FIXTURES / "three_steps.yaml").read_text().replace("name: Word Report", "name: Only Once"))
+    stack.cli("apps", "import", str(copy))
+    result = stack.cli("apps", "import", str(copy), check=False)
     assert result.returncode == 1
-    assert "use the app id" in result.stderr
+    assert "already have an app named 'Only Once'" in result.stderr
 
 
 def test_an_invalid_spec_lists_its_problems(stack: Stack, tmp_path) -> None:  # type: ignore[no-untyped-def]

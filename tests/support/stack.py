@@ -70,8 +70,14 @@ class Stack:
         return result
 
     def import_app(self, fixture: str) -> str:
-        """Import a YAML fixture; return the new app id."""
-        return self.cli("apps", "import", str(FIXTURES / fixture)).stdout.strip()
+        """Import a YAML fixture under a unique name (names are unique per owner); return the new app id."""
+        import yaml
+
+        doc = yaml.safe_load((FIXTURES / fixture).read_text())
+        doc["name"] = f"{doc['name']} {uuid.uuid4().hex[:8]}"
+        copy = self.workdir / f"{uuid.uuid4().hex}.yaml"
+        copy.write_text(yaml.safe_dump(doc, sort_keys=False))
+        return self.cli("apps", "import", str(copy)).stdout.strip()
 
     def publish_and_enable(self, fixture: str) -> tuple[str, str]:
         """Import, publish and enable an app; return (app id, MCP URL)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ class Node(ABC, Generic[ConfigT]):
 
     type: ClassVar[str]
     description: ClassVar[str]
-    Config: ClassVar[type[NodeConfig]]
+    Config: ClassVar[builtins.type[NodeConfig]]
     template_fields: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from typing import Any, ClassVar, Literal
 
@@ -33,7 +34,7 @@ class TemplateNode(Node[TemplateConfig]):
 
     type: ClassVar[str] = "template"
     description: ClassVar[str] = "Render a Jinja2 template from inputs and earlier steps."
-    Config: ClassVar[type[NodeConfig]] = TemplateConfig
+    Config: ClassVar[builtins.type[NodeConfig]] = TemplateConfig
     template_fields: ClassVar[tuple[str, ...]] = ("template",)
 
     def run(self, config: TemplateConfig, ctx: NodeContext) -> dict[str, Any]:

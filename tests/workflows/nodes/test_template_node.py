@@ -1,0 +1,102 @@
+"""The template node (workflows/nodes/template.py) and its sandbox (workflows/sandbox.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from workflows import NodeError, execute, get_node_type, node_types, spec_from_dict
+from workflows.errors import NodeFailure
+from workflows.nodes import REGISTRY, NodeContext, TemplateConfig, TemplateNode
+
+
+def _run(template: str, output: str = "text", **inputs: Any) -> dict[str, Any]:
+    ctx = NodeContext(step_id="t", inputs=inputs, steps={})
+    return TemplateNode().run(TemplateConfig(template=template, output=output), ctx)  # type: ignore[arg-type]
+
+
+def _reason(template: str) -> str:
+    with pytest.raises(NodeFailure) as caught:
+        _run(template)
+    return caught.value.reason
+
+
+def test_the_registry_maps_template_to_the_template_node() -> None:
+    assert node_types() == ["template"]
+    assert get_node_type("template") is TemplateNode and REGISTRY["template"] is TemplateNode
+    assert get_node_type("nope") is None
+
+
+def test_renders_text_from_inputs() -> None:
+    assert _run("Hi {{ inputs.name | upper }}", name="ada") == {"text": "Hi ADA"}
+
+
+def test_json_output_is_parsed() -> None:
+    assert _run('{{ {"n": inputs.n} | tojson }}', output="json", n=3) == {"text": '{"n": 3}', "json": {"n": 3}}
+
+
+def test_invalid_json_output_fails_with_a_hint() -> None:
+    with pytest.raises(NodeFailure) as caught:
+        _run("not json", output="json")
+    assert "not valid JSON" in caught.value.reason and "tojson" in caught.value.reason
+
+
+def test_config_rejects_unknown_fields() -> None:
+    with pytest.raises(ValueError):
+        TemplateConfig.model_validate({"template": "x", "extra": 1})
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["{{ ''.__class__.__mro__ }}", "{{ cycler.__init__.__globals__ }}", "{{ joiner.__init__.__globals__ }}",
+     "{{ inputs.__class__ }}", "{{ ''.__class__.__mro__[1].__subclasses__() }}"],
+)
+def test_sandbox_escapes_fail_with_an_unsafe_attribute_message(template: str) -> None:
+    assert "unsafe attribute" in _reason(template)
+
+
+def test_sandbox_escape_in_a_running_app_is_a_node_error() -> None:
+    app = spec_from_dict({"name": "T", "steps": [
+        {"id": "evil", "type": "template", "template": "{{ cycler.__init__.__globals__.os }}"}]})
+    with pytest.raises(NodeError) as caught:
+        execute(app, {})
+    assert str(caught.value).startswith("step 'evil' (template) failed: the template tried to access an unsafe")
+
+
+def test_mutating_inputs_is_refused() -> None:
+    assert "unsafe" in _reason("{{ inputs.update({'a': 1}) }}")
+
+
+@pytest.mark.parametrize(
+    ("template", "fragment"),
+    [
+        ("{% for i in range(10**9) %}{% endfor %}", "range"),
+        ("{% for i in range(1000) %}{% for j in range(1001) %}{% endfor %}{% endfor %}", "range"),
+        ("{% for i in range(100000) %}{{ 'x' * 20 }}{% endfor %}", "longer than"),
+        ("{{ 'x' * 10**8 }}", "repeating"),
+        ("{{ 2 ** (10**8) }}", "exponent"),
+        ("{{ 'x' | center(10**8) }}", "center"),
+        ("{{ 'x' | indent(10**8) }}", "indent"),
+        ("{{ 'x'.ljust(10**8) }}", "ljust"),
+        ("{{ '%999999999d' % 1 }}", "format"),
+        ("{{ '%999999999d' | format(1) }}", "format"),
+        ("{{ '{:>999999999}'.format(1) }}", "format"),
+        ("{% set ns = namespace(s='ab') %}{% for i in range(30) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+         "namespace"),
+        ("{{ lipsum(10**9) }}", "lipsum"),
+        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "recursed"),
+    ],
+)
+def test_runaway_templates_are_stopped_with_a_clear_reason(template: str, fragment: str) -> None:
+    assert fragment in _reason(template)
+
+
+def test_ordinary_use_of_the_guarded_helpers_still_works() -> None:
+    text = _run("{{ 'ab' * 2 }}|{{ 'x' | center(5) }}|{{ '%03d' | format(7) }}|{{ '{:>3}'.format(1) }}|"
+                "{{ range(3) | list }}|{{ 2 ** 10 }}")["text"]
+    assert text == "abab|  x  |007|  1|[0, 1, 2]|1024"
+
+
+def test_undefined_names_fail_loudly() -> None:
+    assert _reason("{{ inputs.missing }}") == "'dict object' has no attribute 'missing'"
