@@ -58,7 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(console_router)
     app.mount("/static", static_mount(), name="static")
-    app.router.routes.append(Route("/mcp/{secret}", endpoint=mcp_endpoint, methods=["GET", "POST", "DELETE"]))
+    for path in ("/mcp/{secret}/mcp", "/mcp/{secret}"):
+        app.router.routes.append(Route(path, endpoint=mcp_endpoint, methods=["GET", "POST", "DELETE"]))
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -130,6 +130,8 @@ def _pydantic_issues(exc: ValidationError, data: dict[str, Any]) -> list[SpecIss
             continue
         loc = tuple(err["loc"])
         message = {"missing": "field required", "extra_forbidden": "unknown field"}.get(err["type"], err["msg"])
+        if err["type"] == "value_error" and cause is not None:
+            message = str(cause)
         issues.append(SpecIssue(join_path("", loc), message, _step_id(data, loc)))
     return list(dict.fromkeys(issues))
 

@@ -94,8 +94,8 @@ def check_template(
     except TemplateSyntaxError as exc:
         return [f"syntax error on line {exc.lineno}: {exc.message}"]
     problems: list[str] = []
-    for node in ast.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
-        problems.append(f"line {node.lineno}: templates cannot include, import or extend other templates")
+    for stmt in ast.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
+        problems.append(f"line {stmt.lineno}: templates cannot include, import or extend other templates")
     allowed = set(ROOT_NAMES) | set(environment.globals)
     for name in sorted(meta.find_undeclared_variables(ast) - allowed):
         problems.append(f"unknown variable '{name}'; templates can use inputs, steps and context")

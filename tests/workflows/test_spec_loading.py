@@ -168,6 +168,11 @@ def test_bad_input_fields_are_reported_at_the_offending_key(field: dict[str, Any
     assert _paths(data) == [path]
 
 
+def test_non_numeric_bound_message_is_plain() -> None:
+    data = _with(inputs=[{"name": "n", "type": "integer", "minimum": "1"}])
+    assert [str(i) for i in _issues(data)] == ["inputs[0].minimum: must be a number"]
+
+
 def test_bad_default_message_says_why() -> None:
     data = _with(inputs=[BASE["inputs"][0], {"name": "n", "type": "integer", "maximum": 5, "default": 9}])
     assert _issues(data)[0].message == "default 9 is greater than the maximum of 5"

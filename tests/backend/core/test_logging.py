@@ -29,7 +29,7 @@ def test_the_filter_rewrites_formatted_records() -> None:
 @pytest.mark.anyio
 async def test_the_secret_never_appears_in_server_logs_during_a_call(stack: Stack) -> None:
     _app_id, url = stack.publish_and_enable("three_steps.yaml")
-    secret = url.rsplit("/", 1)[1]
+    secret = url.split("/mcp/", 1)[1].removesuffix("/mcp")
     async with Client(url, mode="legacy") as client:
         result = await client.call_tool("word_report", {"text": "secret test"})
     assert result.is_error is False
