@@ -1,8 +1,10 @@
 """Parsing, reference checking, rendering and evaluation of the spec's Jinja2 templates.
 
-Templates see three names: ``inputs`` (the validated arguments), ``steps`` (results of
-earlier steps by id, e.g. ``steps.greet.text``) and ``context`` (run metadata passed to
-``execute``). A value that is exactly one ``{{ expression }}`` keeps its native type.
+Templates see four names: ``inputs`` (the validated arguments), ``steps`` (results of
+earlier steps by id, e.g. ``steps.greet.text``), ``secrets`` (named secrets passed to
+``execute``; redacted from everything the run reports) and ``context`` (run metadata
+passed to ``execute``). Steps inside a ``map`` also see ``item`` and ``index``. A value
+that is exactly one ``{{ expression }}`` keeps its native JSON type.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ __all__ = [
     "render",
 ]
 
-ROOT_NAMES = ("inputs", "steps", "context")
+ROOT_NAMES = ("inputs", "steps", "secrets", "context")
 _MAX_REASON = 500
 
 
@@ -87,8 +89,15 @@ def check_template(
     earlier_steps: Sequence[str],
     later_steps: Sequence[str] = (),
     step_id: str | None = None,
+    extra_names: Sequence[str] = (),
+    step_fields: Mapping[str, Sequence[str] | None] | None = None,
 ) -> list[str]:
-    """Return readable problems in a template: syntax errors and unknown or forward references."""
+    """Return readable problems in a template: syntax errors and unknown or forward references.
+
+    ``extra_names`` are further root names in scope (``item``/``index`` inside a map);
+    ``step_fields`` maps a step id to the result fields its node type documents, so
+    ``steps.fetch.jsn`` is reported when the step only returns ``status``/``json``/….
+    """
     try:
         ast = _parse(source)
     except TemplateSyntaxError as exc:
@@ -96,9 +105,11 @@ def check_template(
     problems: list[str] = []
     for stmt in ast.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
         problems.append(f"line {stmt.lineno}: templates cannot include, import or extend other templates")
-    allowed = set(ROOT_NAMES) | set(environment.globals)
+    allowed = set(ROOT_NAMES) | set(environment.globals) | set(extra_names)
     for name in sorted(meta.find_undeclared_variables(ast) - allowed):
-        problems.append(f"unknown variable '{name}'; templates can use inputs, steps and context")
+        names = ", ".join((*ROOT_NAMES, *extra_names))
+        problems.append(f"unknown variable '{name}'; templates can use {names}")
+    parents = {id(outer.node): outer for outer in ast.find_all((nodes.Getattr, nodes.Getitem))}
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
         ref = _reference(node) if isinstance(node, (nodes.Getattr, nodes.Getitem)) else None
         if ref is None:
@@ -117,7 +128,21 @@ def check_template(
                 )
             else:
                 problems.append(f"{where}unknown step '{key}'; earlier steps: {_names(earlier_steps)}")
+        elif kind == "steps" and step_fields:
+            problems += _field_problems(node, parents.get(id(node)), key, step_fields.get(key))
     return list(dict.fromkeys(problems))
+
+
+def _field_problems(node: nodes.Node, parent: nodes.Node | None, step: str,
+                    fields: Sequence[str] | None) -> list[str]:
+    """Report ``steps.<step>.<field>`` when the step's node type never returns that field."""
+    if not fields or not isinstance(parent, (nodes.Getattr, nodes.Getitem)):
+        return []
+    field_name = parent.attr if isinstance(parent, nodes.Getattr) else (
+        parent.arg.value if isinstance(parent.arg, nodes.Const) and isinstance(parent.arg.value, str) else None)
+    if field_name is None or field_name in fields:
+        return []
+    return [f"line {node.lineno}: step '{step}' has no result field '{field_name}'; it returns {_names(list(fields))}"]
 
 
 def describe_error(exc: BaseException) -> str:

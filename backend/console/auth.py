@@ -25,20 +25,25 @@ _CSRF_SALT = "toolpress.console-csrf"
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[^\\\s]*$")
 
 
-def _cookie_flags(settings: Settings) -> dict[str, object]:
-    return {"httponly": True, "samesite": "lax", "secure": settings.public_url.lower().startswith("https"), "path": "/"}
+def _secure(settings: Settings) -> bool:
+    return settings.public_url.lower().startswith("https")
+
+
+def _set_cookie(response: Response, settings: Settings, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, path="/", httponly=True, samesite="lax", secure=_secure(settings)
+    )
 
 
 def set_session_cookie(response: Response, *, settings: Settings, token: str) -> None:
     """Store the access token in the console's session cookie."""
-    response.set_cookie(SESSION_COOKIE, token, max_age=TOKEN_MAX_AGE, **_cookie_flags(settings))  # type: ignore[arg-type]
+    _set_cookie(response, settings, SESSION_COOKIE, token, TOKEN_MAX_AGE)
     response.delete_cookie(PRESESSION_COOKIE, path="/")
 
 
 def clear_session_cookie(response: Response, *, settings: Settings) -> None:
     """Forget the session."""
-    flags = _cookie_flags(settings)
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=bool(flags["secure"]), httponly=True, samesite="lax")
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=_secure(settings), httponly=True, samesite="lax")
 
 
 def _csrf_basis(request: Request) -> str | None:
@@ -67,7 +72,7 @@ def anonymous_csrf(request: Request, settings: Settings) -> tuple[str, str | Non
 
 def remember_presession(response: Response, *, settings: Settings, value: str) -> None:
     """Store the pre-session value the anonymous forms' CSRF tokens are bound to."""
-    response.set_cookie(PRESESSION_COOKIE, value, max_age=12 * 3600, **_cookie_flags(settings))  # type: ignore[arg-type]
+    _set_cookie(response, settings, PRESESSION_COOKIE, value, 12 * 3600)
 
 
 def check_csrf(request: Request, settings: SettingsDep, csrf_token: Annotated[str, Form()] = "") -> None:

@@ -177,13 +177,17 @@ def _back_to(app: App, notice: str) -> Response:
 
 
 @console_router.get("/apps/{app_id}")
-def app_page(request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep, user: ConsoleUser) -> Response:
+def app_page(
+    request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep, user: ConsoleUser
+) -> Response:
     """An app: its tool, schemas and MCP server panel."""
     return _app_page(request, session, settings, user, app)
 
 
 @console_router.post("/apps/{app_id}/publish", dependencies=[CsrfChecked])
-def publish(request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep, user: ConsoleUser) -> Response:
+def publish(
+    request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep, user: ConsoleUser
+) -> Response:
     """Publish the draft as a new version."""
     try:
         apps.publish_app(session=session, app=app)
@@ -193,7 +197,9 @@ def publish(request: Request, app: OwnedConsoleApp, session: SessionDep, setting
 
 
 @console_router.post("/apps/{app_id}/mcp/enable", dependencies=[CsrfChecked])
-def enable_mcp(request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep, user: ConsoleUser) -> Response:
+def enable_mcp(
+    request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep, user: ConsoleUser
+) -> Response:
     """Turn the MCP server on (the app must be published)."""
     try:
         endpoints.enable_endpoint(session=session, settings=settings, app=app)

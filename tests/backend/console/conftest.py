@@ -67,18 +67,12 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "TOOLPRESS_DATA_DIR": str(data_dir), "TOOLPRESS_PUBLIC_URL": base_url}
-    subprocess.run(
-        [str(PYTHON.parent / "toolpress"), "db", "upgrade"], env=env, cwd=REPO, check=True, timeout=60, capture_output=True
-    )
+    migrate = [str(PYTHON.parent / "toolpress"), "db", "upgrade"]
+    subprocess.run(migrate, env=env, cwd=REPO, check=True, timeout=60, capture_output=True)
     log = data_dir / "uvicorn.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(PYTHON), "-m", "uvicorn", "--factory", "backend.main:create_app", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=REPO,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        serve = [str(PYTHON), "-m", "uvicorn", "--factory", "backend.main:create_app", "--host", "127.0.0.1"]
+        proc = subprocess.Popen([*serve, "--port", str(port)], env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(base_url, proc, log)
         yield Server(base_url=base_url, data_dir=data_dir)
