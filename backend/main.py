@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from backend.api import api_router
 from backend.console import console_router, static_mount
+from backend.core.logging import RedactingFilter
 from backend.core.settings import Settings, get_settings
 from backend.mcp import McpEndpointApp
 from backend.services import Conflict, InvalidSpec, NotFound, QueueUnavailable, ServiceError
@@ -29,6 +30,10 @@ def _service_error_handler(_request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; an embedded worker starts with it when the broker is in memory."""
     settings = settings or get_settings()
+    for name in ("uvicorn.access", "uvicorn.error"):  # whatever server runs us, its logs are scrubbed
+        target = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in target.filters):
+            target.addFilter(RedactingFilter())
     mcp_endpoint = McpEndpointApp(settings)
 
     @contextlib.asynccontextmanager

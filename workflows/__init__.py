@@ -9,13 +9,14 @@ from workflows.errors import (
     InvalidInputs,
     NodeError,
     RunCancelled,
+    RunTimedOut,
     SpecError,
     SpecIssue,
     WorkflowError,
 )
 from workflows.inputs import validate_inputs
 from workflows.loader import dump_spec, load_spec, spec_from_dict, spec_to_dict
-from workflows.nodes import REGISTRY, Node, NodeContext, get_node_type, node_types
+from workflows.nodes import REGISTRY, CallApp, Node, NodeContext, SubAppCall, get_node_type, node_types
 from workflows.results import ProgressEvent, RunResult, StepTrace
 from workflows.schema import input_schema, output_schema
 from workflows.spec import AppSpec, InputField, ItemSpec, OutputField, StepSpec
@@ -23,6 +24,7 @@ from workflows.spec import AppSpec, InputField, ItemSpec, OutputField, StepSpec
 __all__ = [
     "REGISTRY",
     "AppSpec",
+    "CallApp",
     "InputField",
     "InputIssue",
     "InvalidInputs",
@@ -34,10 +36,12 @@ __all__ = [
     "ProgressEvent",
     "RunCancelled",
     "RunResult",
+    "RunTimedOut",
     "SpecError",
     "SpecIssue",
     "StepSpec",
     "StepTrace",
+    "SubAppCall",
     "WorkflowError",
     "dump_spec",
     "execute",

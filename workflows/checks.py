@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from workflows.errors import SpecIssue
 from workflows.nodes import get_node_type, node_types
 from workflows.schema import field_schema
-from workflows.templating import check_template
+from workflows.templating import check_template, is_single_expression
 
 if TYPE_CHECKING:
-    from workflows.spec import AppSpec, InputField, ItemSpec
+    from workflows.spec import AppSpec, InputField, ItemSpec, StepSpec
 
 __all__ = ["FORMATS", "NAME_PATTERN", "check_spec", "join_path"]
 
@@ -119,11 +119,43 @@ def _name_issues(names: Sequence[str], prefix: str, key: str, what: str) -> list
     return issues
 
 
-def _step_issues(spec: AppSpec, input_names: list[str]) -> list[SpecIssue]:
-    ids = [step.id for step in spec.steps]
-    issues = _name_issues(ids, "steps", "id", "step id")
-    for index, step in enumerate(spec.steps):
-        path = f"steps[{index}]"
+_INPUT_REF = re.compile(r"^inputs\.([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+def _input_ref(source: Any) -> str | None:
+    """Return ``x`` when ``source`` is exactly ``{{ inputs.x }}``."""
+    if not isinstance(source, str) or not is_single_expression(source):
+        return None
+    match = _INPUT_REF.match(source.strip()[2:-2].strip("-+ "))
+    return match.group(1) if match else None
+
+
+class _Scope:
+    """What the step checker carries down into nested step lists."""
+
+    def __init__(self, spec: AppSpec) -> None:
+        self.spec = spec
+        self.inputs = {f.name: f.type for f in spec.inputs}
+        self.seen: set[str] = set()
+        self.fields: dict[str, Sequence[str] | None] = {}
+
+
+def _step_list_issues(scope: _Scope, steps: Sequence[StepSpec], prefix: str, visible: list[str],
+                      extra_names: tuple[str, ...], terminal_allowed: bool) -> list[SpecIssue]:
+    ids = [step.id for step in steps]
+    issues: list[SpecIssue] = []
+    ended_by: str | None = None
+    for index, step in enumerate(steps):
+        path = f"{prefix}[{index}]"
+        if not NAME_PATTERN.match(step.id):
+            issues.append(SpecIssue(f"{path}.id", f"step id '{step.id}' must start with a letter or underscore "
+                                    "and contain only letters, digits and underscores (at most 64)", step.id))
+        elif step.id in scope.seen:
+            issues.append(SpecIssue(f"{path}.id", f"duplicate step id '{step.id}'", step.id))
+        scope.seen.add(step.id)
+        if ended_by is not None:
+            issues.append(SpecIssue(path, f"unreachable: step '{step.id}' comes after the output step "
+                                    f"'{ended_by}', which ends the run", step.id))
         node_type = get_node_type(step.type)
         if node_type is None:
             issues.append(SpecIssue(f"{path}.type", f"unknown step type '{step.type}'; "
@@ -133,15 +165,46 @@ def _step_issues(spec: AppSpec, input_names: list[str]) -> list[SpecIssue]:
             config = node_type.Config.model_validate(step.config)
         except ValidationError as exc:
             for err in exc.errors():
-                message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+                message = {"missing": "field required", "extra_forbidden": "unknown field"}.get(
+                    err["type"], err["msg"])
                 issues.append(SpecIssue(join_path(path, err["loc"]), message, step.id))
             continue
-        for name in node_type.template_fields:
-            for problem in check_template(str(getattr(config, name)), inputs=input_names,
-                                          earlier_steps=ids[:index], later_steps=ids[index + 1:],
-                                          step_id=step.id):
-                issues.append(SpecIssue(f"{path}.{name}", problem, step.id))
+        if node_type.terminal and not terminal_allowed:
+            issues.append(SpecIssue(f"{path}.type", "an output step cannot run inside a map item", step.id))
+        earlier = [*visible, *ids[:index]]
+        for where, source in node_type.templates(step.config):
+            for problem in check_template(source, inputs=list(scope.inputs), earlier_steps=earlier,
+                                          later_steps=ids[index + 1:], step_id=step.id,
+                                          extra_names=extra_names, step_fields=scope.fields):
+                issues.append(SpecIssue(f"{path}.{where}", problem, step.id))
+        for ref in dict.fromkeys(node_type.referenced_steps(config)):
+            if ref == step.id:
+                issues.append(SpecIssue(path, f"step '{ref}' cannot refer to its own result", step.id))
+            elif ref in ids[index + 1:]:
+                issues.append(SpecIssue(path, f"step '{ref}' runs later; a step can only use earlier steps "
+                                        f"({', '.join(earlier) or 'none'})", step.id))
+            elif ref not in earlier:
+                issues.append(SpecIssue(path, f"unknown step '{ref}'; earlier steps: "
+                                        f"{', '.join(earlier) or 'none'}", step.id))
+        for name, types in node_type.expected_types.items():
+            ref = _input_ref(step.config.get(name))
+            if ref is not None and ref in scope.inputs and scope.inputs[ref] not in types:
+                issues.append(SpecIssue(f"{path}.{name}", f"input '{ref}' is of type {scope.inputs[ref]}, but "
+                                        f"'{name}' needs {' or '.join(types)}", step.id))
+        for where, message in node_type.check(config, scope.spec):
+            issues.append(SpecIssue(f"{path}.{where}" if where else path, message, step.id))
+        for child in node_type.children(config):
+            issues += _step_list_issues(scope, child.steps, f"{path}.{child.path}", earlier,
+                                        tuple(dict.fromkeys((*extra_names, *child.extra_names))),
+                                        terminal_allowed and not child.extra_names)
+        scope.fields[step.id] = node_type.result_fields
+        if node_type.terminal:
+            ended_by = step.id
     return issues
+
+
+def _step_issues(spec: AppSpec, scope: _Scope) -> list[SpecIssue]:
+    return _step_list_issues(scope, spec.steps, "steps", [], (), True)
 
 
 def check_spec(spec: AppSpec) -> list[SpecIssue]:
@@ -155,10 +218,18 @@ def check_spec(spec: AppSpec) -> list[SpecIssue]:
     for index, field in enumerate(spec.inputs):
         type_issues = _type_issues(field, f"inputs[{index}]")
         issues += type_issues or _default_issues(field, f"inputs[{index}]")
-    issues += _step_issues(spec, input_names)
+    scope = _Scope(spec)
+    issues += _step_issues(spec, scope)
     ids = [step.id for step in spec.steps]
+    ends_with_output = any(getattr(get_node_type(s.type), "terminal", False) for s in spec.steps)
     issues += _name_issues([o.name for o in spec.outputs], "outputs", "name", "output name")
     for index, out in enumerate(spec.outputs):
-        for problem in check_template(out.value, inputs=input_names, earlier_steps=ids):
+        if out.value is None:
+            if not ends_with_output:
+                issues.append(SpecIssue(f"outputs[{index}].value", "field required (no top-level output "
+                                        "step sets this output)"))
+            continue
+        for problem in check_template(out.value, inputs=input_names, earlier_steps=ids,
+                                      step_fields=scope.fields):
             issues.append(SpecIssue(f"outputs[{index}].value", problem))
     return issues

@@ -1,35 +1,48 @@
-"""The executor: runs an app's steps in order, reports progress, honours cancellation."""
+"""The executor: runs an app's steps in order, reports progress, honours cancellation and time limits.
+
+Progress rule: ``total`` counts the steps that will run, as far as they are known. At the
+start every top-level step counts once (a ``condition`` or ``map`` counts as one step).
+When a condition picks its branch, the branch's steps are added to ``total``; when a map
+knows its list, its items are added (one event per finished item). So ``done`` always
+grows by one per event and ``total`` only grows, except that a terminal ``output`` step
+closes the run with ``done == total``.
+
+Waiting (HTTP, LLM, sub-apps, backoff sleeps) happens through ``_Run.wait``: the blocking
+call runs in a helper thread while the run's thread polls ``should_cancel`` and the
+deadlines every ``cancel_poll_interval`` seconds, so a cancel interrupts the wait at once.
+CPU-bound steps (templates) are bounded by the sandbox's own budget and checked afterwards.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from workflows.errors import NodeError, NodeFailure, RunCancelled
+from workflows.errors import NodeError, NodeFailure, RunCancelled, RunTimedOut
 from workflows.nodes import NodeContext, get_node_type
 from workflows.outputs import evaluate_outputs
+from workflows.references import Redactor, Secrets, resolve
 from workflows.results import ProgressEvent, RunResult, StepTrace
 from workflows.spec import AppSpec, StepSpec
 from workflows.templating import describe_error
+from workflows.tracing import DEFAULT_TRACE_LIMIT, limit_trace
 
-__all__ = ["execute"]
+__all__ = ["DEFAULT_TRACE_LIMIT", "CancelCheck", "ProgressCallback", "execute"]
 
 ProgressCallback = Callable[[ProgressEvent], None]
 CancelCheck = Callable[[], bool]
+T = TypeVar("T")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _skipped(steps: list[StepSpec]) -> list[StepTrace]:
-    return [StepTrace(step_id=s.id, type=s.type, status="skipped") for s in steps]
 
 
 def _json_safe(result: Any) -> dict[str, Any]:
@@ -42,23 +55,210 @@ def _json_safe(result: Any) -> dict[str, Any]:
     return safe
 
 
-def _run_step(step: StepSpec, ctx: NodeContext, trace: StepTrace) -> dict[str, Any]:
-    node_type = get_node_type(step.type)
-    if node_type is None:
-        raise NodeFailure(f"unknown step type '{step.type}'")
-    try:
-        config = node_type.Config.model_validate(step.config)
-    except ValidationError as exc:
-        raise NodeFailure(f"invalid step config: {exc.errors()[0]['msg']}") from None
-    trace.input = config.model_dump(mode="json")
-    return _json_safe(node_type().run(config, ctx))
+def _earliest(*deadlines: float | None) -> float | None:
+    known = [d for d in deadlines if d is not None]
+    return min(known) if known else None
 
 
-def _fail(trace: StepTrace, started: float, message: str) -> None:
-    trace.status = "failed"
-    trace.error = message
-    trace.ended_at = _now()
-    trace.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+class _RunLate(Exception):
+    """The whole run passed its time limit (turned into RunTimedOut for the current step)."""
+
+
+class _Run:
+    """State of one execution: scope, progress counters, the trace and the services."""
+
+    def __init__(self, spec: AppSpec, *, secrets: Mapping[str, Any], context: Mapping[str, Any],
+                 on_progress: ProgressCallback | None, should_cancel: CancelCheck | None,
+                 timeout: float | None, poll: float, http_allow: Sequence[str],
+                 call_app: Callable[..., Any] | None, call_stack: Sequence[str]) -> None:
+        self.spec = spec  # read by the output node through NodeContext.service("spec")
+        self.secrets = Secrets(secrets)
+        self.context = dict(context)
+        self.redactor = Redactor(self.secrets)
+        self.on_progress = on_progress
+        self.should_cancel = should_cancel
+        self.time_limit = timeout
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.poll = poll
+        self.http_allow = tuple(http_allow)
+        self.call_app = call_app
+        self.call_stack = tuple(call_stack)
+        self.trace: list[StepTrace] = []
+        self.outputs: dict[str, Any] | None = None  # set by a terminal step
+        self.done = 0
+        self.total = len(spec.steps)
+        self._lock = threading.Lock()
+
+    # -- progress -------------------------------------------------------------------------
+    def grow_total(self, count: int) -> None:
+        """Add ``count`` steps or items that are now known to run."""
+        with self._lock:
+            self.total += max(0, count)
+
+    def emit(self, label: str, step_id: str, *, final: bool = False) -> None:
+        """Count one finished unit of work and report it."""
+        with self._lock:
+            self.done += 1
+            if final or self.total < self.done:
+                self.total = self.done
+            event = ProgressEvent(done=self.done, total=self.total, step_id=step_id,
+                                  message=self.redactor.text(f"step {self.done}/{self.total}: {label}"))
+            if self.on_progress is not None:
+                self.on_progress(event)
+
+    # -- cancellation and deadlines --------------------------------------------------------
+    def cancelled(self) -> bool:
+        """Ask the caller whether the run was cancelled."""
+        return self.should_cancel is not None and bool(self.should_cancel())
+
+    def _check(self, deadline: float | None, what: str) -> None:
+        if self.cancelled():
+            raise RunCancelled(f"run cancelled while waiting for {what}")
+        now = time.monotonic()
+        if self.deadline is not None and now >= self.deadline:
+            raise _RunLate
+        if deadline is not None and now >= deadline:
+            raise NodeFailure(f"timed out while waiting for {what} (step time limit)")
+
+    def _slice(self, deadline: float | None) -> float:
+        end = _earliest(deadline, self.deadline)
+        return self.poll if end is None else max(0.0, min(self.poll, end - time.monotonic()))
+
+    def wait(self, func: Callable[[], T], *, deadline: float | None, what: str) -> T:
+        """Run blocking ``func`` in a helper thread; poll cancellation and deadlines meanwhile."""
+        box: dict[str, Any] = {}
+        finished = threading.Event()
+
+        def target() -> None:
+            try:
+                box["value"] = func()
+            except BaseException as exc:  # noqa: BLE001 - handed back to the waiting thread
+                box["error"] = exc
+            finally:
+                finished.set()
+
+        threading.Thread(target=target, name=f"toolpress-wait-{what}", daemon=True).start()
+        while not finished.wait(self._slice(deadline)):
+            self._check(deadline, what)
+        if "error" in box:
+            raise box["error"]
+        value: T = box["value"]
+        return value
+
+    def sleep(self, seconds: float, *, deadline: float | None) -> None:
+        """Sleep up to ``seconds``, interrupted by cancellation or a deadline."""
+        end = time.monotonic() + seconds
+        idle = threading.Event()
+        while (left := end - time.monotonic()) > 0:
+            idle.wait(min(left, self._slice(deadline)) or 0.001)
+            self._check(deadline, "a retry")
+
+    # -- steps -----------------------------------------------------------------------------
+    def _variables(self, inputs: Mapping[str, Any], steps: Mapping[str, Any],
+                   extras: Mapping[str, Any]) -> dict[str, Any]:
+        return {"inputs": inputs, "steps": steps, "secrets": self.secrets, "context": self.context, **extras}
+
+    def run_list(self, steps: Sequence[StepSpec], *, inputs: Mapping[str, Any], scope: dict[str, Any],
+                 extras: Mapping[str, Any], parent: str | None, progress: bool, sink: list[StepTrace],
+                 deadline: float | None) -> dict[str, Any]:
+        """Run a step list in order, adding results to ``scope``; return this list's own results."""
+        own: dict[str, Any] = {}
+        for index, step in enumerate(steps):
+            if self.outputs is not None:  # a terminal step in a nested list ended the run
+                sink.extend(self._skipped(steps[index:], parent))
+                break
+            if self.cancelled():
+                sink.extend(self._skipped(steps[index:], parent))
+                raise RunCancelled(f"run cancelled before step '{step.id}'")
+            try:
+                output = self._run_step(step, inputs=inputs, scope=scope, extras=extras, parent=parent,
+                                        progress=progress, sink=sink, deadline=deadline)
+            except (NodeError, RunCancelled):
+                sink.extend(self._skipped(steps[index + 1:], parent))
+                raise
+            scope[step.id] = output
+            own[step.id] = output
+        return own
+
+    @staticmethod
+    def _skipped(steps: Sequence[StepSpec], parent: str | None) -> list[StepTrace]:
+        return [StepTrace(step_id=s.id, type=s.type, status="skipped", parent=parent) for s in steps]
+
+    def _config(self, step: StepSpec, variables: Mapping[str, Any]) -> tuple[Any, Any]:
+        node_type = get_node_type(step.type)
+        if node_type is None:
+            raise NodeFailure(f"unknown step type '{step.type}'")
+        raw = dict(step.config)
+        for name in node_type.resolved_fields:
+            if name in raw:
+                raw[name] = resolve(raw[name], variables)
+        try:
+            return node_type, node_type.Config.model_validate(raw)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise NodeFailure(f"invalid step config{f' at {where}' if where else ''}: {err['msg']}") from None
+
+    def _run_step(self, step: StepSpec, *, inputs: Mapping[str, Any], scope: dict[str, Any],
+                  extras: Mapping[str, Any], parent: str | None, progress: bool, sink: list[StepTrace],
+                  deadline: float | None) -> dict[str, Any]:
+        entry = StepTrace(step_id=step.id, type=step.type, status="succeeded", started_at=_now(), parent=parent)
+        sink.append(entry)
+        started = time.perf_counter()
+        limit = step.time_limit
+        step_deadline = _earliest(deadline, None if limit is None else time.monotonic() + limit)
+        try:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                raise _RunLate
+            variables = self._variables(inputs, scope, extras)
+            node_type, config = self._config(step, variables)
+            entry.input = self.redactor.tree(config.model_dump(mode="json", by_alias=True))
+            ctx = NodeContext(step_id=step.id, inputs=inputs, steps=scope, context=self.context,
+                              secrets=self.secrets, extras=extras, runtime=self, deadline=step_deadline,
+                              progress=progress, sink=sink)
+            output = _json_safe(node_type().run(config, ctx))
+            if limit is not None and time.perf_counter() - started > limit:
+                raise NodeFailure(f"took longer than its time limit of {limit:g} s")
+        except RunCancelled:
+            self._close(entry, started, "cancelled", "cancelled while running")
+            raise
+        except NodeError as exc:  # a nested step failed; this container fails with the same message
+            self._close(entry, started, "failed", self.redactor.text(exc.message))
+            raise
+        except _RunLate:
+            message = (f"step '{step.id}' ({step.type}) stopped: the run exceeded its time limit "
+                       f"of {self.time_limit:g} s")
+            self._close(entry, started, "failed", message)
+            raise RunTimedOut(step.id, message) from None
+        except Exception as exc:  # noqa: BLE001 - a node's failure becomes a clean NodeError
+            reason = exc.reason if isinstance(exc, NodeFailure) else describe_error(exc)
+            message = self.redactor.text(f"step '{step.id}' ({step.type}) failed: {reason}")
+            self._close(entry, started, "failed", message)
+            raise NodeError(step.id, message) from None
+        entry.output = self.redactor.tree(output)
+        self._close(entry, started, "succeeded", None)
+        if node_type.terminal and self.outputs is None:
+            self.outputs = output.get("outputs", {})
+        if progress:
+            self.emit(step.title or step.id, step.id, final=node_type.terminal)
+        return output
+
+    @staticmethod
+    def _close(entry: StepTrace, started: float, status: Any, error: str | None) -> None:
+        entry.status = status
+        entry.error = error
+        entry.ended_at = _now()
+        entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+
+    def run_nested(self, ctx: NodeContext, steps: Sequence[StepSpec], *, parent: str,
+                   extras: Mapping[str, Any], emit_progress: bool,
+                   trace: list[StepTrace] | None) -> dict[str, Any]:
+        """Run a container's nested steps in the container's scope (NodeContext.run_steps)."""
+        scope = dict(ctx.steps)
+        return self.run_list(steps, inputs=ctx.inputs, scope=scope, extras={**ctx.extras, **extras},
+                             parent=parent, progress=emit_progress and ctx.progress,
+                             sink=trace if trace is not None else (ctx.sink if ctx.sink is not None else self.trace),
+                             deadline=ctx.deadline)
 
 
 def execute(
@@ -68,39 +268,41 @@ def execute(
     on_progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
     context: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    http_allow: Sequence[str] = (),
+    call_app: Callable[..., Any] | None = None,
+    call_stack: Sequence[str] = (),
+    timeout: float | None = None,
+    trace_limit: int = DEFAULT_TRACE_LIMIT,
+    cancel_poll_interval: float = 0.25,
 ) -> RunResult:
-    """Run the steps in order and return typed outputs; raise NodeError or RunCancelled."""
+    """Run the steps and return typed outputs; raise NodeError (RunTimedOut) or RunCancelled.
+
+    ``secrets`` are visible to templates as ``secrets.NAME`` and redacted from everything
+    the run reports; ``http_allow`` lists ``host``/``host:port`` targets the SSRF guard lets
+    through; ``call_app`` serves ``sub_app`` steps (see ``workflows.nodes.sub_app``);
+    ``call_stack`` holds the ids of the calling apps (cycle check); ``timeout`` (seconds)
+    and the spec's ``time_limit`` bound the run; ``trace_limit`` bounds the trace's JSON size.
+    """
+    limits = [t for t in (timeout, spec.time_limit) if t is not None]
+    run = _Run(spec, secrets=secrets or {}, context=context or {}, on_progress=on_progress,
+               should_cancel=should_cancel, timeout=min(limits) if limits else None,
+               poll=max(0.01, cancel_poll_interval), http_allow=http_allow, call_app=call_app,
+               call_stack=call_stack)
     values: dict[str, Any] = {f.name: copy.deepcopy(f.default) for f in spec.inputs}
     values.update(inputs)
-    results: dict[str, dict[str, Any]] = {}
-    run_context = dict(context or {})
-    trace: list[StepTrace] = []
-    total = len(spec.steps)
-    for index, step in enumerate(spec.steps):
-        if should_cancel is not None and should_cancel():
-            raise RunCancelled(f"run cancelled before step '{step.id}'",
-                               trace=trace + _skipped(spec.steps[index:]))
-        entry = StepTrace(step_id=step.id, type=step.type, status="succeeded", started_at=_now())
-        trace.append(entry)
-        started = time.perf_counter()
-        ctx = NodeContext(step_id=step.id, inputs=values, steps=results, context=run_context)
-        try:
-            output = _run_step(step, ctx, entry)
-        except Exception as exc:  # noqa: BLE001 - a node's failure becomes a clean NodeError
-            reason = exc.reason if isinstance(exc, NodeFailure) else describe_error(exc)
-            message = f"step '{step.id}' ({step.type}) failed: {reason}"
-            _fail(entry, started, message)
-            raise NodeError(step.id, message, trace=trace + _skipped(spec.steps[index + 1:])) from None
-        entry.output = output
-        entry.ended_at = _now()
-        entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
-        results[step.id] = output
-        if on_progress is not None:
-            label = step.title or step.id
-            on_progress(ProgressEvent(done=index + 1, total=total,
-                                      message=f"step {index + 1}/{total}: {label}", step_id=step.id))
+    results: dict[str, Any] = {}
     try:
-        outputs = evaluate_outputs(spec, {"inputs": values, "steps": results, "context": run_context})
+        run.run_list(spec.steps, inputs=values, scope=results, extras={}, parent=None, progress=True,
+                     sink=run.trace, deadline=None)
+    except (NodeError, RunCancelled) as exc:
+        exc.trace = limit_trace(run.trace, trace_limit)
+        raise
+    trace = limit_trace(run.trace, trace_limit)
+    if run.outputs is not None:
+        return RunResult(outputs=run.redactor.tree(run.outputs), trace=trace)
+    try:
+        outputs = evaluate_outputs(spec, run._variables(values, results, {}))
     except NodeFailure as exc:
-        raise NodeError("outputs", f"outputs failed: {exc.reason}", trace=trace) from None
-    return RunResult(outputs=outputs, trace=trace)
+        raise NodeError("outputs", run.redactor.text(f"outputs failed: {exc.reason}"), trace=trace) from None
+    return RunResult(outputs=run.redactor.tree(outputs), trace=trace)

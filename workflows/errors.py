@@ -14,6 +14,7 @@ __all__ = [
     "NodeError",
     "NodeFailure",
     "RunCancelled",
+    "RunTimedOut",
     "SpecError",
     "SpecIssue",
     "WorkflowError",
@@ -83,8 +84,12 @@ class NodeError(WorkflowError):
         return self.message
 
 
+class RunTimedOut(NodeError):
+    """The run passed its time limit while ``step_id`` ran (a NodeError, so callers need no new branch)."""
+
+
 class RunCancelled(WorkflowError):
-    """The run was cancelled between steps; ``trace`` holds the steps that ran and those skipped."""
+    """The run was cancelled (between steps or while a step waited); ``trace`` holds what ran and was skipped."""
 
     def __init__(self, message: str = "run cancelled", *, trace: list[StepTrace] | None = None) -> None:
         self.trace: list[StepTrace] = list(trace or [])

@@ -15,7 +15,7 @@ from workflows.schema import output_schema
 from workflows.spec import AppSpec, OutputType
 from workflows.templating import evaluate
 
-__all__ = ["MAX_OUTPUTS_BYTES", "coerce", "evaluate_outputs"]
+__all__ = ["MAX_OUTPUTS_BYTES", "coerce", "evaluate_outputs", "finish_outputs"]
 
 MAX_OUTPUTS_BYTES = 1_048_576
 _INTEGER = re.compile(r"^[+-]?\d+$")
@@ -88,12 +88,31 @@ def coerce(value: Any, type_: OutputType) -> Any:
     return _to_json_container(value, dict, "an object")
 
 
-def evaluate_outputs(spec: AppSpec, variables: Mapping[str, Any]) -> dict[str, Any]:
-    """Evaluate, coerce and validate every output; raise NodeFailure naming the output at fault."""
+def evaluate_outputs(spec: AppSpec, variables: Mapping[str, Any],
+                     values: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Evaluate, coerce and validate every output; raise NodeFailure naming the output at fault.
+
+    ``values`` (from an ``output`` step) override the declared ``value`` templates.
+    """
+    raw: dict[str, Any] = {}
+    for out in spec.outputs:
+        source = (values or {}).get(out.name, out.value)
+        if source is None:
+            raise NodeFailure(f"output '{out.name}' ({out.type}) has no value; declare one or set it "
+                              "in an output step")
+        try:
+            raw[out.name] = evaluate(source, variables)
+        except NodeFailure as exc:
+            raise NodeFailure(f"output '{out.name}' ({out.type}): {exc.reason}") from None
+    return finish_outputs(spec, raw)
+
+
+def finish_outputs(spec: AppSpec, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Coerce evaluated values to the declared types, cap their size and validate the output schema."""
     outputs: dict[str, Any] = {}
     for out in spec.outputs:
         try:
-            outputs[out.name] = coerce(evaluate(out.value, variables), out.type)
+            outputs[out.name] = coerce(raw.get(out.name), out.type)
         except NodeFailure as exc:
             raise NodeFailure(f"output '{out.name}' ({out.type}): {exc.reason}") from None
         except (TypeError, ValueError) as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 from workflows.templating import evaluate
 
-__all__ = ["REDACTED", "Redactor", "is_template", "resolve", "template_strings"]
+__all__ = ["REDACTED", "Redactor", "Secrets", "is_template", "resolve", "template_strings"]
 
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 4  # shorter values would blank out ordinary words; document, don't redact
@@ -46,6 +46,15 @@ def template_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from template_strings(item, f"{path}[{index}]")
+
+
+class Secrets(dict[str, Any]):
+    """The ``secrets`` templates see; a missing name fails with a clear reason (not an empty string)."""
+
+    def __missing__(self, key: str) -> Any:
+        from workflows.sandbox import RenderError  # noqa: PLC0415 - sandbox imports nothing of this module
+
+        raise RenderError(f"secret '{key}' is not set; add it to the owner's secrets")
 
 
 class Redactor:

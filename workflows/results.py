@@ -8,12 +8,16 @@ from typing import Any, Literal
 
 __all__ = ["ProgressEvent", "RunResult", "StepStatus", "StepTrace"]
 
-StepStatus = Literal["succeeded", "failed", "skipped"]
+StepStatus = Literal["succeeded", "failed", "skipped", "cancelled"]
 
 
 @dataclass(frozen=True, slots=True)
 class ProgressEvent:
-    """Emitted once after each completed step; ``done`` counts from 1 to ``total``."""
+    """Emitted after each completed step (or map item); ``done`` counts from 1 up to ``total``.
+
+    ``total`` counts the steps known to run and grows when a condition picks its branch
+    or a map learns its item count (see ``workflows.engine``).
+    """
 
     done: int
     total: int
@@ -23,7 +27,11 @@ class ProgressEvent:
 
 @dataclass(slots=True)
 class StepTrace:
-    """What one step did: resolved input (validated config), output or error, and timing."""
+    """What one step did: resolved input (validated config), output or error, and timing.
+
+    ``parent`` names the container of a nested step: the condition step's id, or
+    ``<map id>[<index>]`` for a step run for one map item.
+    """
 
     step_id: str
     type: str
@@ -34,6 +42,7 @@ class StepTrace:
     input: dict[str, Any] | None = None
     output: dict[str, Any] | None = None
     error: str | None = None
+    parent: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict (ISO 8601 timestamps)."""
@@ -47,6 +56,7 @@ class StepTrace:
             "input": self.input,
             "output": self.output,
             "error": self.error,
+            "parent": self.parent,
         }
 
 

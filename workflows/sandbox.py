@@ -163,6 +163,9 @@ class _Environment(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         _tick()
+        # JSON data first: ``steps.each.items`` is the key "items", not dict.items
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:

@@ -32,7 +32,8 @@ __all__ = [
 
 InputType = Literal["string", "text", "number", "integer", "boolean", "enum", "array", "object"]
 OutputType = Literal["string", "number", "integer", "boolean", "array", "object"]
-STEP_KEYS = ("id", "type", "title")
+STEP_KEYS = ("id", "type", "title", "time_limit")
+MAX_TIME_LIMIT = 3600.0
 
 
 def _number(value: Any) -> int | float:
@@ -105,6 +106,8 @@ class StepSpec(_Model):
     id: str
     type: str
     title: str | None = None
+    time_limit: float | None = Field(default=None, gt=0, le=MAX_TIME_LIMIT,
+                                     description="Seconds this step may take (waits included).")
     config: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="before")
@@ -127,12 +130,15 @@ class StepSpec(_Model):
 
 
 class OutputField(_Model):
-    """One typed output; ``value`` is a template over inputs and steps."""
+    """One typed output; ``value`` is a template over inputs and steps.
+
+    ``value`` may be left out when an ``output`` step sets the output instead.
+    """
 
     name: str
     type: OutputType
     description: str | None = None
-    value: str = Field(min_length=1)
+    value: str | None = Field(default=None, min_length=1)
 
 
 class SpecIssuesError(ValueError):
@@ -153,6 +159,8 @@ class AppSpec(_Model):
     inputs: list[InputField] = Field(default_factory=list)
     steps: list[StepSpec] = Field(default_factory=list)
     outputs: list[OutputField] = Field(default_factory=list)
+    time_limit: float | None = Field(default=None, gt=0, le=MAX_TIME_LIMIT,
+                                     description="Seconds a whole run may take.")
 
     @model_validator(mode="after")
     def _check(self) -> AppSpec:

@@ -106,7 +106,11 @@ def check_template(
     for stmt in ast.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
         problems.append(f"line {stmt.lineno}: templates cannot include, import or extend other templates")
     allowed = set(ROOT_NAMES) | set(environment.globals) | set(extra_names)
-    for name in sorted(meta.find_undeclared_variables(ast) - allowed):
+    try:
+        undeclared = meta.find_undeclared_variables(ast)
+    except TemplateSyntaxError as exc:  # unknown filter or test, found while compiling
+        return [*problems, f"line {exc.lineno}: {exc.message}"]
+    for name in sorted(undeclared - allowed):
         names = ", ".join((*ROOT_NAMES, *extra_names))
         problems.append(f"unknown variable '{name}'; templates can use {names}")
     parents = {id(outer.node): outer for outer in ast.find_all((nodes.Getattr, nodes.Getitem))}

@@ -93,7 +93,7 @@ def safe_next(value: str | None) -> str:
 def optional_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
     """The signed-in user, or None."""
     token = request.cookies.get(SESSION_COOKIE)
-    return user_from_token(session=session, settings=settings, token=token) if token else None
+    return user_from_token(session=session, settings=settings, token=token, purpose="console") if token else None
 
 
 def console_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:

@@ -60,7 +60,7 @@ def _auth_page(request: Request, settings: Settings, name: str, status_code: int
 
 def _signed_in(user: User, settings: Settings, target: str) -> Response:
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(response, settings=settings, token=users.issue_token(settings=settings, user=user))
+    set_session_cookie(response, settings=settings, token=users.issue_token(settings=settings, user=user, purpose="console"))
     return response
 
 

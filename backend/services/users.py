@@ -11,7 +11,7 @@ from backend.models import User
 from backend.services.errors import Conflict
 
 LOCAL_ADMIN_EMAIL = "admin@localhost"
-_TOKEN_SALT = "toolpress.access-token"
+_TOKEN_SALTS = {"api": "toolpress.access-token", "console": "toolpress.console-session"}
 TOKEN_MAX_AGE = 14 * 24 * 3600
 
 
@@ -31,14 +31,14 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
     return user if security.verify_password(user.password_hash, password) else None
 
 
-def issue_token(*, settings: Settings, user: User) -> str:
-    """A signed, expiring access token for the REST API and the console cookie."""
-    return security.sign(settings.signing_key(), {"uid": user.id}, _TOKEN_SALT)
+def issue_token(*, settings: Settings, user: User, purpose: str = "api") -> str:
+    """A signed, expiring token: `api` for the REST API, `console` for the console cookie (not interchangeable)."""
+    return security.sign(settings.signing_key(), {"uid": user.id}, _TOKEN_SALTS[purpose])
 
 
-def user_from_token(*, session: Session, settings: Settings, token: str) -> User | None:
-    """The user a token was issued to, if it is valid and unexpired."""
-    data = security.unsign(settings.signing_key(), token, _TOKEN_SALT, TOKEN_MAX_AGE)
+def user_from_token(*, session: Session, settings: Settings, token: str, purpose: str = "api") -> User | None:
+    """The user a token of this purpose was issued to, if it is valid and unexpired."""
+    data = security.unsign(settings.signing_key(), token, _TOKEN_SALTS[purpose], TOKEN_MAX_AGE)
     if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
         return None
     return crud.get_user(session=session, user_id=data["uid"])

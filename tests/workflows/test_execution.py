@@ -123,10 +123,10 @@ def test_uncoercible_output_raises_a_node_error_for_outputs() -> None:
 
 def test_output_template_errors_raise_a_node_error_for_outputs() -> None:
     app = _app([{"id": "a", "type": "template", "template": "x"}],
-               [{"name": "o", "type": "string", "value": "{{ steps.a.nope }}"}])
+               [{"name": "o", "type": "string", "value": "{{ steps.a.json }}"}])
     with pytest.raises(NodeError) as caught:
         execute(app, {})
-    assert caught.value.step_id == "outputs" and "has no attribute 'nope'" in str(caught.value)
+    assert caught.value.step_id == "outputs" and "has no attribute 'json'" in str(caught.value)
 
 
 def test_an_app_without_steps_can_still_compute_outputs() -> None:

@@ -4,22 +4,48 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.nodes.base import Node, NodeConfig, NodeContext
+from workflows.nodes.base import Children, Node, NodeConfig, NodeContext
+from workflows.nodes.condition import ConditionConfig, ConditionNode
+from workflows.nodes.http_request import HttpRequestConfig, HttpRequestNode
+from workflows.nodes.llm import LlmConfig, LlmNode
+from workflows.nodes.map import MapConfig, MapNode
+from workflows.nodes.output import OutputConfig, OutputNode
+from workflows.nodes.sub_app import CallApp, SubAppCall, SubAppConfig, SubAppNode
 from workflows.nodes.template import TemplateConfig, TemplateNode
+from workflows.nodes.transform import TransformConfig, TransformNode
 
 __all__ = [
     "REGISTRY",
+    "CallApp",
+    "Children",
+    "ConditionConfig",
+    "ConditionNode",
+    "HttpRequestConfig",
+    "HttpRequestNode",
+    "LlmConfig",
+    "LlmNode",
+    "MapConfig",
+    "MapNode",
     "Node",
     "NodeConfig",
     "NodeContext",
+    "OutputConfig",
+    "OutputNode",
+    "SubAppCall",
+    "SubAppConfig",
+    "SubAppNode",
     "TemplateConfig",
     "TemplateNode",
+    "TransformConfig",
+    "TransformNode",
     "get_node_type",
     "node_types",
 ]
 
 REGISTRY: dict[str, type[Node[Any]]] = {
-    TemplateNode.type: TemplateNode,
+    node.type: node
+    for node in (TemplateNode, TransformNode, ConditionNode, MapNode, HttpRequestNode, LlmNode, SubAppNode,
+                 OutputNode)
 }
 
 

@@ -36,6 +36,7 @@ class TemplateNode(Node[TemplateConfig]):
     description: ClassVar[str] = "Render a Jinja2 template from inputs and earlier steps."
     Config: ClassVar[builtins.type[NodeConfig]] = TemplateConfig
     template_fields: ClassVar[tuple[str, ...]] = ("template",)
+    result_fields: ClassVar[tuple[str, ...] | None] = ("text", "json")
 
     def run(self, config: TemplateConfig, ctx: NodeContext) -> dict[str, Any]:
         """Render the template; with ``output: json`` also parse the text."""
