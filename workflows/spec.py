@@ -149,6 +149,15 @@ class SpecIssuesError(ValueError):
         super().__init__("; ".join(str(issue) for issue in issues))
 
 
+class ToolAnnotations(_Model):
+    """Hints an MCP client shows its user or uses to decide whether to ask before calling (all optional)."""
+
+    read_only: bool | None = Field(default=None, description="The app does not change anything outside itself.")
+    destructive: bool | None = Field(default=None, description="The app may delete or overwrite things.")
+    idempotent: bool | None = Field(default=None, description="Calling twice with the same arguments has no extra effect.")
+    open_world: bool | None = Field(default=None, description="The app talks to systems outside Toolpress.")
+
+
 class AppSpec(_Model):
     """A whole app. Validating it also runs the semantic checks in ``workflows.checks``."""
 
@@ -161,6 +170,7 @@ class AppSpec(_Model):
     outputs: list[OutputField] = Field(default_factory=list)
     time_limit: float | None = Field(default=None, gt=0, le=MAX_TIME_LIMIT,
                                      description="Seconds a whole run may take.")
+    annotations: ToolAnnotations | None = None
 
     @model_validator(mode="after")
     def _check(self) -> AppSpec:

@@ -90,6 +90,7 @@ def build_handlers(settings: Settings) -> dict[str, Any]:
             description=info.description,
             input_schema=info.input_schema,
             output_schema=info.output_schema,
+            annotations=types.ToolAnnotations(title=info.title, **info.annotations) if info.annotations else None,
         )
         return types.ListToolsResult(tools=[tool])
 

@@ -43,6 +43,7 @@ class ToolInfo:
     description: str
     input_schema: dict[str, Any]
     output_schema: dict[str, Any]
+    annotations: dict[str, bool]
 
 
 def describe_tool(spec: workflows.AppSpec) -> ToolInfo:
@@ -53,7 +54,19 @@ def describe_tool(spec: workflows.AppSpec) -> ToolInfo:
         description=spec.description or spec.name,
         input_schema=workflows.input_schema(spec),
         output_schema=workflows.output_schema(spec),
+        annotations=_annotations(spec),
     )
+
+
+_HINTS = {"read_only": "readOnlyHint", "destructive": "destructiveHint", "idempotent": "idempotentHint", "open_world": "openWorldHint"}
+
+
+def _annotations(spec: workflows.AppSpec) -> dict[str, bool]:
+    """MCP tool annotation hints (camelCase) for the ones the spec sets."""
+    given = getattr(spec, "annotations", None)
+    if given is None:
+        return {}
+    return {_HINTS[k]: v for k, v in given.model_dump().items() if v is not None}
 
 
 def load_spec_of(data: dict[str, Any]) -> workflows.AppSpec:

@@ -70,6 +70,7 @@ def app_schema(app: OwnedApp) -> dict[str, Any]:
         "description": info.description,
         "inputSchema": info.input_schema,
         "outputSchema": info.output_schema,
+        "annotations": info.annotations,
     }
 
 

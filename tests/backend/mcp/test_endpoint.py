@@ -48,6 +48,9 @@ async def test_tools_list_shows_the_app_as_one_tool(word_report: str, mode: str)
     assert tool.input_schema["properties"]["label"]["default"] == "report"
     assert set(tool.output_schema["properties"]) == {"words", "report"}
     assert tool.output_schema["properties"]["words"]["type"] == "integer"
+    assert tool.annotations is not None
+    assert (tool.annotations.read_only_hint, tool.annotations.idempotent_hint) == (True, True)
+    assert tool.annotations.open_world_hint is False and tool.annotations.destructive_hint is None
 
 
 @pytest.mark.parametrize("mode", MODES)
