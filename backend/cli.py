@@ -81,7 +81,9 @@ def _cmd_apps(args: argparse.Namespace, settings: Settings) -> int:
     def run(session: Session) -> int:
         if args.apps_cmd == "import":
             spec = apps.parse_spec(text=Path(args.file).read_text(encoding="utf-8"))
-            app = apps.create_app(session=session, owner=users.local_admin(session=session), spec=spec)
+            app = apps.create_app(session=session, owner=users.local_admin(session=session), spec=spec, rename_on_conflict=True)
+            if app.name != spec.name:
+                print(f"an app named {spec.name!r} exists; imported as {app.name!r}", file=sys.stderr)
             print(app.id)
         elif args.apps_cmd == "list":
             rows, _ = crud.list_apps(session=session, limit=10_000)

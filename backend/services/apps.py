@@ -74,8 +74,19 @@ def load_spec_of(data: dict[str, Any]) -> workflows.AppSpec:
     return workflows.spec_from_dict(data)
 
 
-def create_app(*, session: Session, owner: User, spec: workflows.AppSpec) -> App:
-    """Create an app from a validated spec; names are unique per owner."""
+def free_name(*, session: Session, owner: User, name: str) -> str:
+    """`name`, or `name (2)`, `name (3)`… — the first one the owner does not use yet."""
+    candidate, n = name, 1
+    while crud.get_app_by_name(session=session, name=candidate, owner_id=owner.id):
+        n += 1
+        candidate = f"{name[:90]} ({n})"
+    return candidate
+
+
+def create_app(*, session: Session, owner: User, spec: workflows.AppSpec, rename_on_conflict: bool = False) -> App:
+    """Create an app from a validated spec; names are unique per owner (optionally made so by numbering)."""
+    if rename_on_conflict:
+        spec = spec.model_copy(update={"name": free_name(session=session, owner=owner, name=spec.name)})
     if crud.get_app_by_name(session=session, name=spec.name, owner_id=owner.id):
         raise Conflict(f"you already have an app named {spec.name!r}")
     try:

@@ -49,13 +49,15 @@ def test_an_app_can_be_named_instead_of_numbered(stack: Stack) -> None:
     assert stack.cli("apps", "publish", name).stdout.strip() == "published version 1"
 
 
-def test_importing_a_second_app_with_the_same_name_is_refused(stack: Stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_importing_an_app_twice_numbers_the_second_name(stack: Stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
     copy = tmp_path / "dupe.yaml"
     copy.write_text((FIXTURES / "three_steps.yaml").read_text().replace("name: Word Report", "name: Only Once"))
-    stack.cli("apps", "import", str(copy))
-    result = stack.cli("apps", "import", str(copy), check=False)
-    assert result.returncode == 1
-    assert "already have an app named 'Only Once'" in result.stderr
+    first = stack.cli("apps", "import", str(copy)).stdout.strip()
+    second = stack.cli("apps", "import", str(copy))
+    assert second.stdout.strip() != first
+    assert "imported as 'Only Once (2)'" in second.stderr
+    listing = dict(line.split("\t")[:2] for line in stack.cli("apps", "list").stdout.splitlines())
+    assert listing[first] == "Only Once" and listing[second.stdout.strip()] == "Only Once (2)"
 
 
 def test_an_invalid_spec_lists_its_problems(stack: Stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
