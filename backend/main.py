@@ -11,8 +11,10 @@ from fastapi.responses import JSONResponse
 from starlette.routing import Route
 
 from backend.api import api_router
+from backend.api.routes.ops import router as ops_router
 from backend.console import console_router, static_mount
 from backend.core.logging import RedactingFilter
+from backend.core.metrics import McpStreamCounter
 from backend.core.settings import Settings, get_settings
 from backend.mcp import McpEndpointApp
 from backend.services import Conflict, InvalidSpec, NotFound, QueueUnavailable, ServiceError
@@ -61,14 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_exception_handler(ServiceError, _service_error_handler)
     app.include_router(api_router)
+    app.include_router(ops_router)
+    app.add_middleware(McpStreamCounter)
     app.include_router(console_router)
     app.mount("/static", static_mount(), name="static")
     for path in ("/mcp/{secret}/mcp", "/mcp/{secret}"):
         app.router.routes.append(Route(path, endpoint=mcp_endpoint, methods=["GET", "POST", "DELETE"]))
-
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        """The process is up."""
-        return {"status": "ok"}
+    app.router.routes.append(Route("/mcp/{secret}/sse", endpoint=mcp_endpoint.legacy_sse, methods=["GET"]))
+    app.router.routes.append(Route("/mcp/{secret}/messages", endpoint=mcp_endpoint.legacy_messages, methods=["POST"]))
 
     return app

@@ -33,7 +33,7 @@ _NUMBER = ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum", "mult
 APPLICABLE: dict[str, tuple[str, ...]] = {
     "string": _STRING, "text": _STRING, "number": _NUMBER, "integer": _NUMBER, "boolean": (),
     "enum": ("values",), "array": ("items", "min_items", "max_items", "unique_items"),
-    "object": ("properties",),
+    "object": ("properties",), "file": (),
 }
 _CONSTRAINTS = tuple(dict.fromkeys(c for group in APPLICABLE.values() for c in group))
 # (lower, upper, may_be_equal)
@@ -84,6 +84,8 @@ def _type_issues(spec: ItemSpec, path: str) -> list[SpecIssue]:
                 if key in keys[:index]:
                     issues.append(SpecIssue(f"{path}.values[{index}]", f"duplicate enum value {key}"))
     if spec.items is not None:
+        if spec.items.type == "file":
+            issues.append(SpecIssue(f"{path}.items.type", "'file' is only allowed as a top-level input type"))
         issues += _type_issues(spec.items, f"{path}.items")
     if not issues:
         try:

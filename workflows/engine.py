@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from workflows.errors import NodeError, NodeFailure, RunCancelled, RunTimedOut
+from workflows.files import resolve_file
 from workflows.nodes import NodeContext, get_node_type
 from workflows.outputs import evaluate_outputs
 from workflows.references import Redactor, Secrets, resolve
@@ -261,6 +262,23 @@ class _Run:
                              deadline=ctx.deadline)
 
 
+def _resolve_files(run: _Run, spec: AppSpec, values: dict[str, Any]) -> None:
+    """Replace each ``file`` argument (URL or data: URI) by its value before the first step."""
+    for field in spec.inputs:
+        value = values.get(field.name)
+        if field.type != "file" or not isinstance(value, str):
+            continue
+        what = f"file input '{field.name}'"
+        try:
+            values[field.name] = resolve_file(field.name, value, allow=run.http_allow,
+                                              wait=lambda func, what=what: run.wait(func, deadline=None, what=what))
+        except NodeFailure as exc:
+            raise NodeError("inputs", run.redactor.text(f"input '{field.name}': {exc.reason}")) from None
+        except _RunLate:
+            raise RunTimedOut("inputs", f"the run exceeded its time limit of {run.time_limit:g} s while "
+                                        f"fetching {what}") from None
+
+
 def execute(
     spec: AppSpec,
     inputs: Mapping[str, Any],
@@ -293,6 +311,7 @@ def execute(
     values.update(inputs)
     results: dict[str, Any] = {}
     try:
+        _resolve_files(run, spec, values)
         run.run_list(spec.steps, inputs=values, scope=results, extras={}, parent=None, progress=True,
                      sink=run.trace, deadline=None)
     except (NodeError, RunCancelled) as exc:

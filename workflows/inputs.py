@@ -11,6 +11,7 @@ from jsonschema.exceptions import ValidationError
 
 from workflows.checks import join_path
 from workflows.errors import InputIssue, InvalidInputs
+from workflows.files import check_file_argument
 from workflows.schema import input_schema
 from workflows.spec import AppSpec
 
@@ -47,6 +48,12 @@ def validate_inputs(spec: AppSpec, arguments: dict[str, Any] | None) -> dict[str
         key=lambda e: (order.get(str(e.absolute_path[0]), -1) if e.absolute_path else -1, str(list(e.absolute_path))),
     )
     issues = [issue for error in errors for issue in _issues(error, known)]
+    flagged = {issue.path for issue in issues}
+    for field in spec.inputs:
+        if field.type == "file" and field.name in args and field.name not in flagged:
+            reason = check_file_argument(args[field.name])
+            if reason is not None:
+                issues.append(InputIssue(field.name, reason))
     if issues:
         raise InvalidInputs(issues)
     result = dict(args)

@@ -3,13 +3,16 @@
 Decisions: ``text`` exports as ``{"type": "string", "x-multiline": true}`` (an annotation
 keyword; validators ignore it, consoles can render a textarea). ``enum`` exports ``enum``
 plus a ``type`` when every value shares one JSON type. ``array.items`` is a nested
-type spec (same fields as an input, without name/required/default).
+type spec (same fields as an input, without name/required/default). ``file`` exports as
+``{"type": "string", "format": "uri"}`` with a description saying it takes an https URL
+or a ``data:`` URI and the size limit (see ``workflows.files``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from workflows.files import FILE_DESCRIPTION
 from workflows.spec import AppSpec, ItemSpec
 
 __all__ = ["SCHEMA_DIALECT", "field_schema", "input_schema", "output_schema"]
@@ -17,7 +20,7 @@ __all__ = ["SCHEMA_DIALECT", "field_schema", "input_schema", "output_schema"]
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 _JSON_TYPES = {"string": "string", "text": "string", "number": "number", "integer": "integer",
-               "boolean": "boolean", "array": "array", "object": "object"}
+               "boolean": "boolean", "array": "array", "object": "object", "file": "string"}
 _KEYWORDS = {
     "min_length": "minLength",
     "max_length": "maxLength",
@@ -61,6 +64,9 @@ def field_schema(spec: ItemSpec, *, default: Any = None) -> dict[str, Any]:
         schema["x-multiline"] = True
     if spec.description:
         schema["description"] = spec.description
+    if spec.type == "file":
+        schema["format"] = "uri"
+        schema["description"] = f"{spec.description.rstrip()} {FILE_DESCRIPTION}" if spec.description else FILE_DESCRIPTION
     for field, keyword in _KEYWORDS.items():
         value = getattr(spec, field)
         if value is not None:

@@ -30,7 +30,7 @@ __all__ = [
     "StepSpec",
 ]
 
-InputType = Literal["string", "text", "number", "integer", "boolean", "enum", "array", "object"]
+InputType = Literal["string", "text", "number", "integer", "boolean", "enum", "array", "object", "file"]
 OutputType = Literal["string", "number", "integer", "boolean", "array", "object"]
 STEP_KEYS = ("id", "type", "title", "time_limit")
 MAX_TIME_LIMIT = 3600.0

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+from datetime import datetime, timezone
 
 _SECRET_PATTERNS = [
     (re.compile(r"(/(?:mcp|sse)/)(?!e/|platform\b)[A-Za-z0-9_\-]{16,}"), r"\1[redacted]"),
@@ -36,11 +38,52 @@ class RedactingFilter(logging.Filter):
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
+# Extra record attributes copied into JSON lines when present (e.g. the per-call line's fields).
+_JSON_EXTRAS = ("run_id", "app_id", "status", "duration_ms", "task_id")
 
-def configure_logging(level: str = "INFO") -> None:
-    """Install one stderr handler with the redacting filter on the root and uvicorn loggers."""
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, message, known extras, and a redacted traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        for key in _JSON_EXTRAS:
+            if key in record.__dict__:
+                entry[key] = record.__dict__[key]
+        if record.exc_info:
+            entry["exc"] = redact(self.formatException(record.exc_info))
+        elif record.exc_text:
+            entry["exc"] = redact(record.exc_text)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def _log_format(fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    try:
+        from backend.core.settings import get_settings
+
+        return get_settings().log_format
+    except Exception:  # invalid settings are reported by the caller; log plainly meanwhile
+        return "text"
+
+
+def _formatter(fmt: str | None) -> logging.Formatter:
+    return JsonFormatter() if _log_format(fmt) == "json" else logging.Formatter(_FORMAT)
+
+
+def configure_logging(level: str = "INFO", fmt: str | None = None) -> None:
+    """Install one stderr handler with the redacting filter on the root and uvicorn loggers.
+
+    `fmt` is "text" or "json"; by default TOOLPRESS_LOG_FORMAT decides.
+    """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.setFormatter(_formatter(fmt))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -51,13 +94,14 @@ def configure_logging(level: str = "INFO") -> None:
         lg.propagate = True
 
 
-def uvicorn_log_config(level: str = "INFO") -> dict:
+def uvicorn_log_config(level: str = "INFO", fmt: str | None = None) -> dict:
     """A uvicorn `log_config` that routes access and error logs through the redacting filter."""
+    formatter: dict[str, object] = {"()": JsonFormatter} if _log_format(fmt) == "json" else {"format": _FORMAT}
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"redact": {"()": RedactingFilter}},
-        "formatters": {"plain": {"format": _FORMAT}},
+        "formatters": {"plain": formatter},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",

@@ -37,3 +37,18 @@ def get_celery(broker_url: str, queue: str = "toolpress") -> Celery:
         enable_utc=True,
     )
     return app
+
+
+def task_is_active(app: Celery, task_id: str, timeout: float = 2.0) -> bool:
+    """Whether any live worker reports `task_id` as active or reserved (a remote-control broadcast).
+
+    The raw reply list is used, not `inspect()`, whose dict keyed by node name drops all but one reply
+    when several workers share a name (default names on one host).
+    """
+    replies = app.control.broadcast("query_task", arguments={"ids": [task_id]}, reply=True, timeout=timeout) or []
+    return any(
+        isinstance(tasks, dict) and task_id in tasks
+        for reply in replies
+        if isinstance(reply, dict)
+        for tasks in reply.values()
+    )

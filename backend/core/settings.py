@@ -34,8 +34,15 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list, description="Extra Origin values accepted by /mcp.")
     max_request_bytes: int = 1024 * 1024
     call_timeout_seconds: float = 600.0
+    run_timeout_seconds: float = Field(default=600.0, gt=0, description="Longest a run may take in the worker.")
+    http_allow: list[str] = Field(default_factory=list, description="host or host:port targets apps may reach even if not public.")
     load_examples: bool = True
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(default="text", description="`json`: one JSON object per log line.")
+    readiness_timeout_seconds: float = Field(default=2.0, description="Timeout of each /readyz and /metrics probe.")
+    worker_lost_after_seconds: float = Field(
+        default=10.0, description="A running call quiet this long has its worker asked whether it still runs; 0: never."
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -13,6 +13,7 @@ from backend.crud.apps import (
 )
 from backend.crud.endpoints import create_endpoint, get_endpoint_by_app, get_endpoint_by_hash, save_endpoint
 from backend.crud.runs import create_run, get_run, list_runs, save_run
+from backend.crud.secrets import delete_secret, get_secret, list_secrets, upsert_secret
 from backend.crud.users import create_user, get_user, get_user_by_email
 
 __all__ = [
@@ -22,18 +23,22 @@ __all__ = [
     "create_user",
     "create_version",
     "delete_app",
+    "delete_secret",
     "get_app",
     "get_app_by_name",
     "get_endpoint_by_app",
     "get_endpoint_by_hash",
     "get_run",
+    "get_secret",
     "get_user",
     "get_user_by_email",
     "get_version",
     "list_apps",
     "list_runs",
+    "list_secrets",
     "list_versions",
     "save_endpoint",
     "save_run",
     "update_app_spec",
+    "upsert_secret",
 ]

@@ -9,13 +9,17 @@ from urllib.parse import urlsplit
 import anyio
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.mcp.handlers import TARGET_STATE_KEY, build_handlers
+from backend.mcp.legacy_sse import LegacySse
+from backend.mcp.sessions import with_session
+from backend.mcp.streams import StreamWatcher
 from backend.services.endpoints import EndpointTarget, resolve_secret
 
 NOT_FOUND = JSONResponse({"detail": "Not Found"}, status_code=404)
@@ -40,29 +44,75 @@ class McpEndpointApp:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.server: Server = Server("toolpress", version="0.1.0", **build_handlers(settings))
+        security = _security(settings)
         self.manager = StreamableHTTPSessionManager(
             app=self.server,
             stateless=True,
             json_response=False,
-            security_settings=_security(settings),
+            security_settings=security,
             max_request_body_size=settings.max_request_bytes,
         )
+        self._key = settings.signing_key()
+        self.streams = StreamWatcher(self._still_serves, TransportSecurityMiddleware(security))
+        self.legacy = LegacySse(self.server, security, settings.max_request_bytes, self.streams)
+        self.legacy_sse = _LegacyRoute(self, "stream")
+        self.legacy_messages = _LegacyRoute(self, "message")
 
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
         """Run the SDK's session manager (once per process)."""
-        async with self.manager.run():
+        async with self.manager.run(), self.streams.running():
             yield
 
     def _resolve(self, secret: str) -> EndpointTarget | None:
         with session_scope(self.settings.sqlalchemy_url) as session:
             return resolve_secret(session=session, settings=self.settings, secret=secret)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def _still_serves(self, secret: str) -> bool:
+        return self._resolve(secret) is not None
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """GET (handshake generations) opens Toolpress's bound stream; everything else goes to the SDK."""
+        version = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"mcp-protocol-version"), None)
+        if scope["method"] == "GET" and (version is None or version in HANDSHAKE_PROTOCOL_VERSIONS):
+            await self.streams.serve(scope, receive, send, secret=scope["path_params"]["secret"])
+            return
+        await self.manager.handle_request(scope, receive, send)
+
+    async def resolve_into(self, scope: Scope, receive: Receive, send: Send) -> EndpointTarget | None:
+        """Resolve the URL secret and put the target into the request state; answer 404 when it serves nothing."""
         secret = scope.get("path_params", {}).get("secret", "")
         target = await anyio.to_thread.run_sync(self._resolve, secret)
         if target is None:
             await NOT_FOUND(scope, receive, send)
-            return
+            return None
         scope.setdefault("state", {})[TARGET_STATE_KEY] = target
-        await self.manager.handle_request(scope, receive, send)
+        return target
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        target = await self.resolve_into(scope, receive, send)
+        if target is None:
+            return
+        await with_session(
+            scope,
+            receive,
+            send,
+            key=self._key,
+            target=target,
+            max_body=self.settings.max_request_bytes,
+            app=self._dispatch,
+        )
+
+
+class _LegacyRoute:
+    """ASGI app for `/mcp/{secret}/sse` (GET) or `/mcp/{secret}/messages` (POST): the legacy SSE transport."""
+
+    def __init__(self, endpoint: McpEndpointApp, kind: str) -> None:
+        self._endpoint = endpoint
+        self._kind = kind
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if await self._endpoint.resolve_into(scope, receive, send) is None:
+            return
+        handler = self._endpoint.legacy.stream if self._kind == "stream" else self._endpoint.legacy.message
+        await handler(scope, receive, send, secret=scope["path_params"]["secret"])

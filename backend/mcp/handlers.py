@@ -14,6 +14,7 @@ from mcp.shared.exceptions import MCPError
 import workflows
 from backend.core.db import session_scope
 from backend.core.settings import Settings
+from backend.mcp.sessions import SESSION_STATE_KEY
 from backend.models import Run, RunStatus
 from backend.services import QueueUnavailable
 from backend.services.apps import describe_tool, load_spec_of
@@ -38,6 +39,9 @@ def _client_identity(ctx: ServerRequestContext[Any, Any]) -> tuple[str | None, s
     params = ctx.session.client_params
     if params is not None and params.client_info is not None:
         return params.client_info.name, params.client_info.version
+    session = getattr(getattr(ctx.request, "state", None), SESSION_STATE_KEY, None)
+    if session is not None and session.client_name:
+        return session.client_name, session.client_version
     headers = getattr(ctx.request, "headers", None)
     agent = headers.get("user-agent") if headers is not None else None
     return (agent[:200], None) if agent else (None, None)

@@ -13,10 +13,12 @@ from backend.models.run import (
     RunStatus,
     apply_transition,
 )
+from backend.models.secret import SECRET_NAME_PATTERN, Secret, SecretPublic, SecretSet, SecretsPublic
 from backend.models.user import TokenPublic, User, UserCreate, UserLogin, UserPublic
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "SECRET_NAME_PATTERN",
     "TERMINAL_STATUSES",
     "App",
     "AppCreate",
@@ -32,6 +34,10 @@ __all__ = [
     "RunPublic",
     "RunStatus",
     "RunsPublic",
+    "Secret",
+    "SecretPublic",
+    "SecretSet",
+    "SecretsPublic",
     "TokenPublic",
     "User",
     "UserCreate",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlmodel import Session, select
@@ -15,7 +16,10 @@ from backend.core.db import session_scope
 from backend.core.events import get_event_bus
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, Run, RunStatus, apply_transition
-from backend.services.apps import load_spec_of
+from backend.services import secrets as user_secrets
+from backend.services.apps import load_spec_of, published_version, resolve_app
+from backend.services.errors import ServiceError
+from workflows.references import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +63,37 @@ def _finish(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -
         return status
 
 
+def make_call_app(*, settings: Settings, owner_id: int, secrets: Mapping[str, str]) -> Callable[[workflows.SubAppCall], dict[str, Any]]:
+    """The ``call_app`` callback of a run: runs another published app of the same owner, recursively.
+
+    ``call.app`` is an app id or a unique name among the owner's apps; other owners' apps are
+    invisible (the same "not found" as a missing app). The called app gets the caller's
+    secrets, allow-list, cancellation check and remaining time, and the extended call stack.
+    """
+
+    def call_app(call: workflows.SubAppCall) -> dict[str, Any]:
+        with session_scope(settings.sqlalchemy_url) as session:
+            try:
+                app = resolve_app(session=session, ref=call.app, owner_id=owner_id)
+            except ServiceError as exc:
+                raise workflows.WorkflowError(str(exc)) from None
+            version = published_version(session=session, app=app)
+            if version is None:
+                raise workflows.WorkflowError(f"app {call.app!r} is not published; publish it first")
+            spec_data, app_name, app_id = version.spec, app.name, app.id
+        if {app_name, str(app_id)} & set(call.call_stack[:-1]):
+            raise workflows.WorkflowError(f"call cycle: {' → '.join(call.call_stack)}")
+        spec = load_spec_of(spec_data)
+        arguments = workflows.validate_inputs(spec, call.inputs)
+        result = workflows.execute(
+            spec, arguments, should_cancel=call.should_cancel, secrets=secrets, http_allow=settings.http_allow,
+            call_app=call_app, call_stack=call.call_stack, timeout=call.timeout,
+        )
+        return dict(result.outputs)
+
+    return call_app
+
+
 def execute_run(*, settings: Settings, run_id: str) -> None:
     """Run the workflow of a queued run once; a redelivered or cancelled run is left alone."""
     bus = get_event_bus(settings.events_backend_url)
@@ -74,9 +109,14 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
             crud.save_run(session=session, run=run)
             bus.publish(run_id, {"type": "end", "status": "failed"})
             return
+        app = crud.get_app(session=session, app_id=run.app_id)
+        owner_id = app.owner_id if app is not None else None
+        secrets = user_secrets.secret_values(session=session, settings=settings, owner_id=owner_id) if owner_id else {}
         apply_transition(run, RunStatus.running)
         run = crud.save_run(session=session, run=run)
         spec_data, inputs = version.spec, dict(run.inputs)
+        root = app.name if app is not None else str(run.app_id)
+    redact = Redactor(secrets)
 
     def on_progress(event: Any) -> None:
         message = getattr(event, "message", None)
@@ -95,18 +135,24 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
 
     try:
         spec = load_spec_of(spec_data)
-        result = workflows.execute(spec, inputs, on_progress=on_progress, should_cancel=should_cancel)
+        call_app = make_call_app(settings=settings, owner_id=owner_id, secrets=secrets) if owner_id else None
+        result = workflows.execute(
+            spec, inputs, on_progress=on_progress, should_cancel=should_cancel, secrets=secrets,
+            http_allow=settings.http_allow, call_app=call_app, call_stack=(root,), timeout=settings.run_timeout_seconds,
+        )
     except workflows.RunCancelled:
         final = _finish(settings, run_id, RunStatus.cancelled, error="cancelled by the caller")
     except workflows.NodeError as exc:
-        final = _finish(settings, run_id, RunStatus.failed, error=str(exc), trace=_trace_of(getattr(exc, "trace", None)))
+        final = _finish(settings, run_id, RunStatus.failed, error=redact.text(str(exc)),
+                        trace=redact.tree(_trace_of(getattr(exc, "trace", None))))
     except workflows.WorkflowError as exc:
-        final = _finish(settings, run_id, RunStatus.failed, error=str(exc))
+        final = _finish(settings, run_id, RunStatus.failed, error=redact.text(str(exc)))
     except Exception:
         logger.exception("run %s crashed", run_id)
         final = _finish(settings, run_id, RunStatus.failed, error=f"internal error while running the app (run {run_id})")
     else:
         final = _finish(
-            settings, run_id, RunStatus.succeeded, result=_jsonable(result.outputs), trace=_trace_of(result.trace)
+            settings, run_id, RunStatus.succeeded, result=redact.tree(_jsonable(result.outputs)),
+            trace=redact.tree(_trace_of(result.trace)),
         )
     bus.publish(run_id, {"type": "end", "status": final.value})

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from backend import crud
+from backend.core import metrics
 from backend.core.db import session_scope
 from backend.core.events import get_event_bus
-from backend.core.queue import RUN_APP_TASK, get_celery
+from backend.core.queue import RUN_APP_TASK, get_celery, task_is_active
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunPublic, RunStatus, apply_transition, as_utc
 from backend.services.errors import QueueUnavailable
@@ -93,23 +95,70 @@ def _cancel(settings: Settings, run_id: str) -> None:
         cancel_run(session=session, settings=settings, run_id=run_id)
 
 
+WORKER_LOST = "the worker running this call was lost (killed or crashed) before it finished; nothing was returned"
+
+
+def _mark_worker_lost(settings: Settings, run: Run) -> bool:
+    """If no live worker holds the run's task (asked twice), mark the still-running run failed; True if marked."""
+    app = get_celery(settings.broker_url, settings.queue)
+    for _ in range(2):
+        if task_is_active(app, run.task_id or run.id):
+            return False
+    with session_scope(settings.sqlalchemy_url) as session:
+        fresh = session.exec(select(Run).where(Run.id == run.id).with_for_update()).first()
+        if fresh is None or RunStatus(fresh.status) is not RunStatus.running:
+            session.rollback()
+            return False
+        apply_transition(fresh, RunStatus.failed)
+        fresh.error = WORKER_LOST
+        crud.save_run(session=session, run=fresh)
+    logger.warning("run %s: worker lost", run.id)
+    get_event_bus(settings.events_backend_url).publish(run.id, {"type": "end", "status": "failed"})
+    return True
+
+
 async def dispatch_and_follow(*, settings: Settings, run: Run, on_progress: ProgressCallback | None = None) -> Run:
     """Queue a created run and relay its progress until it ends; if the caller goes away, cancel it.
 
     The subscription opens before the task is queued so no event can be missed; the database is polled
-    each second as well, so a lost event costs at most that second, never a hung call.
+    each second as well, so a lost event costs at most that second, never a hung call. A running call
+    quiet for `worker_lost_after_seconds` has the workers asked whether one still runs it; if none
+    does, the run is failed as "worker lost". Every call ends with one metrics update and one log line.
     """
+    started, status = time.monotonic(), "cancelled"  # an exception below means the caller went away
+    try:
+        final = await _dispatch_and_follow(settings=settings, run=run, on_progress=on_progress)
+        status = RunStatus(final.status).value
+        return final
+    except QueueUnavailable:
+        status = "failed"
+        raise
+    finally:
+        seconds = time.monotonic() - started
+        metrics.observe_call(run.app_id, status, seconds)
+        fields = {"run_id": run.id, "app_id": run.app_id, "status": status, "duration_ms": round(seconds * 1000, 1)}
+        logger.info("call finished run=%s app=%s status=%s duration_ms=%.1f", *fields.values(), extra=fields)
+
+
+async def _dispatch_and_follow(*, settings: Settings, run: Run, on_progress: ProgressCallback | None) -> Run:
     bus = get_event_bus(settings.events_backend_url)
     try:
         async with bus.subscribe(run.id) as events:
             await anyio.to_thread.run_sync(_enqueue, settings, run)
             deadline = anyio.current_time() + settings.call_timeout_seconds
+            lost_after = 0 if settings.is_embedded_broker else settings.worker_lost_after_seconds
+            last_event = anyio.current_time()
             while True:
                 event = await events.get(timeout=1.0)
                 if event is None:
                     current = await anyio.to_thread.run_sync(_load, settings, run.id)
                     if current is None or RunStatus(current.status) in TERMINAL_STATUSES:
                         return current or run
+                    quiet = anyio.current_time() - last_event
+                    if lost_after and RunStatus(current.status) is RunStatus.running and quiet > lost_after:
+                        last_event = anyio.current_time()
+                        if await anyio.to_thread.run_sync(_mark_worker_lost, settings, current):
+                            return await anyio.to_thread.run_sync(_load, settings, run.id) or current
                     if anyio.current_time() > deadline:
                         await anyio.to_thread.run_sync(_cancel, settings, run.id)
                         final = await anyio.to_thread.run_sync(_load, settings, run.id)
@@ -117,6 +166,7 @@ async def dispatch_and_follow(*, settings: Settings, run: Run, on_progress: Prog
                             final.error = f"the run took longer than {settings.call_timeout_seconds:g} s and was stopped"
                         return final or run
                     continue
+                last_event = anyio.current_time()
                 if event.get("type") == "progress" and on_progress is not None:
                     await on_progress(int(event["done"]), int(event["total"]), event.get("message"))
                 elif event.get("type") == "end":

@@ -138,6 +138,7 @@ def _base_env(workdir: Path, port: int) -> dict[str, str]:
         TOOLPRESS_DATA_DIR=str(workdir / "data"),
         TOOLPRESS_PUBLIC_URL=f"http://127.0.0.1:{port}",
         TOOLPRESS_LOG_LEVEL="INFO",
+        TOOLPRESS_HTTP_ALLOW='["127.0.0.1"]',  # apps in tests may reach local stand-in servers
         PYTHONUNBUFFERED="1",
     )
     return env

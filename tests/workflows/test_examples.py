@@ -98,3 +98,35 @@ def test_summarize_returns_checked_json_from_the_model(server: Any) -> None:
     assert result.outputs == answer
     assert server.requests[0].headers["authorization"] == "Bearer sk-example-key"
     assert "sk-example-key" not in json.dumps(result.to_dict())
+
+
+def _examples_by_name() -> dict[str, Any]:
+    return {spec.name: spec for spec in (load_spec(p.read_text()) for p in EXAMPLES.glob("*.yaml"))}
+
+
+def _call_examples(call: workflows.SubAppCall) -> dict[str, Any]:
+    """A host callback that resolves apps by name among the examples, like the backend does for the admin."""
+    spec = _examples_by_name().get(call.app)
+    if spec is None:
+        raise workflows.WorkflowError(f"no app {call.app!r}")
+    return dict(execute(spec, validate_inputs(spec, call.inputs), call_app=_call_examples,
+                        call_stack=call.call_stack, should_cancel=call.should_cancel,
+                        timeout=call.timeout).outputs)
+
+
+def test_title_kit_calls_two_other_examples_by_name() -> None:
+    spec = _spec("title_kit.yaml")
+    events: list[ProgressEvent] = []
+    result = execute(spec, validate_inputs(spec, {"title": "Ten Tips for Faster  Python Tests"}),
+                     call_app=_call_examples, call_stack=("Title Kit",), on_progress=events.append)
+    assert result.outputs == {
+        "slug": "ten-tips-for-faster-python-tests", "words": 6, "characters": 32,
+        "summary": "Slug 'ten-tips-for-faster-python-tests'. The title has 6 words, 32 characters and 1 line.",
+    }
+    assert [e.message for e in events] == ["step 1/2: make the slug", "step 2/2: measure the title"]
+
+
+def test_every_sub_app_example_names_an_existing_example() -> None:
+    names = _examples_by_name()
+    called = {step.config["app"] for spec in names.values() for step in spec.steps if step.type == "sub_app"}
+    assert called and called <= set(names)

@@ -1,0 +1,131 @@
+"""Helpers for failure tests: a Redis of our own that can be killed, and stacks on a chosen broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from support.stack import REDIS_URL, Stack, _base_env, create_database, free_port, wait_until
+
+
+class RedisServer:
+    """`redis-server` on a fixed loopback port, without persistence, that a test may kill and restart."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        log = open(self.workdir / f"redis-{self.port}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--daemonize", "no", "--dir", str(self.workdir)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+
+        def up() -> bool:
+            try:
+                return bool(redis.Redis(port=self.port, socket_connect_timeout=0.5).ping())
+            except redis.RedisError:
+                return False
+
+        wait_until(up, 20, "redis-server")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def start_on_broker(workdir: Path, broker_url: str, events_url: str | None = None, workers: int = 1, **extra: str) -> Stack:
+    """PostgreSQL + the given broker, one `toolpress serve` without an embedded worker, and workers."""
+    port = free_port()
+    env = _base_env(workdir, port)
+    env.update(
+        TOOLPRESS_ENV="production",
+        TOOLPRESS_SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
+        TOOLPRESS_DATABASE_URL=create_database(),
+        TOOLPRESS_BROKER_URL=broker_url,
+        TOOLPRESS_QUEUE=f"toolpress-test-{uuid.uuid4().hex[:8]}",
+        TOOLPRESS_LOAD_EXAMPLES="false",
+        **extra,
+    )
+    if events_url:
+        env["TOOLPRESS_EVENTS_URL"] = events_url
+    stack = Stack(f"broker-{broker_url.split(':', 1)[0]}", f"http://127.0.0.1:{port}", env, workdir)
+    try:
+        stack.cli("db", "upgrade")
+        for _ in range(workers):
+            stack.start_worker()
+        stack.start_api(port)
+    except BaseException:
+        from support.stack import stop_stack
+
+        stop_stack(stack)
+        raise
+    return stack
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (from /proc)."""
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and all its descendants (a worker dying with its pool, as under the OOM killer)."""
+    for target in [pid, *descendants(pid)]:
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def run_row(stack: Stack, app_id: str) -> dict:
+    """The newest run of an app, read straight from the stack's database."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(stack.env["TOOLPRESS_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT * FROM run WHERE app_id = :a ORDER BY created_at DESC LIMIT 1"), {"a": int(app_id)}
+            ).mappings().first()
+            return dict(row) if row else {}
+    finally:
+        engine.dispose()
+
+
+__all__ = ["REDIS_URL", "RedisServer", "kill_tree", "run_row", "start_on_broker"]

@@ -1,0 +1,134 @@
+"""A worker SIGKILLed mid-run: the run is failed as "worker lost" within a bounded time, the client gets isError.
+
+How: the API process following the call notices the run has been quiet (no progress event) for
+TOOLPRESS_WORKER_LOST_AFTER_SECONDS while the database says "running", asks the workers over Celery
+remote control (`inspect().query_task`, twice) whether any of them holds the task, and when none does,
+marks the run failed and ends the call. Bound: quiet period + about 2 s of probes + 1 s of polling.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+import yaml
+from mcp import Client
+
+from support.stack import REDIS_URL, stop_stack
+
+from .conftest import kill_tree, run_row, start_on_broker
+
+STEPS = 60
+LOST_AFTER = 3
+
+
+def _slow_spec(path: Path) -> Path:
+    steps = [
+        {"id": f"s{i}", "type": "template", "template": "{% for i in range(900000) %}{% endfor %}" + str(i)}
+        for i in range(STEPS)
+    ]
+    path.write_text(yaml.safe_dump({
+        "name": f"Slow {uuid.uuid4().hex[:6]}",
+        "description": "Many slow steps.",
+        "tool_name": "slow",
+        "inputs": [],
+        "steps": steps,
+        "outputs": [{"name": "last", "type": "string", "value": "{{ steps.s%d.text }}" % (STEPS - 1)}],
+    }, sort_keys=False))
+    return path
+
+
+def test_killed_worker_fails_the_run_as_worker_lost(tmp_path: Path) -> None:
+    stack = start_on_broker(tmp_path, REDIS_URL, TOOLPRESS_WORKER_LOST_AFTER_SECONDS=str(LOST_AFTER))
+    try:
+        app_id = stack.cli("apps", "import", str(_slow_spec(tmp_path / "slow.yaml"))).stdout.strip()
+        stack.cli("apps", "publish", app_id)
+        url = stack.cli("mcp", "enable", app_id).stdout.strip()
+        worker = stack.processes[0]
+        killed_at: list[float] = []
+
+        async def call():  # type: ignore[no-untyped-def]
+            async def on_progress(done: float, total: float | None, message: str | None) -> None:
+                if not killed_at and done >= 2:
+                    kill_tree(worker.pid)
+                    killed_at.append(time.monotonic())
+
+            with anyio.fail_after(90):
+                async with Client(url, mode="legacy") as client:
+                    return await client.call_tool("slow", {}, progress_callback=on_progress)
+
+        result = anyio.run(call)
+        ended = time.monotonic()
+        assert killed_at, "the run never reported progress"
+        assert worker.wait(timeout=10) == -9
+        assert result.is_error is True
+        assert "worker running this call was lost" in result.content[0].text
+        assert ended - killed_at[0] < LOST_AFTER + 15
+        row = run_row(stack, app_id)
+        assert row["status"] == "failed" and "worker" in row["error"] and row["ended_at"] is not None
+        assert row["progress_done"] < STEPS
+        body = httpx.get(f"{stack.base_url}/metrics", timeout=10).text
+        assert f'toolpress_call_errors_total{{app_id="{app_id}"}} 1.0' in body
+    finally:
+        stop_stack(stack)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    pytest.main([__file__])
+
+
+def test_a_long_quiet_step_on_a_live_worker_is_not_mistaken_for_a_lost_worker(tmp_path: Path) -> None:
+    """A step that sends no progress for several quiet periods finishes normally: the probe finds the task."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            time.sleep(3 * LOST_AFTER)
+            body = json.dumps({"ok": True}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    stack = start_on_broker(
+        tmp_path, REDIS_URL, TOOLPRESS_WORKER_LOST_AFTER_SECONDS="1", TOOLPRESS_HTTP_ALLOW=json.dumps([f"127.0.0.1:{port}"])
+    )
+    try:
+        spec = tmp_path / "quiet.yaml"
+        spec.write_text(yaml.safe_dump({
+            "name": f"Quiet {uuid.uuid4().hex[:6]}",
+            "description": "One slow HTTP step.",
+            "tool_name": "quiet",
+            "inputs": [],
+            "steps": [{"id": "wait", "type": "http_request", "url": f"http://127.0.0.1:{port}/", "timeout": 60, "retries": 0}],
+            "outputs": [{"name": "status", "type": "integer", "value": "{{ steps.wait.status }}"}],
+        }, sort_keys=False))
+        app_id = stack.cli("apps", "import", str(spec)).stdout.strip()
+        stack.cli("apps", "publish", app_id)
+        url = stack.cli("mcp", "enable", app_id).stdout.strip()
+
+        async def call():  # type: ignore[no-untyped-def]
+            with anyio.fail_after(60):
+                async with Client(url, mode="legacy") as client:
+                    return await client.call_tool("quiet", {})
+
+        result = anyio.run(call)
+        assert result.is_error is False, result.content[0].text
+        assert result.structured_content == {"status": 200}
+        assert run_row(stack, app_id)["status"] == "succeeded"
+    finally:
+        stop_stack(stack)
+        server.shutdown()

@@ -1,0 +1,30 @@
+"""Smoke test of the benchmark harness: it runs end to end and writes a results table.
+
+It checks that the harness works, never how fast anything is (benchmarks are not pass/fail tests).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(600)
+def test_harness_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    img = tmp_path / "img"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--smoke", "--out", str(out), "--img", str(img)],
+        cwd=REPO, capture_output=True, text=True, timeout=540,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = out.read_text()
+    assert text.count("<!-- bench:results -->") == 2
+    assert "| system | p50 | p95 | p99 |" in text
+    assert "| bare SDK |" in text and "| Toolpress embedded |" in text
+    assert (img / "bench_latency_c1.png").stat().st_size > 0
