@@ -138,7 +138,7 @@ def published_app(console_server: Server, owner: Account, greeter_yaml: str) -> 
     return app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Headless Debian Chromium driven by Playwright."""
     with sync_playwright() as pw:
