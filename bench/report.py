@@ -247,7 +247,7 @@ def body(results: dict[str, Any], img: Path, out: Path) -> str:
     L.append("| measure | value |")
     L.append("|---|---|")
     e = R.get("engine_us_per_step")
-    L.append(f"| engine per-step overhead (bench/engine, 50-step template chain), µs | "
+    L.append("| engine per-step overhead (bench/engine, 50-step template chain), µs | "
              + (f"{e['median']:.1f} [{e['min']:.1f}–{e['max']:.1f}]" if e else "n/a") + " |")
     L.append(f"| raw Celery round trip through Redis (noop task, Redis result backend, solo worker) p50 / p95 ms | "
              f"{R['celery_p50']:.2f} / {R['celery_p95']:.2f} |" if "celery_p50" in R else "| raw Celery round trip | n/a |")
