@@ -52,12 +52,18 @@ class Settings(BaseSettings):
                 raise ValueError("TOOLPRESS_SECRET_KEY must be set to a random value of 32+ characters in production")
         return self
 
+    @model_validator(mode="after")
+    def _default_database_url(self) -> Settings:
+        # Resolved once here: sqlalchemy_url is read for every database session.
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'toolpress.db').resolve()}"
+        return self
+
     @property
     def sqlalchemy_url(self) -> str:
-        """The database URL, defaulting to an SQLite file in the data directory."""
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{(self.data_dir / 'toolpress.db').resolve()}"
+        """The database URL (an SQLite file in the data directory unless set)."""
+        assert self.database_url is not None
+        return self.database_url
 
     @property
     def is_embedded_broker(self) -> bool:
