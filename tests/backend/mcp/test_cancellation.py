@@ -3,49 +3,23 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 import anyio
 import httpx
 import pytest
-import yaml
 from mcp import Client
-
+from support.apps import SLOW_STEPS, published_app, slow_spec
 from support.stack import Stack
 
 pytestmark = pytest.mark.anyio
 
-STEPS = 60
-
-
-def _slow_spec() -> str:
-    steps = [
-        {"id": f"s{i}", "type": "template", "template": "{% for i in range(900000) %}{% endfor %}" + str(i)}
-        for i in range(STEPS)
-    ]
-    return yaml.safe_dump(
-        {
-            "name": f"Slow {uuid.uuid4().hex[:6]}",
-            "description": "Many slow steps.",
-            "tool_name": "slow",
-            "inputs": [],
-            "steps": steps,
-            "outputs": [{"name": "last", "type": "string", "value": "{{ steps.s%d.text }}" % (STEPS - 1)}],
-        },
-        sort_keys=False,
-    )
+STEPS = SLOW_STEPS
 
 
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
 async def test_dropping_the_call_cancels_the_run_and_stops_the_worker(stack: Stack, mode: str) -> None:
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as api:
-        email = f"c{uuid.uuid4().hex[:10]}@example.com"
-        await api.post("/api/auth/signup", json={"email": email, "password": "long enough pw"})
-        token = (await api.post("/api/auth/login", json={"email": email, "password": "long enough pw"})).json()
-        headers = {"Authorization": f"Bearer {token['access_token']}"}
-        app_id = (await api.post("/api/apps", json={"yaml": _slow_spec()}, headers=headers)).json()["id"]
-        await api.post(f"/api/apps/{app_id}/publish", headers=headers)
-        url = (await api.post(f"/api/apps/{app_id}/mcp/enable", headers=headers)).json()["url"]
+        app_id, url, headers = await published_app(api, slow_spec())
 
         first_progress = anyio.Event()
 

@@ -6,20 +6,18 @@ import json
 import os
 import subprocess
 import time
-import uuid
 
 import anyio
 import httpx
 import pytest
-import yaml
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
-
+from support.apps import SLOW_STEPS, published_app, slow_spec
 from support.stack import REPO, Stack
 
 pytestmark = pytest.mark.anyio
 
-STEPS = 60
+STEPS = SLOW_STEPS
 NODE_BIN = REPO / "node_modules" / ".bin"
 
 
@@ -75,35 +73,6 @@ async def test_unknown_url_and_foreign_session_get_404(stack: Stack, app_url: st
             assert (await http.post(stack.base_url + endpoint, json=body)).status_code == 202
 
 
-def _slow_spec() -> str:
-    steps = [
-        {"id": f"s{i}", "type": "template", "template": "{% for i in range(900000) %}{% endfor %}" + str(i)}
-        for i in range(STEPS)
-    ]
-    return yaml.safe_dump(
-        {
-            "name": f"Slow {uuid.uuid4().hex[:6]}",
-            "description": "Many slow steps.",
-            "tool_name": "slow",
-            "inputs": [],
-            "steps": steps,
-            "outputs": [{"name": "last", "type": "string", "value": "{{ steps.s%d.text }}" % (STEPS - 1)}],
-        },
-        sort_keys=False,
-    )
-
-
-async def _slow_app(api: httpx.AsyncClient) -> tuple[str, str, dict[str, str]]:
-    email = f"l{uuid.uuid4().hex[:10]}@example.com"
-    await api.post("/api/auth/signup", json={"email": email, "password": "long enough pw"})
-    token = (await api.post("/api/auth/login", json={"email": email, "password": "long enough pw"})).json()
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
-    app_id = (await api.post("/api/apps", json={"yaml": _slow_spec()}, headers=headers)).json()["id"]
-    await api.post(f"/api/apps/{app_id}/publish", headers=headers)
-    url = (await api.post(f"/api/apps/{app_id}/mcp/enable", headers=headers)).json()["url"]
-    return app_id, url, headers
-
-
 async def _wait_cancelled(api: httpx.AsyncClient, app_id: str, headers: dict[str, str]) -> dict:
     deadline = time.monotonic() + 30
     run: dict = {}
@@ -123,7 +92,7 @@ async def _wait_cancelled(api: httpx.AsyncClient, app_id: str, headers: dict[str
 
 async def test_notifications_cancelled_cancels_the_run_and_keeps_the_session(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as api:
-        app_id, url, headers = await _slow_app(api)
+        app_id, url, headers = await published_app(api, slow_spec())
         first_progress = anyio.Event()
 
         async def on_progress(done: float, total: float | None, message: str | None) -> None:
@@ -147,7 +116,7 @@ async def test_notifications_cancelled_cancels_the_run_and_keeps_the_session(sta
 async def test_dropping_the_sse_stream_cancels_the_run(stack: Stack) -> None:
     """A raw client: no notifications/cancelled is ever sent, the GET stream just goes away mid-call."""
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as api:
-        app_id, url, headers = await _slow_app(api)
+        app_id, url, headers = await published_app(api, slow_spec())
         async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=60)) as http:
             async with http.stream("GET", sse_url(url), headers={"Accept": "text/event-stream"}) as stream:
                 lines = stream.aiter_lines()
