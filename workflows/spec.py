@@ -171,6 +171,13 @@ class AppSpec(_Model):
     time_limit: float | None = Field(default=None, gt=0, le=MAX_TIME_LIMIT,
                                      description="Seconds a whole run may take.")
     annotations: ToolAnnotations | None = None
+    tasks: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description=(
+            "When a client that supports the MCP Tasks extension calls this app, answer with a task handle it "
+            "polls: always, never, or auto (when the app's typical run takes longer than the server's threshold)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _check(self) -> AppSpec:

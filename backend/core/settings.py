@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     worker_lost_after_seconds: float = Field(
         default=10.0, description="A running call quiet this long has its worker asked whether it still runs; 0: never."
     )
+    task_threshold_seconds: float = Field(
+        default=10.0, ge=0, description="Apps set to `tasks: auto` answer with a task when their median run is longer."
+    )
+    task_ttl_seconds: int = Field(default=24 * 3600, gt=0, description="How long a task can be polled after it was created.")
+    task_poll_interval_ms: int = Field(default=1000, gt=0, description="Polling interval suggested to task clients.")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -16,10 +16,11 @@ from starlette.types import Receive, Scope, Send
 
 from backend.core.db import session_scope
 from backend.core.settings import Settings
-from backend.mcp.handlers import TARGET_STATE_KEY, build_handlers
+from backend.mcp.handlers import TARGET_STATE_KEY, build_handlers, result_of, target_of
 from backend.mcp.legacy_sse import LegacySse
 from backend.mcp.sessions import with_session
 from backend.mcp.streams import StreamWatcher
+from backend.mcp.tasks import Tasks
 from backend.services.endpoints import EndpointTarget, resolve_secret
 
 NOT_FOUND = JSONResponse({"detail": "Not Found"}, status_code=404)
@@ -43,7 +44,9 @@ class McpEndpointApp:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.server: Server = Server("toolpress", version="0.1.0", **build_handlers(settings))
+        self.tasks = Tasks(settings, target_of, result_of)
+        self.server: Server = Server("toolpress", version="0.1.0", **build_handlers(settings, self.tasks))
+        self.tasks.install(self.server)
         security = _security(settings)
         self.manager = StreamableHTTPSessionManager(
             app=self.server,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import mcp_types as types
@@ -19,7 +19,10 @@ from backend.models import Run, RunStatus
 from backend.services import QueueUnavailable
 from backend.services.apps import describe_tool, load_spec_of
 from backend.services.endpoints import EndpointTarget
-from backend.services.runs import create_run, dispatch_and_follow
+from backend.services.runs import create_run, dispatch_and_follow, enqueue
+
+if TYPE_CHECKING:
+    from backend.mcp.tasks import Tasks
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +30,8 @@ TARGET_STATE_KEY = "toolpress_target"
 _MAX_TEXT = 100_000
 
 
-def _target(ctx: ServerRequestContext[Any, Any]) -> EndpointTarget:
+def target_of(ctx: ServerRequestContext[Any, Any]) -> EndpointTarget:
+    """The endpoint, app and version the request's URL leads to (resolved by the route)."""
     request = ctx.request
     target = getattr(getattr(request, "state", None), TARGET_STATE_KEY, None)
     if target is None:  # the route resolves the secret before the SDK sees the request
@@ -80,13 +84,13 @@ def result_of(run: Run) -> types.CallToolResult:
     return _error(f"The app failed: {run.error or 'unknown error'} (run {run.id})")
 
 
-def build_handlers(settings: Settings) -> dict[str, Any]:
-    """The `on_*` handlers for the low-level Server, bound to settings."""
+def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
+    """The `on_*` handlers for the low-level Server, bound to settings; `tasks` decides which calls become tasks."""
 
     async def on_list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        target = _target(ctx)
+        target = target_of(ctx)
         info = describe_tool(load_spec_of(target.version.spec))
         tool = types.Tool(
             name=info.name,
@@ -98,8 +102,10 @@ def build_handlers(settings: Settings) -> dict[str, Any]:
         )
         return types.ListToolsResult(tools=[tool])
 
-    async def on_call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams) -> types.CallToolResult:
-        target = _target(ctx)
+    async def on_call_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult | dict[str, Any]:
+        target = target_of(ctx)
         spec = load_spec_of(target.version.spec)
         info = describe_tool(spec)
         if params.name != info.name:
@@ -127,6 +133,11 @@ def build_handlers(settings: Settings) -> dict[str, Any]:
             await ctx.session.report_progress(done, total, message)
 
         try:
+            if await tasks.policy.wanted(ctx, spec, target.app.id):
+                run = await anyio.to_thread.run_sync(_create)
+                await anyio.to_thread.run_sync(enqueue, settings, run)
+                logger.info("run %s of app %s started as a task", run.id, target.app.id)
+                return tasks.created(run)
             run = await anyio.to_thread.run_sync(_create)
             final = await dispatch_and_follow(settings=settings, run=run, on_progress=relay)
         except QueueUnavailable as exc:

@@ -85,7 +85,8 @@ def _load(settings: Settings, run_id: str) -> Run | None:
         return crud.get_run(session=session, run_id=run_id)
 
 
-def _enqueue(settings: Settings, run: Run) -> None:
+def enqueue(settings: Settings, run: Run) -> None:
+    """enqueue_run in a database session of its own (for callers off the event loop)."""
     with session_scope(settings.sqlalchemy_url) as session:
         enqueue_run(session=session, settings=settings, run=run)
 
@@ -98,7 +99,7 @@ def _cancel(settings: Settings, run_id: str) -> None:
 WORKER_LOST = "the worker running this call was lost (killed or crashed) before it finished; nothing was returned"
 
 
-def _mark_worker_lost(settings: Settings, run: Run) -> bool:
+def mark_worker_lost_if_orphaned(settings: Settings, run: Run) -> bool:
     """If no live worker holds the run's task (asked twice), mark the still-running run failed; True if marked."""
     app = get_celery(settings.broker_url, settings.queue)
     for _ in range(2):
@@ -144,7 +145,7 @@ async def _dispatch_and_follow(*, settings: Settings, run: Run, on_progress: Pro
     bus = get_event_bus(settings.events_backend_url)
     try:
         async with bus.subscribe(run.id) as events:
-            await anyio.to_thread.run_sync(_enqueue, settings, run)
+            await anyio.to_thread.run_sync(enqueue, settings, run)
             deadline = anyio.current_time() + settings.call_timeout_seconds
             lost_after = 0 if settings.is_embedded_broker else settings.worker_lost_after_seconds
             last_event = anyio.current_time()
@@ -157,7 +158,7 @@ async def _dispatch_and_follow(*, settings: Settings, run: Run, on_progress: Pro
                     quiet = anyio.current_time() - last_event
                     if lost_after and RunStatus(current.status) is RunStatus.running and quiet > lost_after:
                         last_event = anyio.current_time()
-                        if await anyio.to_thread.run_sync(_mark_worker_lost, settings, current):
+                        if await anyio.to_thread.run_sync(mark_worker_lost_if_orphaned, settings, current):
                             return await anyio.to_thread.run_sync(_load, settings, run.id) or current
                     if anyio.current_time() > deadline:
                         await anyio.to_thread.run_sync(_cancel, settings, run.id)

@@ -144,10 +144,15 @@ def _base_env(workdir: Path, port: int) -> dict[str, str]:
     return env
 
 
-def start_embedded(workdir: Path) -> Stack:
-    """`toolpress serve` with its defaults: SQLite, in-memory broker, worker threads in the same process."""
+def start_embedded(workdir: Path, **settings: str) -> Stack:
+    """`toolpress serve` with its defaults: SQLite, in-memory broker, worker threads in the same process.
+
+    `settings` override TOOLPRESS_* variables: `task_threshold_seconds="0"` sets TOOLPRESS_TASK_THRESHOLD_SECONDS.
+    """
     port = free_port()
-    stack = Stack("embedded", f"http://127.0.0.1:{port}", _base_env(workdir, port), workdir)
+    env = _base_env(workdir, port)
+    env.update({f"TOOLPRESS_{name.upper()}": value for name, value in settings.items()})
+    stack = Stack("embedded", f"http://127.0.0.1:{port}", env, workdir)
     stack.start_api(port)
     return stack
 
