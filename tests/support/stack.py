@@ -39,7 +39,8 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.05) -> 
     raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a process and wait for it (SIGKILL after 15 s)."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -59,6 +60,7 @@ class Stack:
     workdir: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     log_files: list[Path] = field(default_factory=list)
+    api: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # base URL -> its `serve` process
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run `toolpress ARGS` against this stack's database."""
@@ -103,6 +105,7 @@ class Stack:
     def start_api(self, port: int) -> None:
         """Start `toolpress serve` and wait for /healthz."""
         proc = self._spawn(f"api-{port}", "serve", "--port", str(port))
+        self.api[f"http://127.0.0.1:{port}"] = proc
 
         def healthy() -> bool:
             if proc.poll() is not None:
@@ -129,7 +132,7 @@ class Stack:
     def stop(self) -> None:
         """Stop every process of the stack."""
         for proc in reversed(self.processes):
-            _stop(proc)
+            stop_process(proc)
 
 
 def _base_env(workdir: Path, port: int) -> dict[str, str]:

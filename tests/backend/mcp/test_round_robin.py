@@ -1,0 +1,128 @@
+"""Two API processes behind a plain round-robin balancer: no request needs to reach the process of an earlier one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+import yaml
+from mcp import Client
+from support.apps import published_app, slow_spec
+from support.proxy import RoundRobin, round_robin
+from support.stack import FIXTURES, Stack, start_production, stop_process, stop_stack
+from support.tasks_client import TaskHandle, Tasks, get_task, wait_for_task
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def balanced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str, RoundRobin]]:
+    """PostgreSQL + Redis, one worker, two API processes, and a round-robin balancer in front of them."""
+    stack = start_production(Path(tmp_path_factory.mktemp("round-robin")), api_processes=2, workers=1)
+    try:
+        with round_robin(list(stack.api)) as (url, balancer):
+            yield stack, url, balancer
+    finally:
+        stop_stack(stack)
+
+
+def _through(url: str, balancer_url: str) -> str:
+    """The same MCP URL, reached through the balancer."""
+    return balancer_url + "/mcp/" + url.split("/mcp/", 1)[1]
+
+
+def _word_report(**fields: object) -> str:
+    doc = yaml.safe_load((FIXTURES / "three_steps.yaml").read_text())
+    doc.update(name=f"Word Report {time.monotonic_ns()}", **fields)
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_list_and_call_with_progress_alternate_between_processes(balanced, mode: str) -> None:
+    stack, via, balancer = balanced
+    async with httpx.AsyncClient(base_url=via, timeout=30) as api:
+        _, url, _ = await published_app(api, _word_report())
+    before = list(balancer.counts)
+    async with Client(_through(url, via), mode=mode) as client:
+        for _ in range(3):
+            tools = await client.list_tools()
+            assert [t.name for t in tools.tools] == ["word_report"]
+            progress: list[tuple[float, float | None, str | None]] = []
+
+            async def on_progress(done: float, total: float | None, message: str | None) -> None:
+                progress.append((done, total, message))
+
+            result = await client.call_tool("word_report", {"text": "a b"}, progress_callback=on_progress)
+            assert result.structured_content == {"words": 2, "report": "report: 2 words in 'a b'"}
+            assert [p[0] for p in progress] == sorted(p[0] for p in progress) and progress[-1][0] == 3
+    served = [after - start for after, start in zip(balancer.counts, before, strict=True)]
+    assert all(n >= 3 for n in served), served  # both processes answered part of the conversation
+
+
+async def test_a_dropped_call_is_cancelled_whichever_process_ran_it(balanced) -> None:
+    stack, via, _ = balanced
+    async with httpx.AsyncClient(base_url=via, timeout=30) as api:
+        app_id, url, headers = await published_app(api, slow_spec())
+        started = anyio.Event()
+
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            started.set()
+
+        async with Client(_through(url, via), mode="legacy") as client, anyio.create_task_group() as tg:
+            tg.start_soon(lambda: client.call_tool("slow", {}, progress_callback=on_progress))
+            with anyio.fail_after(60):
+                await started.wait()
+            tg.cancel_scope.cancel()
+        deadline, status = time.monotonic() + 30, None
+        while time.monotonic() < deadline and status != "cancelled":
+            runs = (await api.get("/api/runs", params={"app_id": app_id}, headers=headers)).json()["data"]
+            status = runs[0]["status"] if runs else None
+            await anyio.sleep(0.1)
+        assert status == "cancelled"
+
+
+async def test_tasks_are_polled_through_any_process_and_outlive_the_one_that_made_them(balanced) -> None:
+    stack, via, _ = balanced
+    async with httpx.AsyncClient(base_url=via, timeout=30) as api:
+        _, url, _ = await published_app(api, _word_report(tasks="always"))
+        async with Client(_through(url, via), mode="2026-07-28", extensions=[Tasks()]) as client:
+            handle = await client.session.call_tool("word_report", {"text": "x y z"}, allow_claimed=True)
+            assert isinstance(handle, TaskHandle)
+            final = await wait_for_task(client.session, handle.task_id)
+            assert final.result is not None and final.result["structuredContent"]["words"] == 3
+
+        # a task made through the first process, polled after that process has stopped
+        slow = yaml.safe_load(slow_spec(steps=15))
+        slow["tasks"] = "always"
+        _, slow_url, _ = await published_app(api, yaml.safe_dump(slow))
+    first, second = list(stack.api)
+    async with Client(_through(slow_url, first), mode="2026-07-28", extensions=[Tasks()]) as client:
+        handle = await client.session.call_tool("slow", {}, allow_claimed=True)
+    stop_process(stack.api[first])
+    async with Client(_through(slow_url, second), mode="2026-07-28", extensions=[Tasks()]) as client:
+        state = await get_task(client.session, handle.task_id)
+        assert state.status in ("working", "completed")
+        with anyio.fail_after(120):
+            final = await wait_for_task(client.session, handle.task_id)
+    assert final.status == "completed" and final.result is not None and not final.result.get("isError")
+
+
+async def test_a_regenerate_on_one_process_is_honoured_by_the_other_at_once(balanced) -> None:
+    stack, via, _ = balanced
+    live = [u for u, p in stack.api.items() if p.poll() is None]
+    async with httpx.AsyncClient(base_url=live[0], timeout=30) as api:
+        app_id, url, headers = await published_app(api, _word_report())
+        path = "/mcp/" + url.split("/mcp/", 1)[1]
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+        accept = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18"}
+        for base in live:
+            assert httpx.post(base + path, json=body, headers=accept, timeout=10).status_code == 200
+        renewed = (await api.post(f"/api/apps/{app_id}/mcp/regenerate", headers=headers)).json()["url"]
+        for base in live:
+            assert httpx.post(base + path, json=body, headers=accept, timeout=10).status_code == 404
+            new_path = "/mcp/" + renewed.split("/mcp/", 1)[1]
+            assert httpx.post(base + new_path, json=body, headers=accept, timeout=10).status_code == 200
