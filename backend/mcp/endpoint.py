@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
+import json
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
-from mcp.server.lowlevel import Server
+from mcp.server.lowlevel import NotificationOptions, Server
+from mcp.server.models import InitializationOptions
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
@@ -21,6 +26,7 @@ from backend.mcp.legacy_sse import LegacySse
 from backend.mcp.sessions import with_session
 from backend.mcp.streams import StreamWatcher
 from backend.mcp.tasks import Tasks
+from backend.services.apps import describe_tool, load_spec_of
 from backend.services.endpoints import EndpointTarget, resolve_secret
 
 NOT_FOUND = JSONResponse({"detail": "Not Found"}, status_code=404)
@@ -39,13 +45,27 @@ def _security(settings: Settings) -> TransportSecuritySettings:
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
 
 
+class _Server(Server):
+    """The low-level server, advertising `tools.listChanged` to handshake clients (sent on their GET stream)."""
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+    ) -> InitializationOptions:
+        return super().create_initialization_options(
+            notification_options or NotificationOptions(tools_changed=True), experimental_capabilities, extensions
+        )
+
+
 class McpEndpointApp:
     """ASGI app for one route: resolves the URL secret, then hands the request to the SDK."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.tasks = Tasks(settings, target_of, result_of)
-        self.server: Server = Server("toolpress", version="0.1.0", **build_handlers(settings, self.tasks))
+        self.server: Server = _Server("toolpress", version="0.1.0", **build_handlers(settings, self.tasks))
         self.tasks.install(self.server)
         security = _security(settings)
         self.manager = StreamableHTTPSessionManager(
@@ -56,7 +76,7 @@ class McpEndpointApp:
             max_request_body_size=settings.max_request_bytes,
         )
         self._key = settings.signing_key()
-        self.streams = StreamWatcher(self._still_serves, TransportSecurityMiddleware(security))
+        self.streams = StreamWatcher(self._fingerprint, TransportSecurityMiddleware(security))
         self.legacy = LegacySse(self.server, security, settings.max_request_bytes, self.streams)
         self.legacy_sse = _LegacyRoute(self, "stream")
         self.legacy_messages = _LegacyRoute(self, "message")
@@ -71,8 +91,13 @@ class McpEndpointApp:
         with session_scope(self.settings.sqlalchemy_url) as session:
             return resolve_secret(session=session, settings=self.settings, secret=secret)
 
-    def _still_serves(self, secret: str) -> bool:
-        return self._resolve(secret) is not None
+    def _fingerprint(self, secret: str) -> str | None:
+        """A digest of the tool the URL serves now, or None when it serves nothing."""
+        target = self._resolve(secret)
+        if target is None:
+            return None
+        info = describe_tool(load_spec_of(target.version.spec))
+        return hashlib.sha256(json.dumps(dataclasses.asdict(info), sort_keys=True, default=str).encode()).hexdigest()
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GET (handshake generations) opens Toolpress's bound stream; everything else goes to the SDK."""

@@ -66,12 +66,12 @@ class LegacySse:
             return
         transport = self._acquire(secret)
         try:
-            async with self._watcher.watch(secret) as closed:
+            async with self._watcher.watch(secret) as watch:
                 async with transport.connect_sse(scope, receive, send) as (read_stream, write_stream):
                     async with anyio.create_task_group() as tg:
 
                         async def end_when_url_dies() -> None:
-                            await closed.wait()
+                            await watch.closed.wait()
                             tg.cancel_scope.cancel()
 
                         tg.start_soon(end_when_url_dies)

@@ -5,7 +5,9 @@ SSE stream or 405. The SDK's stateless mode answers with a stream nobody ever wr
 Toolpress answers 200 `text/event-stream` (clients such as VS Code expect a stream, not a bare 405), sends a
 comment at once and a keep-alive comment every 15 s so proxies keep it open, and closes it within about a
 second once the URL stops serving (regenerated, disabled, app deleted). One watcher per process checks the
-URLs that have open streams once a second: one query per distinct URL, not per stream.
+URLs that have open streams once a second: one query per distinct URL, not per stream. The check returns a
+fingerprint of the tool the URL serves; when it changes (the app was republished with another name,
+description, schema or annotations), every open stream on that URL gets `notifications/tools/list_changed`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 
 import anyio
 from mcp.server.streamable_http import check_accept_headers
@@ -32,13 +35,34 @@ NOT_ACCEPTABLE = JSONResponse(
 )
 
 
-class StreamWatcher:
-    """Open GET streams per URL secret, closed when `still_serves(secret)` turns false."""
+LIST_CHANGED = b'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n\n'
 
-    def __init__(self, still_serves: Callable[[str], bool], security: TransportSecurityMiddleware) -> None:
-        self._still_serves = still_serves
+
+@dataclass(eq=False)
+class Watch:
+    """One open stream's view of its URL: closed for good, or the tool list changed (`changes` since last sent)."""
+
+    closed: anyio.Event = field(default_factory=anyio.Event)
+    changes: int = 0
+    wake: anyio.Event = field(default_factory=anyio.Event)
+
+    def close(self) -> None:
+        self.closed.set()
+        self.wake.set()
+
+    def tool_changed(self) -> None:
+        self.changes += 1
+        self.wake.set()
+
+
+class StreamWatcher:
+    """Open streams per URL secret: closed when `fingerprint(secret)` turns None, told when it changes."""
+
+    def __init__(self, fingerprint: Callable[[str], str | None], security: TransportSecurityMiddleware) -> None:
+        self._fingerprint = fingerprint
         self._security = security
-        self._open: dict[str, set[anyio.Event]] = {}
+        self._open: dict[str, set[Watch]] = {}
+        self._seen: dict[str, str] = {}
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -55,27 +79,35 @@ class StreamWatcher:
             await anyio.sleep(CHECK_SECONDS)
             for secret in list(self._open):
                 try:
-                    alive = await anyio.to_thread.run_sync(self._still_serves, secret)
+                    current = await anyio.to_thread.run_sync(self._fingerprint, secret)
                 except Exception:  # a database hiccup keeps streams open; the next tick checks again
                     logger.warning("could not check an MCP URL with open streams")
                     continue
-                if not alive:
-                    for closed in self._open.pop(secret, set()):
-                        closed.set()
+                if current is None:
+                    self._seen.pop(secret, None)
+                    for watch in self._open.pop(secret, set()):
+                        watch.close()
+                    continue
+                before = self._seen.get(secret)
+                self._seen[secret] = current
+                if before is not None and before != current:
+                    for watch in self._open.get(secret, set()):
+                        watch.tool_changed()
 
     @contextlib.asynccontextmanager
-    async def watch(self, secret: str) -> AsyncIterator[anyio.Event]:
-        """An event set once `secret` stops serving, for as long as the caller holds a stream open on it."""
-        closed = anyio.Event()
-        self._open.setdefault(secret, set()).add(closed)
+    async def watch(self, secret: str) -> AsyncIterator[Watch]:
+        """A Watch on `secret` for as long as the caller holds a stream open on it."""
+        watch = Watch()
+        self._open.setdefault(secret, set()).add(watch)
         try:
-            yield closed
+            yield watch
         finally:
             streams = self._open.get(secret)
             if streams is not None:
-                streams.discard(closed)
+                streams.discard(watch)
                 if not streams:
                     self._open.pop(secret, None)
+                    self._seen.pop(secret, None)
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, *, secret: str) -> None:
         """Answer a GET: validate, then hold an SSE stream open until the client leaves or the URL dies."""
@@ -87,10 +119,10 @@ class StreamWatcher:
         if not check_accept_headers(request)[1]:
             await NOT_ACCEPTABLE(scope, receive, send)
             return
-        async with self.watch(secret) as closed:
-            await self._stream(send, receive, closed)
+        async with self.watch(secret) as watch:
+            await self._stream(send, receive, watch)
 
-    async def _stream(self, send: Send, receive: Receive, closed: anyio.Event) -> None:
+    async def _stream(self, send: Send, receive: Receive, watch: Watch) -> None:
         try:
             await send(
                 {
@@ -116,11 +148,17 @@ class StreamWatcher:
 
                 async def keep_alive() -> None:
                     while True:
-                        with anyio.move_on_after(KEEPALIVE_SECONDS):
-                            await closed.wait()
+                        with anyio.move_on_after(KEEPALIVE_SECONDS) as quiet:
+                            await watch.wake.wait()
+                        watch.wake = anyio.Event()
+                        if watch.closed.is_set():
                             tg.cancel_scope.cancel()
                             return
-                        await send({"type": "http.response.body", "body": b": keep-alive\n\n", "more_body": True})
+                        body = b": keep-alive\n\n" if quiet.cancelled_caught else b""
+                        if watch.changes:
+                            body, watch.changes = body + LIST_CHANGED, 0
+                        if body:
+                            await send({"type": "http.response.body", "body": body, "more_body": True})
 
                 tg.start_soon(wait_for_disconnect)
                 tg.start_soon(keep_alive)

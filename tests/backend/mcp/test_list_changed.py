@@ -1,0 +1,71 @@
+"""`notifications/tools/list_changed` on open GET streams when the app is republished with a different tool."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+
+import httpx
+import pytest
+import yaml
+from mcp import Client
+from support.apps import published_app
+from support.stack import FIXTURES, Stack
+
+pytestmark = pytest.mark.anyio
+
+SSE = {"Accept": "text/event-stream", "mcp-protocol-version": "2025-11-25"}
+
+
+def _spec(description: str, template: str = "{{ inputs.text | trim | lower }}") -> str:
+    doc = yaml.safe_load((FIXTURES / "three_steps.yaml").read_text())
+    doc["description"] = description
+    doc["steps"][0]["template"] = template
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def _listen(url: str, into: queue.Queue, stop: threading.Event) -> None:
+    """Read a GET stream in a thread, putting each JSON-RPC message it carries into `into`."""
+    with httpx.stream("GET", url, headers=SSE, timeout=httpx.Timeout(10, read=60)) as response:
+        into.put(("status", response.status_code))
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                into.put(("message", json.loads(line[5:])))
+            if stop.is_set():
+                return
+
+
+async def test_republishing_a_different_tool_notifies_open_streams(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as api:
+        app_id, url, headers = await published_app(api, _spec("Counts words."))
+        async with Client(url, mode="legacy") as client:  # the capability is advertised
+            assert client.server_capabilities.tools is not None
+            assert client.server_capabilities.tools.list_changed is True
+
+        received: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        reader = threading.Thread(target=_listen, args=(url, received, stop), daemon=True)
+        reader.start()
+        assert received.get(timeout=10) == ("status", 200)
+        time.sleep(2.5)  # the watcher has seen the tool as it is now
+
+        async def republish(spec: str) -> None:
+            assert (await api.patch(f"/api/apps/{app_id}", json={"yaml": spec}, headers=headers)).status_code == 200
+            assert (await api.post(f"/api/apps/{app_id}/publish", headers=headers)).status_code == 201
+
+        # a new version whose tool looks the same to a client: nothing to tell
+        await republish(_spec("Counts words.", template="{{ inputs.text | trim | lower }} "))
+        time.sleep(2.5)
+        assert received.empty()
+
+        # a new description: clients are told to list again
+        await republish(_spec("Counts the words of a text and writes a report."))
+        kind, message = received.get(timeout=10)
+        assert kind == "message" and message == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
+        stop.set()
+
+    async with Client(url, mode="legacy") as client:
+        tools = await client.list_tools()
+        assert tools.tools[0].description == "Counts the words of a text and writes a report."
