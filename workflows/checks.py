@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from workflows.errors import SpecIssue
 from workflows.nodes import get_node_type, node_types
-from workflows.schema import field_schema
+from workflows.schema import field_schema, type_definitions
 from workflows.templating import check_template, is_single_expression
 
 if TYPE_CHECKING:
@@ -52,7 +52,20 @@ def join_path(prefix: str, loc: Iterable[str | int]) -> str:
     return path or "(root)"
 
 
-def _type_issues(spec: ItemSpec, path: str) -> list[SpecIssue]:
+def _named_type_issues(spec: ItemSpec, path: str, named: Mapping[str, ItemSpec]) -> list[SpecIssue]:
+    if spec.type not in named:
+        known = ", ".join(APPLICABLE) + (f"; the app's types: {', '.join(named)}" if named else "")
+        return [SpecIssue(f"{path}.type", f"unknown type '{spec.type}' (known types: {known})")]
+    return [
+        SpecIssue(f"{path}.{name}", f"'{name}' does not apply here: a field of type '{spec.type}' takes its "
+                  f"constraints from types.{spec.type}")
+        for name in _CONSTRAINTS if getattr(spec, name) is not None
+    ]
+
+
+def _type_issues(spec: ItemSpec, path: str, named: Mapping[str, ItemSpec]) -> list[SpecIssue]:
+    if spec.type not in APPLICABLE:
+        return _named_type_issues(spec, path, named)
     issues: list[SpecIssue] = []
     allowed = APPLICABLE[spec.type]
     for name in _CONSTRAINTS:
@@ -86,7 +99,7 @@ def _type_issues(spec: ItemSpec, path: str) -> list[SpecIssue]:
     if spec.items is not None:
         if spec.items.type == "file":
             issues.append(SpecIssue(f"{path}.items.type", "'file' is only allowed as a top-level input type"))
-        issues += _type_issues(spec.items, f"{path}.items")
+        issues += _type_issues(spec.items, f"{path}.items", named)
     if not issues:
         try:
             Draft202012Validator.check_schema(field_schema(spec))
@@ -96,13 +109,16 @@ def _type_issues(spec: ItemSpec, path: str) -> list[SpecIssue]:
     return issues
 
 
-def _default_issues(field: InputField, path: str) -> list[SpecIssue]:
+def _default_issues(field: InputField, path: str, spec: AppSpec) -> list[SpecIssue]:
     if field.default is None:
         return []
     if field.required:
         return [SpecIssue(f"{path}.default", "a required input never uses its default; "
                           "remove the default or set required: false")]
-    validator = Draft202012Validator(field_schema(field), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    schema = field_schema(field)
+    if spec.types:
+        schema["$defs"] = type_definitions(spec)
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     return [
         SpecIssue(join_path(f"{path}.default", error.absolute_path), f"default {error.message}")
         for error in sorted(validator.iter_errors(field.default), key=lambda e: list(map(str, e.path)))
@@ -137,7 +153,7 @@ class _Scope:
 
     def __init__(self, spec: AppSpec) -> None:
         self.spec = spec
-        self.inputs = {f.name: f.type for f in spec.inputs}
+        self.inputs = {f.name: spec.types[f.type].type if f.type in spec.types else f.type for f in spec.inputs}
         self.seen: set[str] = set()
         self.fields: dict[str, Sequence[str] | None] = {}
 
@@ -209,17 +225,38 @@ def _step_issues(spec: AppSpec, scope: _Scope) -> list[SpecIssue]:
     return _step_list_issues(scope, spec.steps, "steps", [], (), True)
 
 
+def _types_issues(spec: AppSpec) -> list[SpecIssue]:
+    """Named types: proper names, each built on a built-in type (not `file`, not another named type)."""
+    issues: list[SpecIssue] = []
+    for name, item in spec.types.items():
+        path = f"types.{name}"
+        if not NAME_PATTERN.match(name):
+            issues.append(SpecIssue(path, f"type name '{name}' must start with a letter or underscore and contain "
+                                    "only letters, digits and underscores (at most 64)"))
+        elif name in APPLICABLE:
+            issues.append(SpecIssue(path, f"'{name}' is a built-in type; name yours differently"))
+        if item.type not in APPLICABLE:
+            issues.append(SpecIssue(f"{path}.type", f"a named type is built on a built-in type "
+                                    f"({', '.join(t for t in APPLICABLE if t != 'file')}), not '{item.type}'"))
+        elif item.type == "file":
+            issues.append(SpecIssue(f"{path}.type", "'file' is only allowed as a top-level input type"))
+        else:
+            issues += _type_issues(item, path, {})
+    return issues
+
+
 def check_spec(spec: AppSpec) -> list[SpecIssue]:
     """Return every semantic issue of a structurally valid spec (empty when it is valid)."""
     issues: list[SpecIssue] = []
     if spec.tool_name is not None and not TOOL_NAME_PATTERN.match(spec.tool_name):
         issues.append(SpecIssue("tool_name", "tool_name must start with a letter and contain only "
                                 "letters, digits, '_' and '-' (at most 64)"))
+    issues += _types_issues(spec)
     input_names = [f.name for f in spec.inputs]
     issues += _name_issues(input_names, "inputs", "name", "input name")
     for index, field in enumerate(spec.inputs):
-        type_issues = _type_issues(field, f"inputs[{index}]")
-        issues += type_issues or _default_issues(field, f"inputs[{index}]")
+        type_issues = _type_issues(field, f"inputs[{index}]", spec.types)
+        issues += type_issues or _default_issues(field, f"inputs[{index}]", spec)
     scope = _Scope(spec)
     issues += _step_issues(spec, scope)
     ids = [step.id for step in spec.steps]

@@ -15,7 +15,7 @@ from typing import Any
 from workflows.files import FILE_DESCRIPTION
 from workflows.spec import AppSpec, ItemSpec
 
-__all__ = ["SCHEMA_DIALECT", "field_schema", "input_schema", "output_schema"]
+__all__ = ["SCHEMA_DIALECT", "field_schema", "input_schema", "output_schema", "type_definitions"]
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -50,8 +50,15 @@ def _enum_type(values: list[Any]) -> str | None:
 
 
 def field_schema(spec: ItemSpec, *, default: Any = None) -> dict[str, Any]:
-    """Return the JSON Schema of one value type (an input field or array items)."""
+    """Return the JSON Schema of one value type (an input field or array items); a named type is a `$ref`."""
     schema: dict[str, Any] = {}
+    if spec.type not in _JSON_TYPES and spec.type != "enum":
+        schema["$ref"] = f"#/$defs/{spec.type}"
+        if spec.description:
+            schema["description"] = spec.description
+        if default is not None:
+            schema["default"] = default
+        return schema
     if spec.type == "enum":
         values = list(spec.values or [])
         inferred = _enum_type(values) if values else None
@@ -80,15 +87,20 @@ def field_schema(spec: ItemSpec, *, default: Any = None) -> dict[str, Any]:
     return schema
 
 
+def type_definitions(spec: AppSpec) -> dict[str, Any]:
+    """Return the app's named types as JSON Schema definitions (the input schema's `$defs`)."""
+    return {name: field_schema(item) for name, item in spec.types.items()}
+
+
 def input_schema(spec: AppSpec) -> dict[str, Any]:
     """Return the tool's input schema: one property per input, unknown arguments rejected."""
-    return {
-        "$schema": SCHEMA_DIALECT,
-        "type": "object",
-        "properties": {f.name: field_schema(f, default=f.default) for f in spec.inputs},
-        "required": [f.name for f in spec.inputs if f.required],
-        "additionalProperties": False,
-    }
+    schema: dict[str, Any] = {"$schema": SCHEMA_DIALECT, "type": "object"}
+    if spec.types:
+        schema["$defs"] = type_definitions(spec)
+    schema["properties"] = {f.name: field_schema(f, default=f.default) for f in spec.inputs}
+    schema["required"] = [f.name for f in spec.inputs if f.required]
+    schema["additionalProperties"] = False
+    return schema
 
 
 def output_schema(spec: AppSpec) -> dict[str, Any]:

@@ -52,10 +52,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ItemSpec(_Model):
-    """A value type with constraints; also the element type of ``array`` inputs (``items``)."""
 
-    type: InputType
+
+class ItemSpec(_Model):
+    """A value type with constraints; also the element type of ``array`` inputs (``items``).
+
+    ``type`` is a built-in type or the name of one of the app's ``types`` (its constraints come from there).
+    """
+
+    type: str = Field(min_length=1, max_length=64, description="One of InputType, or a name from the app's types.")
     description: str | None = None
     # string / text
     min_length: Count | None = None
@@ -165,6 +170,10 @@ class AppSpec(_Model):
     description: str | None = None
     tool_name: str | None = None
     title: str | None = None
+    types: dict[str, ItemSpec] = Field(
+        default_factory=dict,
+        description="Named value types that inputs (and array items) can share; exported as the schema's `$defs`.",
+    )
     inputs: list[InputField] = Field(default_factory=list)
     steps: list[StepSpec] = Field(default_factory=list)
     outputs: list[OutputField] = Field(default_factory=list)

@@ -75,8 +75,14 @@ def test_non_json_yaml_values_are_rejected_with_a_hint() -> None:
 
 
 def test_structural_errors_name_their_paths() -> None:
-    data = _with(inputs=[{"name": "x", "type": "colour"}, {"type": "string"}], bogus=1)
-    assert sorted(_paths(data)) == ["bogus", "inputs[0].type", "inputs[1].name"]
+    data = _with(inputs=[{"name": "x", "type": "string"}, {"type": "string"}], bogus=1)
+    assert sorted(_paths(data)) == ["bogus", "inputs[1].name"]
+
+
+def test_an_unknown_type_lists_the_known_ones() -> None:
+    issues = _load_issues(json.dumps(_with(inputs=[{"name": "x", "type": "colour"}])))
+    issue = next(i for i in issues if i.path == "inputs[0].type")
+    assert "unknown type 'colour'" in issue.message and "string" in issue.message
 
 
 def test_unknown_step_type_lists_the_known_types() -> None:

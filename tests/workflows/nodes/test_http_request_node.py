@@ -60,7 +60,8 @@ def test_5xx_is_retried_with_backoff_then_succeeds(server: Any) -> None:
 
     server.route("/flaky", flaky)
     assert _fetch(server, {"url": server.url + "/flaky", "retries": 2, "backoff": 0.05})["json"] == [1]
-    assert len(calls) == 3 and calls[2] - calls[1] >= calls[1] - calls[0] >= 0.04
+    # lower bounds only: a loaded machine can make a wait longer, never shorter
+    assert len(calls) == 3 and calls[1] - calls[0] >= 0.05 and calls[2] - calls[1] >= 0.1
 
 
 def test_retries_exhausted_and_4xx_fail_with_the_status(server: Any) -> None:
