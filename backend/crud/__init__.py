@@ -12,7 +12,7 @@ from backend.crud.apps import (
     update_app_spec,
 )
 from backend.crud.endpoints import create_endpoint, get_endpoint_by_app, get_endpoint_by_hash, save_endpoint
-from backend.crud.runs import create_run, get_run, list_runs, save_run
+from backend.crud.runs import create_run, get_run, in_flight_run_ids, list_runs, save_run
 from backend.crud.secrets import delete_secret, get_secret, list_secrets, upsert_secret
 from backend.crud.users import create_user, get_user, get_user_by_email
 
@@ -33,6 +33,7 @@ __all__ = [
     "get_user",
     "get_user_by_email",
     "get_version",
+    "in_flight_run_ids",
     "list_apps",
     "list_runs",
     "list_secrets",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from backend.models import App, Run
+from backend.models import App, Run, RunStatus
 
 
 def create_run(*, session: Session, run: Run) -> Run:
@@ -59,3 +59,9 @@ def save_run(*, session: Session, run: Run) -> Run:
     session.commit()
     session.refresh(run)
     return run
+
+
+def in_flight_run_ids(*, session: Session, endpoint_id: int) -> list[str]:
+    """Ids of the runs started through an endpoint that are still queued or running."""
+    query = select(Run.id).where(Run.endpoint_id == endpoint_id, col(Run.status).in_([RunStatus.queued, RunStatus.running]))
+    return list(session.exec(query).all())

@@ -12,6 +12,7 @@ from backend.core.settings import Settings
 from backend.models import App, AppVersion, EndpointPublic, McpEndpoint, utcnow
 from backend.services.apps import published_version
 from backend.services.errors import Conflict
+from backend.services.runs import cancel_run
 
 
 def _url(settings: Settings, secret: str) -> str:
@@ -69,19 +70,29 @@ def enable_endpoint(*, session: Session, settings: Settings, app: App) -> McpEnd
     return crud.save_endpoint(session=session, endpoint=endpoint)
 
 
+def _cancel_in_flight(*, session: Session, settings: Settings, endpoint: McpEndpoint, why: str) -> None:
+    """Cancel every run still queued or running that was started through the endpoint (calls and tasks)."""
+    for run_id in crud.in_flight_run_ids(session=session, endpoint_id=endpoint.id):
+        cancel_run(session=session, settings=settings, run_id=run_id, reason=why)
+
+
 def disable_endpoint(*, session: Session, settings: Settings, app: App) -> McpEndpoint:
-    """Switch the MCP server off; its URL answers 404 until enabled again."""
+    """Switch the MCP server off; its URL answers 404 until enabled again and the runs it started are cancelled."""
     endpoint = get_or_create_endpoint(session=session, settings=settings, app=app)
     endpoint.enabled = False
-    return crud.save_endpoint(session=session, endpoint=endpoint)
+    endpoint = crud.save_endpoint(session=session, endpoint=endpoint)
+    _cancel_in_flight(session=session, settings=settings, endpoint=endpoint, why="the app's MCP server was switched off")
+    return endpoint
 
 
 def regenerate_endpoint(*, session: Session, settings: Settings, app: App) -> McpEndpoint:
-    """Give the endpoint a new secret; the old URL stops working at once."""
+    """Give the endpoint a new secret; the old URL stops working at once and the runs it started are cancelled."""
     endpoint = get_or_create_endpoint(session=session, settings=settings, app=app)
     endpoint.nonce, endpoint.secret_hash = _fresh_material(settings)
     endpoint.rotated_at = utcnow()
-    return crud.save_endpoint(session=session, endpoint=endpoint)
+    endpoint = crud.save_endpoint(session=session, endpoint=endpoint)
+    _cancel_in_flight(session=session, settings=settings, endpoint=endpoint, why="the MCP URL it was called through was regenerated")
+    return endpoint
 
 
 @dataclass(frozen=True)

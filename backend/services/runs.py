@@ -63,14 +63,14 @@ def enqueue_run(*, session: Session, settings: Settings, run: Run) -> None:
         raise QueueUnavailable("the task queue is unavailable; nothing was run, try again shortly") from None
 
 
-def cancel_run(*, session: Session, settings: Settings, run_id: str) -> Run | None:
+def cancel_run(*, session: Session, settings: Settings, run_id: str, reason: str = "cancelled by the caller") -> Run | None:
     """Mark a run cancelled (if it has not ended) and revoke its task; the worker stops at its next check."""
     run = crud.get_run(session=session, run_id=run_id)
     if run is None:
         return None
     if RunStatus(run.status) not in TERMINAL_STATUSES:
         apply_transition(run, RunStatus.cancelled)
-        run.error = "cancelled by the caller"
+        run.error = reason
         run = crud.save_run(session=session, run=run)
         try:
             get_celery(settings.broker_url, settings.queue).control.revoke(run.task_id)
