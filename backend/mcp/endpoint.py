@@ -77,7 +77,15 @@ class McpEndpointApp:
         )
         self._key = settings.signing_key()
         self.streams = StreamWatcher(self._fingerprint, TransportSecurityMiddleware(security))
-        self.legacy = LegacySse(self.server, security, settings.max_request_bytes, self.streams)
+        self.legacy = LegacySse(
+            self.server,
+            security,
+            settings.max_request_bytes,
+            self.streams,
+            key=self._key,
+            bus_url=settings.events_backend_url,
+            resolve=self._resolve,
+        )
         self.legacy_sse = _LegacyRoute(self, "stream")
         self.legacy_messages = _LegacyRoute(self, "message")
 
@@ -140,7 +148,8 @@ class _LegacyRoute:
         self._kind = kind
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if await self._endpoint.resolve_into(scope, receive, send) is None:
+        target = await self._endpoint.resolve_into(scope, receive, send)
+        if target is None:
             return
         handler = self._endpoint.legacy.stream if self._kind == "stream" else self._endpoint.legacy.message
-        await handler(scope, receive, send, secret=scope["path_params"]["secret"])
+        await handler(scope, receive, send, secret=scope["path_params"]["secret"], target=target)

@@ -45,7 +45,8 @@ class McpSession:
     protocol_version: str | None
 
 
-def _binding(target: EndpointTarget) -> str:
+def binding_of(target: EndpointTarget) -> str:
+    """What ties a session id to the URL it was opened on: a regenerated URL breaks the tie."""
     return target.endpoint.secret_hash[:16]
 
 
@@ -56,7 +57,7 @@ def issue(key: str, target: EndpointTarget, initialize_params: dict[str, Any]) -
     pv = initialize_params.get("protocolVersion")
     payload = {
         "e": target.endpoint.id,
-        "b": _binding(target),
+        "b": binding_of(target),
         "n": name[:100] if isinstance(name, str) else None,
         "v": version[:50] if isinstance(version, str) else None,
         "p": pv[:20] if isinstance(pv, str) else None,
@@ -69,7 +70,7 @@ def verify(key: str, target: EndpointTarget, session_id: str) -> McpSession | No
     if len(session_id) > 1000:
         return None
     data = unsign(key, session_id, _SALT, SESSION_MAX_AGE)
-    if not isinstance(data, dict) or data.get("e") != target.endpoint.id or data.get("b") != _binding(target):
+    if not isinstance(data, dict) or data.get("e") != target.endpoint.id or data.get("b") != binding_of(target):
         return None
     return McpSession(data["e"], data.get("n"), data.get("v"), data.get("p"))
 

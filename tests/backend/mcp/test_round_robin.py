@@ -11,6 +11,8 @@ import httpx
 import pytest
 import yaml
 from mcp import Client
+from mcp.client.session import ClientSession
+from mcp.client.sse import sse_client
 from support.apps import published_app, slow_spec
 from support.proxy import RoundRobin, round_robin
 from support.stack import FIXTURES, Stack, start_production, stop_process, stop_stack
@@ -61,6 +63,29 @@ async def test_list_and_call_with_progress_alternate_between_processes(balanced,
             assert [p[0] for p in progress] == sorted(p[0] for p in progress) and progress[-1][0] == 3
     served = [after - start for after, start in zip(balancer.counts, before, strict=True)]
     assert all(n >= 3 for n in served), served  # both processes answered part of the conversation
+
+
+async def test_legacy_sse_sessions_take_messages_through_any_process(balanced) -> None:
+    stack, via, balancer = balanced
+    async with httpx.AsyncClient(base_url=via, timeout=30) as api:
+        _, url, _ = await published_app(api, _word_report())
+    sse_url = _through(url, via).removesuffix("/mcp") + "/sse"
+    before = list(balancer.counts)
+    progress: list[float] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(done)
+
+    async with sse_client(sse_url) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        for text in ("one", "one two", "one two three"):
+            result = await session.call_tool("word_report", {"text": text}, progress_callback=on_progress)
+            assert result.structured_content is not None
+            assert result.structured_content["words"] == len(text.split())
+        await session.send_ping()
+    served = [after - start for after, start in zip(balancer.counts, before, strict=True)]
+    assert all(n >= 3 for n in served), served  # the stream sat in one process, messages went to both
+    assert progress == [1, 2, 3] * 3
 
 
 async def test_a_dropped_call_is_cancelled_whichever_process_ran_it(balanced) -> None:
