@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     worker_lost_after_seconds: float = Field(
         default=10.0, description="A running call quiet this long has its worker asked whether it still runs; 0: never."
     )
+    cancel_on_disconnect: bool = Field(
+        default=True, description="A call whose HTTP stream drops is cancelled; false: the run finishes and keeps its result."
+    )
     task_threshold_seconds: float = Field(
         default=10.0, ge=0, description="Apps set to `tasks: auto` answer with a task when their median run is longer."
     )

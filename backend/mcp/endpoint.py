@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from backend.core.db import session_scope
 from backend.core.settings import Settings
+from backend.mcp import cancellation
 from backend.mcp.handlers import TARGET_STATE_KEY, build_handlers, result_of, target_of
 from backend.mcp.legacy_sse import LegacySse
 from backend.mcp.sessions import with_session
@@ -67,6 +68,7 @@ class McpEndpointApp:
         self.tasks = Tasks(settings, target_of, result_of)
         self.server: Server = _Server("toolpress", version="0.1.0", **build_handlers(settings, self.tasks))
         self.tasks.install(self.server)
+        self._on_cancelled = cancellation.relay(settings)
         security = _security(settings)
         self.manager = StreamableHTTPSessionManager(
             app=self.server,
@@ -137,6 +139,7 @@ class McpEndpointApp:
             target=target,
             max_body=self.settings.max_request_bytes,
             app=self._dispatch,
+            on_cancelled=self._on_cancelled,
         )
 
 

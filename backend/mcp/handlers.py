@@ -14,6 +14,7 @@ from mcp.shared.exceptions import MCPError
 import workflows
 from backend.core.db import session_scope
 from backend.core.settings import Settings
+from backend.mcp.cancellation import follow_cancellable
 from backend.mcp.sessions import SESSION_STATE_KEY
 from backend.models import Run, RunStatus
 from backend.services import QueueUnavailable
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TARGET_STATE_KEY = "toolpress_target"
+LEGACY_STATE_KEY = "toolpress_legacy_sse"
 _MAX_TEXT = 100_000
 
 
@@ -139,7 +141,18 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
                 logger.info("run %s of app %s started as a task", run.id, target.app.id)
                 return tasks.created(run)
             run = await anyio.to_thread.run_sync(_create)
-            final = await dispatch_and_follow(settings=settings, run=run, on_progress=relay)
+            # legacy SSE delivers notifications/cancelled by cancelling this handler, so there a drop must cancel
+            legacy = bool(getattr(getattr(ctx.request, "state", None), LEGACY_STATE_KEY, False))
+
+            async def follow() -> Run:
+                return await dispatch_and_follow(
+                    settings=settings,
+                    run=run,
+                    on_progress=relay,
+                    cancel_when_abandoned=settings.cancel_on_disconnect or legacy,
+                )
+
+            final, _ = await follow_cancellable(settings, ctx, run, follow)
         except QueueUnavailable as exc:
             return _error(f"{exc}.")
         except Exception:

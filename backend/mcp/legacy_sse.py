@@ -33,7 +33,7 @@ from starlette.types import Receive, Scope, Send
 
 from backend.core.events import get_event_bus
 from backend.core.security import sign, unsign
-from backend.mcp.handlers import TARGET_STATE_KEY
+from backend.mcp.handlers import LEGACY_STATE_KEY, TARGET_STATE_KEY
 from backend.mcp.sessions import SESSION_MAX_AGE, binding_of
 from backend.mcp.streams import KEEPALIVE_SECONDS, StreamWatcher
 from backend.services.endpoints import EndpointTarget
@@ -160,7 +160,7 @@ class LegacySse:
                 "path": "/messages",
                 "query_string": b"",
                 "headers": [(b"user-agent", str(event.get("agent") or "").encode("latin-1", "replace"))],
-                "state": {TARGET_STATE_KEY: target},
+                "state": {TARGET_STATE_KEY: target, LEGACY_STATE_KEY: True},
             }
         )
         return SessionMessage(message, metadata=ServerMessageMetadata(request_context=request))

@@ -13,7 +13,9 @@ free, and the spec lets a server refuse client-initiated termination.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
@@ -43,6 +45,7 @@ class McpSession:
     client_name: str | None
     client_version: str | None
     protocol_version: str | None
+    nonce: str | None = None  # random per `initialize`: names the session's requests across processes
 
 
 def binding_of(target: EndpointTarget) -> str:
@@ -61,6 +64,7 @@ def issue(key: str, target: EndpointTarget, initialize_params: dict[str, Any]) -
         "n": name[:100] if isinstance(name, str) else None,
         "v": version[:50] if isinstance(version, str) else None,
         "p": pv[:20] if isinstance(pv, str) else None,
+        "s": secrets.token_hex(8),
     }
     return sign(key, payload, _SALT)
 
@@ -72,7 +76,8 @@ def verify(key: str, target: EndpointTarget, session_id: str) -> McpSession | No
     data = unsign(key, session_id, _SALT, SESSION_MAX_AGE)
     if not isinstance(data, dict) or data.get("e") != target.endpoint.id or data.get("b") != binding_of(target):
         return None
-    return McpSession(data["e"], data.get("n"), data.get("v"), data.get("p"))
+    nonce = data.get("s")
+    return McpSession(data["e"], data.get("n"), data.get("v"), data.get("p"), nonce if isinstance(nonce, str) else None)
 
 
 def _initialize_params(body: bytes) -> dict[str, Any] | None:
@@ -88,27 +93,8 @@ def _initialize_params(body: bytes) -> dict[str, Any] | None:
     return None
 
 
-async def with_session(
-    scope: Scope, receive: Receive, send: Send, *, key: str, target: EndpointTarget, max_body: int, app: Any
-) -> None:
-    """Verify a presented session id, or issue one on `initialize`, then run `app` (the SDK)."""
-    headers = Headers(scope=scope)
-    presented = headers.get(SESSION_HEADER)
-    if presented is not None:
-        session = verify(key, target, presented)
-        if session is None:
-            await SESSION_NOT_FOUND(scope, receive, send)
-            return
-        scope.setdefault("state", {})[SESSION_STATE_KEY] = session
-        await app(scope, receive, _with_allow(send))
-        return
-
-    version = headers.get("mcp-protocol-version")
-    if scope["method"] != "POST" or (version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS):
-        await app(scope, receive, _with_allow(send))
-        return
-
-    # Peek at the body (bounded; the SDK enforces the real limit) to see whether this is `initialize`.
+async def _peek_body(receive: Receive, max_body: int) -> tuple[bytes | None, Receive]:
+    """Read a POST body (bounded) and a `receive` that replays it; the body is None when it was cut short."""
     body = bytearray()
     pending: list[Message] = []
     while True:
@@ -127,7 +113,70 @@ async def with_session(
     async def replay() -> Message:
         return pending.pop(0) if pending else await receive()
 
-    params = None if more else _initialize_params(bytes(body))
+    return (None if more else bytes(body)), replay
+
+
+def cancelled_request_ids(body: bytes) -> list[Any]:
+    """The request ids named by `notifications/cancelled` messages in a POST body (single message or batch)."""
+    if b"notifications/cancelled" not in body:
+        return []
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return []
+    ids = []
+    for message in parsed if isinstance(parsed, list) else [parsed]:
+        if isinstance(message, dict) and message.get("method") == "notifications/cancelled":
+            params = message.get("params")
+            request_id = params.get("requestId") if isinstance(params, dict) else None
+            if isinstance(request_id, (str, int)) and not isinstance(request_id, bool):
+                ids.append(request_id)
+    return ids
+
+
+OnCancelled = Callable[[McpSession, list[Any]], Awaitable[None]]
+
+
+async def with_session(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    key: str,
+    target: EndpointTarget,
+    max_body: int,
+    app: Any,
+    on_cancelled: OnCancelled | None = None,
+) -> None:
+    """Verify a presented session id, or issue one on `initialize`, then run `app` (the SDK).
+
+    A POST in a session that carries `notifications/cancelled` is also handed to `on_cancelled` (the call it
+    names may run in another process), before the SDK sees it.
+    """
+    headers = Headers(scope=scope)
+    presented = headers.get(SESSION_HEADER)
+    if presented is not None:
+        session = verify(key, target, presented)
+        if session is None:
+            await SESSION_NOT_FOUND(scope, receive, send)
+            return
+        scope.setdefault("state", {})[SESSION_STATE_KEY] = session
+        if scope["method"] == "POST" and on_cancelled is not None:
+            body, receive = await _peek_body(receive, max_body)
+            cancelled = cancelled_request_ids(body) if body is not None else []
+            if cancelled:
+                await on_cancelled(session, cancelled)
+        await app(scope, receive, _with_allow(send))
+        return
+
+    version = headers.get("mcp-protocol-version")
+    if scope["method"] != "POST" or (version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS):
+        await app(scope, receive, _with_allow(send))
+        return
+
+    # Peek at the body (bounded; the SDK enforces the real limit) to see whether this is `initialize`.
+    body, replay = await _peek_body(receive, max_body)
+    params = None if body is None else _initialize_params(body)
     if params is None:
         await app(scope, replay, _with_allow(send))
         return

@@ -118,17 +118,24 @@ def mark_worker_lost_if_orphaned(settings: Settings, run: Run) -> bool:
     return True
 
 
-async def dispatch_and_follow(*, settings: Settings, run: Run, on_progress: ProgressCallback | None = None) -> Run:
+async def dispatch_and_follow(
+    *, settings: Settings, run: Run, on_progress: ProgressCallback | None = None, cancel_when_abandoned: bool = True
+) -> Run:
     """Queue a created run and relay its progress until it ends; if the caller goes away, cancel it.
 
     The subscription opens before the task is queued so no event can be missed; the database is polled
     each second as well, so a lost event costs at most that second, never a hung call. A running call
     quiet for `worker_lost_after_seconds` has the workers asked whether one still runs it; if none
-    does, the run is failed as "worker lost". Every call ends with one metrics update and one log line.
+    does, the run is failed as "worker lost". A caller that goes away cancels the run unless
+    `cancel_when_abandoned` is false (the run then finishes and keeps its result). Every call ends with
+    one metrics update and one log line.
     """
-    started, status = time.monotonic(), "cancelled"  # an exception below means the caller went away
+    # an exception below means the caller went away
+    started, status = time.monotonic(), "cancelled" if cancel_when_abandoned else "abandoned"
     try:
-        final = await _dispatch_and_follow(settings=settings, run=run, on_progress=on_progress)
+        final = await _dispatch_and_follow(
+            settings=settings, run=run, on_progress=on_progress, cancel_when_abandoned=cancel_when_abandoned
+        )
         status = RunStatus(final.status).value
         return final
     except QueueUnavailable:
@@ -141,7 +148,9 @@ async def dispatch_and_follow(*, settings: Settings, run: Run, on_progress: Prog
         logger.info("call finished run=%s app=%s status=%s duration_ms=%.1f", *fields.values(), extra=fields)
 
 
-async def _dispatch_and_follow(*, settings: Settings, run: Run, on_progress: ProgressCallback | None) -> Run:
+async def _dispatch_and_follow(
+    *, settings: Settings, run: Run, on_progress: ProgressCallback | None, cancel_when_abandoned: bool
+) -> Run:
     bus = get_event_bus(settings.events_backend_url)
     try:
         async with bus.subscribe(run.id) as events:
@@ -176,8 +185,9 @@ async def _dispatch_and_follow(*, settings: Settings, run: Run, on_progress: Pro
     except QueueUnavailable:
         raise
     except BaseException:
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_cancel, settings, run.id)
+        if cancel_when_abandoned:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_cancel, settings, run.id)
         raise
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import anyio
 import httpx
 import pytest
 from mcp import Client
 from support.apps import SLOW_STEPS, published_app, slow_spec
-from support.stack import Stack
+from support.stack import Stack, start_embedded, stop_stack
 
 pytestmark = pytest.mark.anyio
 
@@ -53,3 +54,37 @@ async def test_dropping_the_call_cancels_the_run_and_stops_the_worker(stack: Sta
         assert final["status"] == "cancelled"
         assert final["result"] is None
         assert final["progress_done"] < STEPS
+
+
+@pytest.fixture(scope="module")
+def keeps_abandoned_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """An embedded Toolpress set to let a run finish when its caller's stream drops."""
+    started = start_embedded(tmp_path_factory.mktemp("no-cancel-on-disconnect"), cancel_on_disconnect="false")
+    try:
+        yield started
+    finally:
+        stop_stack(started)
+
+
+async def test_with_cancel_on_disconnect_off_a_dropped_call_still_finishes(keeps_abandoned_runs: Stack) -> None:
+    steps = 12
+    async with httpx.AsyncClient(base_url=keeps_abandoned_runs.base_url, timeout=30) as api:
+        app_id, url, headers = await published_app(api, slow_spec(steps=steps))
+        first_progress = anyio.Event()
+
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            first_progress.set()
+
+        async with Client(url, mode="legacy") as client, anyio.create_task_group() as tg:
+            tg.start_soon(lambda: client.call_tool("slow", {}, progress_callback=on_progress))
+            with anyio.fail_after(60):
+                await first_progress.wait()
+            tg.cancel_scope.cancel()
+
+        run: dict = {}
+        with anyio.fail_after(120):
+            while run.get("status") not in ("succeeded", "failed", "cancelled"):
+                await anyio.sleep(0.2)
+                run = (await api.get("/api/runs", params={"app_id": app_id}, headers=headers)).json()["data"][0]
+        assert run["status"] == "succeeded", run
+        assert run["result"] == {"last": str(steps - 1)} and run["progress_done"] == steps

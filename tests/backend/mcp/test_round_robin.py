@@ -151,3 +151,38 @@ async def test_a_regenerate_on_one_process_is_honoured_by_the_other_at_once(bala
             assert httpx.post(base + path, json=body, headers=accept, timeout=10).status_code == 404
             new_path = "/mcp/" + renewed.split("/mcp/", 1)[1]
             assert httpx.post(base + new_path, json=body, headers=accept, timeout=10).status_code == 200
+
+
+async def test_notifications_cancelled_reaches_a_call_running_in_the_other_process(balanced) -> None:
+    stack, via, balancer = balanced
+    async with httpx.AsyncClient(base_url=via, timeout=30) as api:
+        app_id, url, headers = await published_app(api, slow_spec())
+        mcp_url = _through(url, via)
+        post = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+        init = await api.post(mcp_url, headers=post, json={
+            "jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+        })
+        session = {**post, "mcp-session-id": init.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
+        await api.post(mcp_url, headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+        call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                "params": {"name": "slow", "arguments": {}, "_meta": {"progressToken": "p"}}}
+        async with api.stream("POST", mcp_url, headers=session, json=call) as stream:
+            lines = stream.aiter_lines()
+            with anyio.fail_after(60):
+                async for line in lines:  # wait for the first progress notification
+                    if line.startswith("data:") and "notifications/progress" in line:
+                        break
+            calls_before = list(balancer.counts)
+            cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7, "reason": "enough"}}
+            assert (await api.post(mcp_url, headers=session, json=cancel)).status_code == 202
+            # the notification went to the process that is not streaming the call
+            assert [a - b for a, b in zip(balancer.counts, calls_before, strict=True)].count(1) == 1
+            with anyio.fail_after(15):
+                async for line in lines:
+                    if line.startswith("data:") and '"id":7' in line.replace(" ", ""):
+                        assert '"isError":true' in line.replace(" ", "") and "notifications/cancelled" in line
+                        break
+        run = (await api.get("/api/runs", params={"app_id": app_id}, headers=headers)).json()["data"][0]
+        assert run["status"] == "cancelled" and "notifications/cancelled" in run["error"]
