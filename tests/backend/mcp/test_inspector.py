@@ -13,13 +13,18 @@ from support.stack import REPO, Stack
 NODE_BIN = REPO / "node_modules" / ".bin"
 
 
-def inspector(*args: str) -> dict:
-    """Run `mcp-inspector --cli ARGS` with the project's Node 22 first on PATH; return its JSON output."""
+def run_inspector(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run `mcp-inspector --cli ARGS` with the project's Node 22 first on PATH."""
     exe = NODE_BIN / "mcp-inspector"
     if not exe.exists():
         pytest.fail("the MCP Inspector is not installed: run `npm install` in the repository (the README's test command does)")
     env = {**os.environ, "PATH": f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    result = subprocess.run([str(exe), "--cli", *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([str(exe), "--cli", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def inspector(*args: str) -> dict:
+    """Run the Inspector CLI; return its JSON output (it must succeed)."""
+    result = run_inspector(*args)
     assert result.returncode == 0, f"inspector failed:\n{result.stdout}\n{result.stderr}"
     return json.loads(result.stdout)
 
@@ -42,3 +47,11 @@ def test_the_inspector_calls_the_tool_and_gets_its_result(url: str) -> None:
     )
     assert result.get("isError") in (None, False)
     assert result["structuredContent"] == {"words": 2, "report": "report: 2 words in 'hello inspector'"}
+
+
+def test_strict_schema_portability_check_passes_for_every_input_type(stack: Stack) -> None:
+    """`--strict` reports tool-schema portability problems; the schemas Toolpress exports have none."""
+    url = stack.publish_and_enable("all_types.yaml")[1]
+    result = run_inspector(url, "--transport", "http", "--method", "tools/list", "--strict")
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert [tool["name"] for tool in json.loads(result.stdout)["tools"]] == ["all_types"]
