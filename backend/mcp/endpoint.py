@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
+import mcp_types as types
 from mcp.server.lowlevel import NotificationOptions, Server
 from mcp.server.models import InitializationOptions
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -25,7 +26,7 @@ from backend.mcp import cancellation
 from backend.mcp.handlers import TARGET_STATE_KEY, build_handlers, result_of, target_of
 from backend.mcp.legacy_sse import LegacySse
 from backend.mcp.sessions import with_session
-from backend.mcp.streams import StreamWatcher
+from backend.mcp.streams import ListenStreams, StreamWatcher
 from backend.mcp.tasks import Tasks
 from backend.services.apps import describe_tool, load_spec_of
 from backend.services.endpoints import EndpointTarget, resolve_secret
@@ -79,6 +80,8 @@ class McpEndpointApp:
         )
         self._key = settings.signing_key()
         self.streams = StreamWatcher(self._fingerprint, TransportSecurityMiddleware(security))
+        listen = ListenStreams(self.streams)
+        self.server.add_request_handler("subscriptions/listen", types.SubscriptionsListenRequestParams, listen)
         self.legacy = LegacySse(
             self.server,
             security,

@@ -16,10 +16,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
+import mcp_types as types
+from mcp.server.context import ServerRequestContext
 from mcp.server.streamable_http import check_accept_headers
 from mcp.server.transport_security import TransportSecurityMiddleware
+from mcp.shared.exceptions import MCPError
+from mcp.shared.subscriptions import SUBSCRIPTION_ID_META_KEY, ToolsListChanged, event_to_notification
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
@@ -166,3 +171,41 @@ class StreamWatcher:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             pass  # the client went away while we wrote
+
+
+class ListenStreams:
+    """`subscriptions/listen` (2026-07-28): a listen stream on an app's URL gets `tools/list_changed` when the app's
+    tool changes, and ends gracefully once the URL stops serving. Only the tool list can change, so other
+    requested kinds are not acknowledged."""
+
+    def __init__(self, watcher: StreamWatcher) -> None:
+        self._watcher = watcher
+
+    async def __call__(
+        self, ctx: ServerRequestContext[Any, Any], params: types.SubscriptionsListenRequestParams
+    ) -> types.SubscriptionsListenResult:
+        subscription_id = ctx.request_id
+        secret = getattr(ctx.request, "path_params", {}).get("secret") if ctx.request is not None else None
+        if subscription_id is None or not secret:
+            raise MCPError(types.INVALID_REQUEST, "subscriptions/listen needs a request id and an app URL")
+        meta: dict[str, Any] = {SUBSCRIPTION_ID_META_KEY: subscription_id}
+        wants_tools = bool(params.notifications.tools_list_changed)
+        honored = types.SubscriptionFilter(tools_list_changed=True if wants_tools else None)
+        async with self._watcher.watch(secret) as watch:
+            await ctx.session.send_notification(
+                types.SubscriptionsAcknowledgedNotification(
+                    params=types.SubscriptionsAcknowledgedNotificationParams(notifications=honored, _meta=meta)
+                ),
+                related_request_id=subscription_id,
+            )
+            while True:
+                await watch.wake.wait()
+                watch.wake = anyio.Event()
+                if watch.closed.is_set():
+                    break
+                if watch.changes and wants_tools:
+                    watch.changes = 0
+                    await ctx.session.send_notification(
+                        event_to_notification(ToolsListChanged(), meta), related_request_id=subscription_id
+                    )
+        return types.SubscriptionsListenResult(_meta=meta)

@@ -7,6 +7,7 @@ import queue
 import threading
 import time
 
+import anyio
 import httpx
 import pytest
 import yaml
@@ -69,3 +70,28 @@ async def test_republishing_a_different_tool_notifies_open_streams(stack: Stack)
     async with Client(url, mode="legacy") as client:
         tools = await client.list_tools()
         assert tools.tools[0].description == "Counts the words of a text and writes a report."
+
+
+async def test_a_listen_stream_hears_of_a_changed_tool_and_ends_when_the_url_dies(stack: Stack) -> None:
+    from mcp.client.subscriptions import ToolsListChanged
+
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as api:
+        app_id, url, headers = await published_app(api, _spec("Counts words."))
+        async with Client(url, mode="auto") as client:  # discovers the server: 2026-07-28 and its capabilities
+            capabilities = client.server_capabilities
+            assert capabilities.tools is not None and capabilities.tools.list_changed
+            assert capabilities.extensions is not None and "io.modelcontextprotocol/tasks" in capabilities.extensions
+            async with client.listen(tools_list_changed=True, prompts_list_changed=True) as subscription:
+                assert subscription.honored.tools_list_changed is True
+                assert not subscription.honored.prompts_list_changed  # the only list that changes is the tools
+                events = aiter(subscription)
+                await anyio.sleep(2.5)  # the watcher has seen the tool as it is now
+                await api.patch(f"/api/apps/{app_id}", json={"yaml": _spec("Counts every word.")}, headers=headers)
+                await api.post(f"/api/apps/{app_id}/publish", headers=headers)
+                with anyio.fail_after(10):
+                    assert isinstance(await anext(events), ToolsListChanged)
+                # disabling the URL ends the stream gracefully
+                await api.post(f"/api/apps/{app_id}/mcp/disable", headers=headers)
+                with anyio.fail_after(10):
+                    rest = [event async for event in events]
+                assert rest == []
