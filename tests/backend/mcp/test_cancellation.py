@@ -70,16 +70,15 @@ async def test_with_cancel_on_disconnect_off_a_dropped_call_still_finishes(keeps
     steps = 12
     async with httpx.AsyncClient(base_url=keeps_abandoned_runs.base_url, timeout=30) as api:
         app_id, url, headers = await published_app(api, slow_spec(steps=steps))
-        first_progress = anyio.Event()
-
-        async def on_progress(done: float, total: float | None, message: str | None) -> None:
-            first_progress.set()
-
-        async with Client(url, mode="legacy") as client, anyio.create_task_group() as tg:
-            tg.start_soon(lambda: client.call_tool("slow", {}, progress_callback=on_progress))
+        # a bare HTTP client that drops the call's stream without sending notifications/cancelled
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": "slow", "arguments": {}, "_meta": {"progressToken": "p"}}}
+        post = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25"}
+        async with api.stream("POST", url, json=call, headers=post) as stream:
             with anyio.fail_after(60):
-                await first_progress.wait()
-            tg.cancel_scope.cancel()
+                async for line in stream.aiter_lines():
+                    if "notifications/progress" in line:
+                        break
 
         run: dict = {}
         with anyio.fail_after(120):
