@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["CLIENTS", "ClientConfig", "cursor_install_link", "snippets"]
+__all__ = ["CLIENTS", "ClientConfig", "ConfigChange", "claude_code_command", "cursor_install_link", "merge_server",
+           "snippets"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ class ClientConfig:
     def path(self, scope: str, *, home: Path, cwd: Path) -> Path:
         """The config file for `scope` ('project' or 'user'); ValueError if the client has none there."""
         rel = self.project_file if scope == "project" else self.user_file
+        if self.key == "claude-desktop" and scope == "user" and sys.platform == "darwin":
+            rel = "Library/Application Support/Claude/claude_desktop_config.json"
+        elif self.key == "claude-desktop" and scope == "user" and sys.platform == "win32":
+            return Path(os.environ.get("APPDATA", home / "AppData" / "Roaming")) / "Claude" / "claude_desktop_config.json"
         if rel is None:
             raise ValueError(f"{self.label} has no {scope}-scope config file; use --scope "
                              f"{'user' if scope == 'project' else 'project'}")
@@ -58,7 +65,8 @@ CLIENTS: dict[str, ClientConfig] = {
     for c in (
         ClientConfig("cursor", "Cursor", "mcpServers", ".cursor/mcp.json", ".cursor/mcp.json"),
         ClientConfig("vscode", "VS Code", "servers", ".vscode/mcp.json", None),
-        ClientConfig("claude-code", "Claude Code", "mcpServers", ".mcp.json", ".claude.json"),
+        # Claude Code manages its user-scope file (~/.claude.json) itself: for that scope we print `claude mcp add`.
+        ClientConfig("claude-code", "Claude Code", "mcpServers", ".mcp.json", None),
         ClientConfig("claude-desktop", "Claude Desktop", "mcpServers", None,
                      ".config/Claude/claude_desktop_config.json"),
         ClientConfig("windsurf", "Windsurf", "mcpServers", None, ".codeium/windsurf/mcp_config.json"),
@@ -87,3 +95,50 @@ def snippets(name: str, url: str) -> list[dict[str, str]]:
          "text": doc("claude-desktop")},
         {"key": "windsurf", "label": "Windsurf", "where": "~/.codeium/windsurf/mcp_config.json", "text": doc("windsurf")},
     ]
+
+
+def claude_code_command(name: str, url: str, scope: str = "local") -> str:
+    """The `claude mcp add` command line that registers the server with Claude Code."""
+    flag = "" if scope == "local" else f" --scope {scope}"
+    return f"claude mcp add --transport http{flag} {shlex.quote(name)} {shlex.quote(url)}"
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """What merging one server into a client config file did."""
+
+    path: Path
+    action: str  # "added", "updated" or "unchanged"
+    kept: list[str]
+
+
+def merge_server(path: Path, client: ClientConfig, name: str, url: str) -> ConfigChange:
+    """Add or update one server in a client's JSON config file, keeping everything else in it.
+
+    A file that is not a JSON object (or whose server map is not an object) is left untouched and
+    ValueError says why, so a hand-edited config is never clobbered.
+    """
+    data: dict[str, Any] = {}
+    if path.exists():
+        text = path.read_text(encoding="utf-8")
+        if text.strip():
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg}); fix or move it first") from None
+            if not isinstance(data, dict):
+                raise ValueError(f"{path} does not hold a JSON object; fix or move it first")
+    servers = data.setdefault(client.servers_key, {})
+    if not isinstance(servers, dict):
+        raise ValueError(f"'{client.servers_key}' in {path} is not an object; fix or move it first")
+    entry = client.entry(url)
+    previous = servers.get(name)
+    action = "unchanged" if previous == entry else "updated" if previous is not None else "added"
+    servers[name] = entry
+    kept = sorted(k for k in servers if k != name)
+    if action != "unchanged":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.toolpress-tmp")
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    return ConfigChange(path=path, action=action, kept=kept)
