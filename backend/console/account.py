@@ -29,7 +29,7 @@ def _page(request: Request, session: Session, settings: Settings, user: User, *,
           error: str | None = None, token: str | None = None, name: str = "") -> Response:
     response = render(
         request, "account.html", status_code=status_code, user=user, csrf_token=csrf_token(request, settings),
-        secrets=secrets.list_secrets(session=session, owner_id=user.id), error=error, new_token=token, name=name,
+        secrets=secrets.list_secrets(session=session, owner_id=user.id), error=error, new_token=token, secret_name=name,
         notice=_NOTICES.get(request.query_params.get("notice", "")), token_days=TOKEN_MAX_AGE // 86400,
         max_secret=MAX_SECRET_VALUE,
     )

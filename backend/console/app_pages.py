@@ -54,7 +54,7 @@ def _panel(settings: Settings, session: Session, app: App, tool_name: str, revea
 
 def app_page(request: Request, session: Session, settings: Settings, user: User, app: App, *,
              revealed_url: str | None = None, error: str | None = None, errors: list[dict[str, Any]] | None = None,
-             status_code: int = 200) -> Response:
+             submitted: dict[str, str] | None = None, status_code: int = 200) -> Response:
     """Render the app overview."""
     version = apps.published_version(session=session, app=app)
     draft_spec = apps.load_spec_of(app.spec)
@@ -77,6 +77,7 @@ def app_page(request: Request, session: Session, settings: Settings, user: User,
         "notice": _NOTICES.get(request.query_params.get("notice", "")),
         "error": error,
         "tool_errors": {e["path"]: e["message"] for e in errors or []},
+        "submitted": submitted,
         "csrf_token": csrf_token(request, settings),
         **_panel(settings, session, app, tool.name, revealed_url),
     }
@@ -153,7 +154,8 @@ async def save_tool(request: Request, app: OwnedConsoleApp, session: SessionDep,
             apps.publish_app(session=session, app=app)
             return _back_to(app, "tool-published", "#tool")
     except InvalidSpec as exc:
-        return app_page(request, session, settings, user, app, errors=exc.errors, status_code=422,
+        kept = {str(k): str(v) for k, v in form.items() if k != "csrf_token"}
+        return app_page(request, session, settings, user, app, errors=exc.errors, submitted=kept, status_code=422,
                         error="The tool description was not saved: fix the fields marked below.")
     return _back_to(app, "tool-saved", "#tool")
 

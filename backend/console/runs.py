@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlencode
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -35,6 +36,15 @@ class TestRunBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     arguments: dict[str, Any] = {}
+
+
+_REQUIRED = re.compile(r"^'([^']+)' is a required property$")
+
+
+def _located(path: str, message: str) -> dict[str, str]:
+    """An argument problem, with a missing required argument placed at its own field."""
+    missing = _REQUIRED.match(message) if path == "(root)" else None
+    return {"path": missing.group(1), "message": "required"} if missing else {"path": path, "message": message}
 
 
 def run_view(run: Run) -> dict[str, Any]:
@@ -92,7 +102,7 @@ def start_test_run(app: OwnedConsoleApp, session: SessionDep, settings: Settings
     try:
         inputs = workflows.validate_inputs(spec, body.arguments)
     except workflows.InvalidInputs as exc:
-        errors = [{"path": issue.path, "message": issue.message} for issue in exc.errors]
+        errors = [_located(issue.path, issue.message) for issue in exc.errors]
         return JSONResponse({"errors": errors}, status_code=422)
     run = apps.create_test_run(session=session, app=app, inputs=inputs)
     try:

@@ -167,7 +167,7 @@ document.addEventListener("DOMContentLoaded", () => {
       for (const [name, info] of Object.entries(kinds)) {
         const input = $(`arg-${name}`);
         const raw = input.value;
-        if (raw === "") { if (required.has(name) && info.kind === "text") args[name] = ""; continue; }
+        if (raw === "") continue;
         if (info.kind === "enum") args[name] = info.values[Number(raw)];
         else if (info.kind === "bool") args[name] = raw === "true";
         else if (info.kind === "number") args[name] = Number(raw);
