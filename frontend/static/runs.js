@@ -29,6 +29,7 @@ document.addEventListener("DOMContentLoaded", () => {
   // ---- one run, followed live ----------------------------------------------------------------------
   function follower(csrf, onEnd) {
     const seen = [];
+    let sawLive = false;
     let current = null;
     let source = null;
     let poll = null;
@@ -66,6 +67,11 @@ document.addEventListener("DOMContentLoaded", () => {
           h("pre", { class: "json" }, h("code", { text: JSON.stringify({ input: t.input, output: t.output, error: t.error }, null, 2) })))))));
       const cancel = $("test-cancel") || $("run-cancel");
       if (cancel) cancel.disabled = run.terminal;
+      if (!run.terminal) sawLive = true;
+      // A run that had ended before the page opened has its full story in the trace, not in the live trail.
+      const trailHidden = run.terminal && !sawLive && trace.length > 0;
+      $("run-trail").hidden = trailHidden;
+      $("trail-h").hidden = trailHidden;
       if (run.terminal) { stop(); if (onEnd) onEnd(run); }
     }
 
@@ -95,7 +101,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (data && data.id) render(data);
     }
 
-    function reset() { seen.length = 0; $("run-trail").replaceChildren(); current = null; }
+    function reset() { seen.length = 0; sawLive = false; $("run-trail").replaceChildren(); current = null; }
     return { follow, render, cancel, reset, get current() { return current; } };
   }
 

@@ -66,7 +66,6 @@ def test_sign_up_build_test_publish_connect_and_regenerate(
 ) -> None:
     base = console_server.base_url
     sign_up(page)
-    screenshot(page, "apps-empty")
 
     # Create an app: the starter has one input, one step and one output.
     app_name = f"Tea brief {uuid.uuid4().hex[:6]}"
@@ -166,7 +165,7 @@ def test_sign_up_build_test_publish_connect_and_regenerate(
         expect(page.locator("#run-progress")).to_have_attribute("max", "2")
         expect(page.locator("#run-trail")).to_contain_text("step 1/2: compose the brief")
         expect(page.get_by_role("button", name="Cancel run")).to_be_enabled()
-        screenshot(page, "test-run-progress")
+        screenshot(page, "test-run")
     finally:
         gate.release("journey")
     expect(page.locator("#run-status")).to_have_text("succeeded")
@@ -174,7 +173,6 @@ def test_sign_up_build_test_publish_connect_and_regenerate(
     assert json.loads(page.locator("#run-result").text_content()) == {"brief": "sencha sencha! (sencha)"}
     expect(page.locator("#run-trace tr")).to_have_count(2)
     expect(page.get_by_role("button", name="Cancel run")).to_be_disabled()
-    screenshot(page, "test-run")
 
     # Publish, then switch the MCP server on.
     page.get_by_role("link", name="Overview & MCP server").click()
@@ -183,6 +181,7 @@ def test_sign_up_build_test_publish_connect_and_regenerate(
     expect(page.locator('tr[data-version="1"]')).to_contain_text("Live")
     page.get_by_role("switch", name="Serve this app as an MCP server").click()
     expect(page.get_by_text("MCP server turned on.")).to_be_visible()
+    screenshot(page, "mcp-panel")
 
     # Copy the Cursor snippet; the URL in it calls the tool through the official SDK client.
     page.get_by_role("button", name="Copy Cursor snippet").click()
@@ -193,7 +192,6 @@ def test_sign_up_build_test_publish_connect_and_regenerate(
     assert name == "tea_brief"
     old_url = entry["url"]
     assert old_url.startswith(f"{base}/mcp/") and old_url.endswith("/mcp")
-    screenshot(page, "mcp-panel")
 
     result, progress = in_thread(call_tool, old_url, "tea_brief", {"topic": "oolong"})
     assert result.is_error is False
@@ -217,5 +215,4 @@ def test_sign_up_build_test_publish_connect_and_regenerate(
     rows = page.locator("#runs-table tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.nth(1)).to_contain_text("console test")
-    screenshot(page, "runs")
 

@@ -226,7 +226,7 @@ def test_runs_list_filters_updates_live_and_run_detail_shows_the_call(
         assert pending.result(timeout=60).structured_content == {"word": "teapot"}
     expect(rows.first.locator(".badge")).to_have_text("succeeded")
     expect(rows.first).to_contain_text("mcp")
-    screenshot(page, "runs-list")
+    screenshot(page, "runs")
 
     rows.first.get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Run ")
@@ -308,7 +308,7 @@ def test_mcp_panel_gives_a_snippet_per_client_and_a_cursor_install_link(
 
 
 def test_tool_description_parameters_and_annotations_reach_mcp_clients(
-    page: Page, console_server: Server, owner: Account, published_app: dict, screenshot: Any
+    page: Page, console_server: Server, owner: Account, published_app: dict
 ) -> None:
     app_id = published_app["id"]
     with api(console_server, owner) as client:
@@ -326,7 +326,6 @@ def test_tool_description_parameters_and_annotations_reach_mcp_clients(
     tool.get_by_label("person").fill("Full name of the person, e.g. Ada Lovelace.")
     tool.get_by_label("Read-only").select_option("yes")
     tool.get_by_label("Destructive").select_option("no")
-    screenshot(page, "tool-description")
     tool.get_by_role("button", name="Save and publish").click()
     expect(page.get_by_text("Tool description saved and published.")).to_be_visible()
     expect(page.locator("#tool-name")).to_have_text("say_hello")
@@ -432,11 +431,11 @@ def test_account_secrets_are_never_shown_back_and_api_tokens_work(
 
     page.get_by_role("button", name="Create API token").click()
     token = page.locator("#new-token").text_content().strip()
-    screenshot(page, "account")
     me = httpx.get(f"{console_server.base_url}/api/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert me.status_code == 200 and me.json()["email"] == owner.email
     page.goto("/account")
     expect(page.locator("#new-token")).to_have_count(0)
+    screenshot(page, "account")
 
     page.get_by_role("button", name="Delete…").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete secret").click()
