@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
+from sqlmodel import Session
 
 import workflows
 from backend import crud
@@ -15,7 +16,6 @@ from backend.console.render import ConsoleRoute, render
 from backend.core.settings import Settings
 from backend.models import RunStatus, User, as_utc
 from backend.services import InvalidSpec, ServiceError, apps
-from sqlmodel import Session
 
 router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 

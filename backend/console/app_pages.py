@@ -157,6 +157,8 @@ async def save_tool(request: Request, app: OwnedConsoleApp, session: SessionDep,
         kept = {str(k): str(v) for k, v in form.items() if k != "csrf_token"}
         return app_page(request, session, settings, user, app, errors=exc.errors, submitted=kept, status_code=422,
                         error="The tool description was not saved: fix the fields marked below.")
+    except ServiceError as exc:
+        return app_page(request, session, settings, user, app, error=f"{exc}.", status_code=409)
     return _back_to(app, "tool-saved", "#tool")
 
 

@@ -47,9 +47,9 @@ def _located(path: str, message: str) -> dict[str, str]:
     return {"path": missing.group(1), "message": "required"} if missing else {"path": path, "message": message}
 
 
-def run_view(run: Run) -> dict[str, Any]:
-    """A run as the console's scripts read it."""
-    data = runs.run_public(run).model_dump(mode="json")
+def run_view(run: Run, *, brief: bool = False) -> dict[str, Any]:
+    """A run as the console's scripts read it; `brief` leaves out arguments, result and trace (for lists)."""
+    data = runs.run_public(run).model_dump(mode="json", exclude={"inputs", "result", "trace"} if brief else None)
     data["terminal"] = RunStatus(run.status) in TERMINAL_STATUSES
     return data
 
@@ -174,7 +174,7 @@ def runs_page(request: Request, session: SessionDep, settings: SettingsDep, user
     own_apps, _ = crud.list_apps(session=session, owner_id=user.id, limit=500)
     names = {a.id: a.name for a in own_apps}
     response = render(
-        request, "runs.html", user=user, runs=[run_view(r) for r in rows], count=count, apps=own_apps, names=names,
+        request, "runs.html", user=user, runs=[run_view(r, brief=True) for r in rows], count=count, apps=own_apps, names=names,
         names_json=script_json({str(k): v for k, v in names.items()}), app_id=chosen_app, status=chosen_status,
         statuses=_STATUSES, query=urlencode({k: v for k, v in (("app_id", chosen_app), ("status", chosen_status)) if v}),
         csrf_token=csrf_token(request, settings),
@@ -188,7 +188,7 @@ def runs_json(session: SessionDep, user: ConsoleUser, app_id: str = "", status: 
     """The runs list as JSON, for live status updates."""
     chosen_app, chosen_status = _filters(session, user, app_id, status)
     rows, count = crud.list_runs(session=session, owner_id=user.id, app_id=chosen_app, status=chosen_status, limit=100)
-    return JSONResponse({"data": [run_view(r) for r in rows], "count": count}, headers=_NO_STORE)
+    return JSONResponse({"data": [run_view(r, brief=True) for r in rows], "count": count}, headers=_NO_STORE)
 
 
 @router.get("/runs/{run_id}")
