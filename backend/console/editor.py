@@ -21,6 +21,7 @@ from workflows.checks import APPLICABLE
 
 router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 
+_DOCUMENT = "(document)"  # the engine's path for problems with the document as a whole
 _MULTILINE = {"template", "system", "user", "body", "expression", "when"}
 _NO_STORE = {"Cache-Control": "no-store"}
 MAX_SPEC_CHARS = 1024 * 1024
@@ -78,34 +79,29 @@ def _tool_view(spec: workflows.AppSpec) -> dict[str, Any]:
             "inputSchema": info.input_schema, "outputSchema": info.output_schema, "annotations": info.annotations}
 
 
+def _failed(errors: list[dict[str, Any]], raw: Any, text: str) -> dict[str, Any]:
+    return {"ok": False, "errors": errors, "spec": raw, "yaml": text, "tool": None}
+
+
 def check_draft(body: EditorBody) -> dict[str, Any]:
-    """Validate a draft from either view; answer with its issues, both views of it and the live tool."""
-    raw: Any = body.spec
-    errors: list[dict[str, Any]] = []
-    if body.yaml is not None:
-        try:
-            raw = yaml.safe_load(body.yaml)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-            problem = getattr(exc, "problem", None) or "invalid YAML"
-            return {"ok": False, "errors": [{"path": "(yaml)", "message": f"{problem}{where}", "step": None}],
-                    "spec": None, "yaml": body.yaml, "tool": None}
-        if not isinstance(raw, dict):
-            return {"ok": False, "errors": [{"path": "(yaml)", "message": "the YAML must be a mapping with name, "
-                                             "inputs, steps and outputs", "step": None}],
-                    "spec": None, "yaml": body.yaml, "tool": None}
-    if raw is None:
-        return {"ok": False, "errors": [{"path": "(root)", "message": "nothing to check", "step": None}],
-                "spec": None, "yaml": "", "tool": None}
+    """Validate a draft from either view; answer with its issues, both views of it and the live tool.
+
+    YAML goes through the engine's guarded loader first (alias bombs, depth and size limits); only a
+    document that loader accepted is read again with PyYAML to give the form view its raw content.
+    """
+    if body.yaml is None and body.spec is None:
+        return _failed([{"path": "(root)", "message": "nothing to check", "step": None}], None, "")
     try:
-        spec = apps.parse_spec(spec=raw)
+        spec = apps.parse_spec(spec=body.spec) if body.yaml is None else apps.parse_spec(text=body.yaml)
     except InvalidSpec as exc:
-        errors = exc.errors
-        text = body.yaml if body.yaml is not None else yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
-        return {"ok": False, "errors": errors, "spec": raw, "yaml": text, "tool": None}
-    return {"ok": True, "errors": [], "spec": workflows.spec_to_dict(spec),
-            "yaml": body.yaml if body.yaml is not None else workflows.dump_spec(spec), "tool": _tool_view(spec)}
+        if body.yaml is None:
+            return _failed(exc.errors, body.spec, yaml.safe_dump(body.spec, sort_keys=False, allow_unicode=True))
+        if any(e["path"] == _DOCUMENT for e in exc.errors):
+            return _failed(exc.errors, None, body.yaml)
+        raw = yaml.safe_load(body.yaml)
+        return _failed(exc.errors, raw if isinstance(raw, dict) else None, body.yaml)
+    text = body.yaml if body.yaml is not None else workflows.dump_spec(spec)
+    return {"ok": True, "errors": [], "spec": workflows.spec_to_dict(spec), "yaml": text, "tool": _tool_view(spec)}
 
 
 def _editor_context(app: App) -> dict[str, Any]:

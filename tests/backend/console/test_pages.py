@@ -90,6 +90,8 @@ def test_yaml_view_edits_the_same_draft_and_bad_yaml_is_refused_without_losing_i
     log_in(page, owner, f"/apps/{app_id}/edit")
     page.get_by_role("tab", name="YAML").click()
     box = page.get_by_label("The same draft as YAML")
+    expect(box).to_be_visible()
+    expect(box).to_have_value(re.compile(r"name: person"))
     doc = yaml.safe_load(box.input_value())
     assert [f["name"] for f in doc["inputs"]] == ["person", "style", "times"]
 
@@ -241,6 +243,14 @@ def test_runs_list_filters_updates_live_and_run_detail_shows_the_call(
     rows.first.get_by_role("link").click()
     expect(page.locator("#run-error")).to_contain_text("not valid JSON")
 
+    page.goto(f"/apps/{app['id']}")
+    expect(page.locator("#usage-total")).to_have_text("1")
+    expect(page.locator("#usage-succeeded")).to_have_text("1")
+    page.goto(f"/apps/{failing['id']}")
+    expect(page.locator("#usage-failed")).to_have_text("1")
+    page.goto("/")
+    expect(page.get_by_role("row").filter(has=page.get_by_role("link", name=failing["name"]))).to_contain_text("failed")
+
 
 # ---- publish, versions, rollback, and the MCP panel ------------------------------------------------------
 
@@ -359,7 +369,10 @@ def test_apps_list_creates_imports_exports_duplicates_and_deletes_after_confirma
     expect(page.get_by_role("alert")).to_contain_text("inputs[0].type")
     expect(page.get_by_label("…or paste the spec")).to_have_value(re.compile("type: nope"))
 
-    page.get_by_label("…or paste the spec").fill(greeter_yaml)
+    page.get_by_label("…or paste the spec").fill("")
+    page.get_by_label("YAML file").set_input_files(
+        files=[{"name": "greeter.yaml", "mimeType": "application/yaml", "buffer": greeter_yaml.encode()}]
+    )
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"{published_app['name']} (2)")
     page.goto("/")
