@@ -298,8 +298,10 @@ def test_mcp_panel_gives_a_snippet_per_client_and_a_cursor_install_link(
         assert secret not in page.locator(f"#{key}").text_content()
     assert secret not in (page.get_by_role("link", name="Add to Cursor").get_attribute("href") or "")
 
-    page.get_by_role("button", name="Reveal").click()
+    page.get_by_role("link", name="Add to Cursor").click()  # reveals the URL first instead of leaving the page
+    expect(page.get_by_role("status").filter(has_text="URL revealed")).to_be_visible()
     expect(page.locator("#mcp-url")).to_have_text(url)
+    expect(page.get_by_role("button", name="Hide")).to_be_visible()
     assert json.loads(page.locator("#mcp-snippet").text_content()) == {"mcpServers": {"greet": {"url": url}}}
     assert json.loads(page.locator("#snippet-vscode").text_content()) == {"servers": {"greet": {"type": "http", "url": url}}}
     assert page.locator("#snippet-claude-code").text_content() == f"claude mcp add --transport http greet {url}"
