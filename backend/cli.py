@@ -102,6 +102,8 @@ def _cmd_apps(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    if getattr(args, "mcp_handler", None) is not None:
+        return int(args.mcp_handler(args, settings))
     actions = {
         "enable": endpoints.enable_endpoint,
         "disable": endpoints.disable_endpoint,
@@ -121,6 +123,58 @@ def _cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return _with_session(settings, run)
+
+
+def _app_url(settings: Settings, ref: str) -> tuple[str, str]:
+    """The tool name and MCP URL of an app whose MCP server is on."""
+    with session_scope(settings.sqlalchemy_url) as session:
+        app = apps.resolve_app(session=session, ref=ref)
+        version = apps.published_version(session=session, app=app)
+        endpoint = crud.get_endpoint_by_app(session=session, app_id=app.id)
+        if version is None or endpoint is None or not endpoint.enabled:
+            raise ServiceError(f"the MCP server of {app.name!r} is off; run `toolpress mcp enable {ref}` first")
+        name = apps.describe_tool(apps.load_spec_of(version.spec)).name
+        return name, endpoints.endpoint_url(settings=settings, endpoint=endpoint)
+
+
+def _cmd_mcp_setup(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.console.clients import CLIENTS, claude_code_command, merge_server
+
+    if args.app is None and args.url is None:
+        print("error: give an app (id or name) or --url", file=sys.stderr)
+        return 2
+    name, url = _app_url(settings, args.app) if args.app is not None else ("toolpress", args.url)
+    name = args.name or name
+    client = CLIENTS[args.client]
+    scope = args.scope or ("project" if client.project_file else "user")
+    if client.key == "claude-code" and scope == "user":
+        print("Claude Code keeps user-scope servers in its own state file; register this one with:")
+        print(f"  {claude_code_command(name, url, 'user')}")
+        return 0
+    try:
+        path = client.path(scope, home=Path.home(), cwd=Path.cwd())
+        change = merge_server(path, client, name, url)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    kept = f"; kept {len(change.kept)} other server(s): {', '.join(change.kept)}" if change.kept else ""
+    verb = {"added": "added", "updated": "updated", "unchanged": "already had"}[change.action]
+    print(f"{change.path}: {verb} server {name!r} ({client.label}){kept}")
+    if client.key == "claude-desktop":
+        print("Restart Claude Desktop to load it (the entry runs `toolpress mcp stdio`, so keep toolpress on PATH).")
+    return 0
+
+
+def _cmd_mcp_stdio(args: argparse.Namespace, settings: Settings) -> int:
+    import anyio
+
+    from backend.bridge import serve_stdio_bridge
+
+    if args.app is None and args.url is None:
+        print("error: give an app (id or name) or --url", file=sys.stderr)
+        return 2
+    url = args.url or _app_url(settings, args.app)[1]
+    return anyio.run(serve_stdio_bridge, url)
 
 
 def _cmd_users(args: argparse.Namespace, settings: Settings) -> int:
@@ -180,6 +234,19 @@ def build_parser() -> argparse.ArgumentParser:
         ("url", "print the current URL"),
     ):
         mcp_sub.add_parser(name, help=text).add_argument("app", help="app id or unique name")
+    setup = mcp_sub.add_parser("setup", help="add the app's MCP server to an AI client's config file (merging)")
+    setup.add_argument("--client", required=True, choices=["cursor", "vscode", "claude-code", "claude-desktop", "windsurf"])
+    setup.add_argument("app", nargs="?", help="app id or unique name (its MCP server must be on)")
+    setup.add_argument("--scope", choices=["project", "user"], default=None,
+                       help="project: the file in the current directory; user: the one in your home (default: "
+                            "project where the client has one)")
+    setup.add_argument("--url", help="an MCP URL to add instead of a local app's")
+    setup.add_argument("--name", help="server name in the config (default: the tool name)")
+    setup.set_defaults(mcp_handler=_cmd_mcp_setup)
+    stdio = mcp_sub.add_parser("stdio", help="serve an app's remote MCP endpoint over stdio (for stdio-only clients)")
+    stdio.add_argument("app", nargs="?", help="app id or unique name (its MCP server must be on)")
+    stdio.add_argument("--url", help="the MCP URL to bridge instead of a local app's")
+    stdio.set_defaults(mcp_handler=_cmd_mcp_stdio)
     mcp_p.set_defaults(handler=_cmd_mcp)
 
     users_p = sub.add_parser("users", help="console accounts")

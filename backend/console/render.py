@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request, Response
+from markupsafe import Markup
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -63,6 +65,12 @@ class LoginRequired(ConsoleError):
     def __init__(self, next_path: str = "/") -> None:
         super().__init__(next_path)
         self.next_path = next_path
+
+
+def script_json(value: Any) -> Markup:
+    """JSON safe to place inside a <script type="application/json"> element."""
+    text = json.dumps(value, ensure_ascii=False)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:

@@ -1,47 +1,36 @@
-"""Console pages: log-in, the app list, an app's page and its MCP server panel."""
+"""Console pages: sign-up and log-in here; the other pages live in their own modules, included below."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
-from sqlmodel import Session
 from starlette.staticfiles import StaticFiles
 
-from backend import crud
 from backend.api.deps import SessionDep, SettingsDep
+from backend.console import account, app_list, app_pages, editor, runs
 from backend.console.auth import (
-    ConsoleUser,
     CsrfChecked,
-    OwnedConsoleApp,
-    clear_session_cookie,
     anonymous_csrf,
-    csrf_token,
+    clear_session_cookie,
     optional_user,
     remember_presession,
     safe_next,
     set_session_cookie,
 )
-from backend.console.render import FRONTEND_DIR, ConsoleRoute, PageNotFound, render
+from backend.console.render import FRONTEND_DIR, ConsoleRoute, render
 from backend.core.settings import Settings
-from backend.models import App, User, UserCreate
-from backend.services import ServiceError, apps, endpoints, users
+from backend.models import User, UserCreate
+from backend.services import users
 from backend.services.errors import Conflict
 
 __all__ = ["FRONTEND_DIR", "console_router", "static_mount"]
 
 console_router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 
-_NOTICES = {
-    "published": "Draft published.",
-    "disabled": "MCP server turned off. Its URL answers 404 until you turn it on again (the URL stays the same).",
-    "enabled": "MCP server turned on.",
-}
 _BAD_LOGIN = "Wrong e-mail or password."
-_NO_STORE = {"Cache-Control": "no-store"}
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
@@ -127,108 +116,6 @@ def logout(settings: SettingsDep) -> Response:
     return response
 
 
-@console_router.get("/")
-def home(request: Request, session: SessionDep, settings: SettingsDep, user: ConsoleUser) -> Response:
-    """The signed-in user's apps."""
-    rows, _count = crud.list_apps(session=session, owner_id=user.id, limit=500)
-    items = [apps.app_public(session=session, app=a) for a in rows]
-    return render(request, "apps.html", user=user, apps=items, csrf_token=csrf_token(request, settings))
 
-
-def _app_page(
-    request: Request,
-    session: Session,
-    settings: Settings,
-    user: User,
-    app: App,
-    *,
-    revealed_url: str | None = None,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    version = apps.published_version(session=session, app=app)
-    tool = apps.describe_tool(apps.load_spec_of(version.spec if version else app.spec))
-    endpoint = crud.get_endpoint_by_app(session=session, app_id=app.id)
-    view = endpoints.endpoint_public(settings=settings, endpoint=endpoint, reveal=False) if endpoint else None
-    shown_url = revealed_url or (view.masked_url if view else "")
-    snippet = {"mcpServers": {tool.name: {"url": shown_url or "<turn the MCP server on to get a URL>"}}}
-    context = {
-        "user": user,
-        "app": app,
-        "version": version,
-        "draft_changed": version is not None and version.spec != app.spec,
-        "tool": tool,
-        "input_schema": json.dumps(tool.input_schema, indent=2, ensure_ascii=False),
-        "output_schema": json.dumps(tool.output_schema, indent=2, ensure_ascii=False),
-        "endpoint": view,
-        "revealed_url": revealed_url,
-        "snippet": json.dumps(snippet, indent=2, ensure_ascii=False),
-        "notice": _NOTICES.get(request.query_params.get("notice", "")),
-        "error": error,
-        "csrf_token": csrf_token(request, settings),
-    }
-    response = render(request, "app.html", status_code=status_code, **context)
-    response.headers.update(_NO_STORE)
-    return response
-
-
-def _back_to(app: App, notice: str) -> Response:
-    return RedirectResponse(f"/apps/{app.id}?notice={notice}", status_code=303)
-
-
-@console_router.get("/apps/{app_id}")
-def app_page(
-    request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep, user: ConsoleUser
-) -> Response:
-    """An app: its tool, schemas and MCP server panel."""
-    return _app_page(request, session, settings, user, app)
-
-
-@console_router.post("/apps/{app_id}/publish", dependencies=[CsrfChecked])
-def publish(
-    request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep, user: ConsoleUser
-) -> Response:
-    """Publish the draft as a new version."""
-    try:
-        apps.publish_app(session=session, app=app)
-    except ServiceError as exc:
-        return _app_page(request, session, settings, user, app, error=str(exc), status_code=409)
-    return _back_to(app, "published")
-
-
-@console_router.post("/apps/{app_id}/mcp/enable", dependencies=[CsrfChecked])
-def enable_mcp(
-    request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep, user: ConsoleUser
-) -> Response:
-    """Turn the MCP server on (the app must be published)."""
-    try:
-        endpoints.enable_endpoint(session=session, settings=settings, app=app)
-    except ServiceError as exc:
-        return _app_page(request, session, settings, user, app, error=str(exc), status_code=409)
-    return _back_to(app, "enabled")
-
-
-@console_router.post("/apps/{app_id}/mcp/disable", dependencies=[CsrfChecked])
-def disable_mcp(app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep) -> Response:
-    """Turn the MCP server off."""
-    endpoints.disable_endpoint(session=session, settings=settings, app=app)
-    return _back_to(app, "disabled")
-
-
-@console_router.post("/apps/{app_id}/mcp/regenerate", dependencies=[CsrfChecked])
-def regenerate_mcp(
-    request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep, user: ConsoleUser
-) -> Response:
-    """Give the MCP server a new URL and show it once; the old URL answers 404 from now on."""
-    endpoint = endpoints.regenerate_endpoint(session=session, settings=settings, app=app)
-    new_url = endpoints.endpoint_url(settings=settings, endpoint=endpoint)
-    return _app_page(request, session, settings, user, app, revealed_url=new_url)
-
-
-@console_router.get("/apps/{app_id}/mcp/url")
-def reveal_url(app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep) -> Response:
-    """The full MCP URL for the Reveal button (owner only, never cached)."""
-    endpoint = crud.get_endpoint_by_app(session=session, app_id=app.id)
-    if endpoint is None:
-        raise PageNotFound()
-    return JSONResponse({"url": endpoints.endpoint_url(settings=settings, endpoint=endpoint)}, headers=_NO_STORE)
+for _module in (app_list, app_pages, editor, runs, account):
+    console_router.include_router(_module.router)

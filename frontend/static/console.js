@@ -1,24 +1,75 @@
-// Toolpress console: the MCP server panel (reveal, copy, regenerate confirmation). No dependencies.
+// Toolpress console: confirmation dialogs, copy buttons and the MCP server panel. No dependencies.
 "use strict";
 
+function selectText(el) {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const sel = window.getSelection();
+  sel.removeAllRanges();
+  sel.addRange(range);
+}
+
+// Copy an element's text; falls back to selecting it when the clipboard API is unavailable.
+async function copyText(el) {
+  const text = el.textContent;
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return "Copied to the clipboard.";
+    } catch (_) { /* fall through to selection */ }
+  }
+  selectText(el);
+  let copied = false;
+  try { copied = document.execCommand("copy"); } catch (_) { copied = false; }
+  return copied ? "Copied to the clipboard." : "Selected: press Ctrl+C (⌘C on a Mac) to copy.";
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  // Buttons that open a confirmation <dialog>, and Cancel buttons inside one.
+  document.querySelectorAll("[data-dialog]").forEach((btn) => {
+    btn.addEventListener("click", () => document.getElementById(btn.dataset.dialog).showModal());
+  });
+  document.querySelectorAll("dialog [data-close]").forEach((btn) => {
+    btn.addEventListener("click", () => btn.closest("dialog").close());
+  });
+
+  // Account page: copy a one-time token; "Replace…" fills the secret form with the name.
+  document.querySelectorAll("[data-copy-text]").forEach((btn) => {
+    btn.addEventListener("click", async () => {
+      const status = document.getElementById("account-status");
+      const message = await copyText(document.getElementById(btn.dataset.copyText));
+      if (status) status.textContent = message;
+    });
+  });
+  document.querySelectorAll("[data-fill-secret]").forEach((btn) => {
+    btn.addEventListener("click", () => {
+      document.getElementById("secret-name").value = btn.dataset.fillSecret;
+      document.getElementById("secret-value").focus();
+    });
+  });
+
   const panel = document.getElementById("mcp-panel");
   const urlEl = document.getElementById("mcp-url");
   if (!panel || !urlEl) return;
 
-  const snippetEl = document.getElementById("mcp-snippet");
   const revealBtn = document.getElementById("mcp-reveal");
   const statusEl = document.getElementById("mcp-status");
+  const installLink = document.getElementById("cursor-install");
   const toolName = panel.dataset.toolName;
+  const placeholder = panel.dataset.placeholder;
   let fullUrl = panel.dataset.revealed === "true" ? urlEl.textContent.trim() : null;
   let shown = fullUrl !== null;
 
   const say = (text) => { statusEl.textContent = text; };
-  const snippetFor = (url) => JSON.stringify({ mcpServers: { [toolName]: { url } } }, null, 2);
+  const installHref = (url) => "cursor://anysphere.cursor-deeplink/mcp/install?name=" + encodeURIComponent(toolName)
+    + "&config=" + encodeURIComponent(btoa(JSON.stringify({ url })));
 
-  function show(url) {
+  function show(url, revealed) {
     urlEl.textContent = url;
-    snippetEl.textContent = snippetFor(url);
+    document.querySelectorAll("[data-template]").forEach((el) => {
+      el.textContent = el.dataset.template.split(placeholder).join(url);
+    });
+    if (installLink) installLink.href = revealed ? installHref(url) : "#";
   }
 
   async function fetchUrl() {
@@ -32,15 +83,17 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   async function reveal() {
-    show(await fetchUrl());
+    show(await fetchUrl(), true);
     shown = true;
     revealBtn.textContent = "Hide";
   }
 
+  if (shown) show(fullUrl, true);
+
   revealBtn.addEventListener("click", async () => {
     try {
       if (shown) {
-        show(urlEl.dataset.masked);
+        show(urlEl.dataset.masked, false);
         shown = false;
         revealBtn.textContent = "Reveal";
         say("URL hidden.");
@@ -51,34 +104,22 @@ document.addEventListener("DOMContentLoaded", () => {
     } catch (err) { say(err.message); }
   });
 
-  function selectText(el) {
-    const range = document.createRange();
-    range.selectNodeContents(el);
-    const sel = window.getSelection();
-    sel.removeAllRanges();
-    sel.addRange(range);
-  }
-
-  async function copyFrom(el) {
-    const text = el.textContent;
-    if (navigator.clipboard && window.isSecureContext) {
+  if (installLink) {
+    installLink.addEventListener("click", async (e) => {
+      if (shown) return;
+      e.preventDefault();
       try {
-        await navigator.clipboard.writeText(text);
-        say("Copied to the clipboard.");
-        return;
-      } catch (_) { /* fall through to selection */ }
-    }
-    selectText(el);
-    let copied = false;
-    try { copied = document.execCommand("copy"); } catch (_) { copied = false; }
-    say(copied ? "Copied to the clipboard." : "Selected: press Ctrl+C (⌘C on a Mac) to copy.");
+        await reveal();
+        say("URL revealed: press “Add to Cursor” again to open Cursor.");
+      } catch (err) { say(err.message); }
+    });
   }
 
-  document.querySelectorAll("[data-copy]").forEach((btn) => {
+  panel.querySelectorAll("[data-copy]").forEach((btn) => {
     btn.addEventListener("click", async () => {
       try {
         if (!shown) await reveal();
-        await copyFrom(document.getElementById(btn.dataset.copy));
+        say(await copyText(document.getElementById(btn.dataset.copy)));
       } catch (err) { say(err.message); }
     });
   });

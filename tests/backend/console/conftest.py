@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -38,7 +42,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_healthy(base_url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+def _wait_healthy(base_url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -60,13 +64,75 @@ class Server:
     data_dir: Path
 
 
+@dataclass
+class Gate:
+    """A local HTTP API that apps' http_request steps call: `/gate/<key>?…` answers the query as JSON,
+    after waiting while `key` is held, so a test can keep a run in the middle of a step as long as it needs."""
+
+    port: int
+    _held: dict[str, threading.Event] = field(default_factory=dict)
+
+    def url(self, key: str) -> str:
+        """The address of gate `key`."""
+        return f"http://127.0.0.1:{self.port}/gate/{key}"
+
+    def hold(self, key: str) -> None:
+        """Make calls to `key` wait until released."""
+        self._held[key] = threading.Event()
+
+    def release(self, key: str) -> None:
+        """Let waiting and future calls to `key` through."""
+        event = self._held.pop(key, None)
+        if event is not None:
+            event.set()
+
+    def wait_for(self, key: str) -> None:
+        """Block the calling request while `key` is held (at most 60 s)."""
+        event = self._held.get(key)
+        if event is not None:
+            event.wait(60)
+
+
 @pytest.fixture(scope="session")
-def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def gate() -> Iterator[Gate]:
+    """The gate API on a free port (the console server is allowed to reach it)."""
+    server: ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            parsed = urlparse(self.path)
+            gate_.wait_for(parsed.path.rsplit("/", 1)[-1])
+            body = json.dumps({k: v[0] for k, v in parse_qs(parsed.query).items()}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    gate_ = Gate(port=server.server_address[1])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield gate_
+    finally:
+        for key in list(gate_._held):
+            gate_.release(key)
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def console_server(tmp_path_factory: pytest.TempPathFactory, gate: Gate) -> Iterator[Server]:
     """`uvicorn --factory backend.main:create_app` on a free port, with a migrated data directory of its own."""
     data_dir = tmp_path_factory.mktemp("console-data")
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "TOOLPRESS_DATA_DIR": str(data_dir), "TOOLPRESS_PUBLIC_URL": base_url}
+    env = {**os.environ, "TOOLPRESS_DATA_DIR": str(data_dir), "TOOLPRESS_PUBLIC_URL": base_url,
+           "TOOLPRESS_HTTP_ALLOW": json.dumps([f"127.0.0.1:{gate.port}"])}
     migrate = [str(PYTHON.parent / "toolpress"), "db", "upgrade"]
     subprocess.run(migrate, env=env, cwd=REPO, check=True, timeout=60, capture_output=True)
     log = data_dir / "uvicorn.log"
@@ -152,7 +218,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def context(browser: Browser, console_server: Server) -> Iterator[BrowserContext]:
     """A fresh browser profile (no cookies) allowed to use the clipboard."""
-    ctx = browser.new_context(base_url=console_server.base_url)
+    ctx = browser.new_context(base_url=console_server.base_url, viewport={"width": 1280, "height": 900})
     ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=console_server.base_url)
     ctx.set_default_timeout(10_000)
     try:
@@ -166,3 +232,18 @@ def page(context: BrowserContext) -> Page:
     """A tab in that profile."""
     return context.new_page()
 
+
+
+SCREENSHOT_DIR = os.environ.get("TOOLPRESS_CONSOLE_SCREENSHOTS")
+
+
+@pytest.fixture(scope="session")
+def screenshot() -> object:
+    """Save a full-page screenshot as `console-<name>.png` when TOOLPRESS_CONSOLE_SCREENSHOTS names a directory."""
+
+    def shoot(page: Page, name: str) -> None:
+        if SCREENSHOT_DIR:
+            Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"console-{name}.png"), full_page=True)
+
+    return shoot

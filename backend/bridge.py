@@ -1,0 +1,57 @@
+"""A local stdio MCP server that relays to a remote Toolpress MCP endpoint (for clients that only speak stdio).
+
+One upstream connection over Streamable HTTP (the `mcp` SDK's Client) serves the whole stdio session:
+tools/list is passed through, and tools/call is forwarded with a progress callback that re-emits each
+upstream `notifications/progress` on the stdio side, so a stdio client sees the same step-by-step progress.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import AsyncExitStack
+from typing import Any
+
+import mcp_types as types
+from mcp import Client
+from mcp.server import Server
+from mcp.server.context import ServerRequestContext
+from mcp.server.stdio import stdio_server
+from mcp.shared.exceptions import MCPError
+
+__all__ = ["serve_stdio_bridge"]
+
+
+def _masked(url: str) -> str:
+    head, sep, _tail = url.partition("/mcp/")
+    return f"{head}/mcp/…" if sep else url
+
+
+async def serve_stdio_bridge(url: str) -> int:
+    """Serve the remote endpoint at `url` on this process's stdin/stdout until stdin closes."""
+    async with AsyncExitStack() as stack:
+        try:
+            upstream = await stack.enter_async_context(Client(url))
+        except Exception as exc:  # unreachable, off or regenerated: say so on stderr, never with the secret
+            print(f"error: cannot connect to {_masked(url)} ({type(exc).__name__}); is the MCP server on and the "
+                  "URL current?", file=sys.stderr)
+            return 1
+
+        async def on_list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+            return await upstream.list_tools()
+
+        async def on_call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+            async def relay(done: float, total: float | None, message: str | None) -> None:
+                await ctx.session.report_progress(done, total, message)
+
+            try:
+                return await upstream.call_tool(params.name, params.arguments, progress_callback=relay)
+            except MCPError:
+                raise
+            except Exception as exc:
+                text = f"The remote Toolpress endpoint could not be reached ({type(exc).__name__}); try again."
+                return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
+
+        server: Server[Any] = Server("toolpress-bridge", on_list_tools=on_list_tools, on_call_tool=on_call_tool)
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+    return 0

@@ -1,0 +1,141 @@
+"""`toolpress mcp setup` (client config files) and `toolpress mcp stdio` (the stdio bridge), as real processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from support.stack import BIN, Stack, start_embedded, stop_stack
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One `toolpress serve` (embedded mode) for this module."""
+    stack = start_embedded(tmp_path_factory.mktemp("cli-setup"))
+    try:
+        yield stack
+    finally:
+        stop_stack(stack)
+
+
+@pytest.fixture(scope="module")
+def greet(embedded: Stack) -> tuple[str, str]:
+    """The three-step fixture app, published with its MCP server on: (app id, URL)."""
+    return embedded.publish_and_enable("three_steps.yaml")
+
+
+def setup(stack: Stack, cwd: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `toolpress mcp setup ARGS` in `cwd` with `home` as the home directory."""
+    return subprocess.run(
+        [str(BIN / "toolpress"), "mcp", "setup", *args], env={**stack.env, "HOME": str(home)}, cwd=cwd,
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_cursor_setup_merges_into_an_existing_config_and_keeps_other_servers(
+    embedded: Stack, greet: tuple[str, str], tmp_path: Path
+) -> None:
+    app_id, url = greet
+    config = tmp_path / ".cursor" / "mcp.json"
+    config.parent.mkdir()
+    other = {"command": "npx", "args": ["-y", "some-server"]}
+    config.write_text(json.dumps({"mcpServers": {"other": other}, "theme": "dark"}))
+
+    first = setup(embedded, tmp_path, tmp_path / "home", "--client", "cursor", app_id)
+    assert first.returncode == 0, first.stderr
+    assert "added server 'word_report'" in first.stdout and "kept 1 other server(s): other" in first.stdout
+    assert str(config) in first.stdout
+    assert json.loads(config.read_text()) == {
+        "mcpServers": {"other": other, "word_report": {"url": url}}, "theme": "dark",
+    }
+    again = setup(embedded, tmp_path, tmp_path / "home", "--client", "cursor", app_id)
+    assert "already had server 'word_report'" in again.stdout
+
+
+def test_each_client_gets_its_own_file_and_shape(embedded: Stack, greet: tuple[str, str], tmp_path: Path) -> None:
+    app_id, url = greet
+    home = tmp_path / "home"
+    assert setup(embedded, tmp_path, home, "--client", "vscode", app_id).returncode == 0
+    assert json.loads((tmp_path / ".vscode" / "mcp.json").read_text()) == {
+        "servers": {"word_report": {"type": "http", "url": url}}
+    }
+    assert setup(embedded, tmp_path, home, "--client", "claude-code", app_id).returncode == 0
+    assert json.loads((tmp_path / ".mcp.json").read_text()) == {"mcpServers": {"word_report": {"type": "http", "url": url}}}
+    assert setup(embedded, tmp_path, home, "--client", "windsurf", app_id, "--name", "words").returncode == 0
+    assert json.loads((home / ".codeium" / "windsurf" / "mcp_config.json").read_text()) == {
+        "mcpServers": {"words": {"serverUrl": url}}
+    }
+    assert setup(embedded, tmp_path, home, "--client", "cursor", app_id, "--scope", "user").returncode == 0
+    assert json.loads((home / ".cursor" / "mcp.json").read_text()) == {"mcpServers": {"word_report": {"url": url}}}
+    assert setup(embedded, tmp_path, home, "--client", "claude-desktop", app_id).returncode == 0
+    desktop = json.loads((home / ".config" / "Claude" / "claude_desktop_config.json").read_text())
+    assert desktop == {"mcpServers": {"word_report": {"command": "toolpress", "args": ["mcp", "stdio", "--url", url]}}}
+
+
+def test_claude_code_user_scope_prints_the_claude_command_and_writes_nothing(
+    embedded: Stack, greet: tuple[str, str], tmp_path: Path
+) -> None:
+    app_id, url = greet
+    result = setup(embedded, tmp_path, tmp_path / "home", "--client", "claude-code", app_id, "--scope", "user")
+    assert result.returncode == 0
+    assert f"claude mcp add --transport http --scope user word_report {url}" in result.stdout
+    assert not any(tmp_path.rglob("*.json"))
+
+
+def test_a_broken_config_file_is_left_untouched(embedded: Stack, greet: tuple[str, str], tmp_path: Path) -> None:
+    config = tmp_path / ".vscode" / "mcp.json"
+    config.parent.mkdir()
+    config.write_text('{"servers": {"mine": ')
+    result = setup(embedded, tmp_path, tmp_path / "home", "--client", "vscode", greet[0])
+    assert result.returncode == 1
+    assert "is not valid JSON" in result.stderr
+    assert config.read_text() == '{"servers": {"mine": '
+
+
+def test_setup_refuses_an_app_whose_mcp_server_is_off(embedded: Stack, tmp_path: Path) -> None:
+    app_id = embedded.import_app("three_steps.yaml")
+    embedded.cli("apps", "publish", app_id)
+    result = setup(embedded, tmp_path, tmp_path / "home", "--client", "cursor", app_id)
+    assert result.returncode == 1
+    assert f"toolpress mcp enable {app_id}" in result.stderr
+    assert not (tmp_path / ".cursor").exists()
+
+
+@pytest.mark.anyio
+async def test_the_stdio_bridge_relays_tools_calls_and_progress(embedded: Stack, greet: tuple[str, str]) -> None:
+    app_id, url = greet
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
+    bridge = StdioServerParameters(command=str(BIN / "toolpress"), args=["mcp", "stdio", app_id], env=embedded.env)
+    async with Client(bridge) as client:
+        tools = (await client.list_tools()).tools
+        result = await client.call_tool("word_report", {"text": "  Hello BIG world "}, progress_callback=on_progress)
+        invalid = await client.call_tool("word_report", {"text": 5})
+
+    assert [t.name for t in tools] == ["word_report"]
+    assert set(tools[0].input_schema["properties"]) == {"text", "label", "repeat"}
+    assert result.is_error is False
+    assert result.structured_content == {"words": 3, "report": "report: 3 words in 'hello big world'"}
+    assert progress == [(1, 3, "step 1/3: clean text"), (2, 3, "step 2/3: count words"), (3, 3, "step 3/3: write report")]
+    assert invalid.is_error is True and "text" in invalid.content[0].text
+
+
+@pytest.mark.anyio
+async def test_the_stdio_bridge_to_a_regenerated_url_exits_with_a_clear_error(embedded: Stack) -> None:
+    app_id, url = embedded.publish_and_enable("three_steps.yaml")
+    embedded.cli("mcp", "regenerate", app_id)
+    result = subprocess.run(
+        [str(BIN / "toolpress"), "mcp", "stdio", "--url", url], env=embedded.env, capture_output=True, text=True,
+        timeout=60, input="",
+    )
+    assert result.returncode == 1
+    assert "cannot connect" in result.stderr
+    assert url.split("/mcp/")[1].split("/")[0] not in result.stderr
