@@ -11,8 +11,11 @@ from sqlmodel import Session
 
 import workflows
 from backend import crud
-from backend.models import App, AppPublic, AppVersion, AppVersionPublic, User
+from backend.models import App, AppPublic, AppVersion, AppVersionPublic, Run, User
 from backend.services.errors import Conflict, InvalidSpec, NotFound
+
+CONSOLE_SOURCE = "console"
+"""The `source` of a test run started in the console; the worker runs such a run on the draft."""
 
 _TOOL_NAME_BAD = re.compile(r"[^a-zA-Z0-9_-]+")
 
@@ -154,3 +157,48 @@ def app_public(*, session: Session, app: App) -> AppPublic:
 def version_public(version: AppVersion) -> AppVersionPublic:
     """The API view of a version."""
     return AppVersionPublic(id=version.id, number=version.number, spec=version.spec, created_at=version.created_at)
+
+
+def list_versions(*, session: Session, app: App) -> list[AppVersion]:
+    """The app's published versions, newest first."""
+    return crud.list_versions(session=session, app_id=app.id)
+
+
+def rollback_app(*, session: Session, app: App, number: int) -> AppVersion:
+    """Serve an earlier published version again (no new version is made); the draft is left as it is."""
+    version = next((v for v in crud.list_versions(session=session, app_id=app.id) if v.number == number), None)
+    if version is None:
+        raise NotFound(f"app {app.name!r} has no version {number}")
+    app.published_version_id = version.id
+    session.add(app)
+    session.commit()
+    session.refresh(app)
+    return version
+
+
+def restore_draft(*, session: Session, app: App, number: int) -> App:
+    """Replace the draft with the spec of a published version (to edit from there)."""
+    version = next((v for v in crud.list_versions(session=session, app_id=app.id) if v.number == number), None)
+    if version is None:
+        raise NotFound(f"app {app.name!r} has no version {number}")
+    spec = load_spec_of(version.spec)
+    return crud.update_app_spec(session=session, app=app, name=app.name, spec=workflows.spec_to_dict(spec))
+
+
+def duplicate_app(*, session: Session, app: App, owner: User) -> App:
+    """A new draft app with a copy of this app's draft spec, named `<name> (copy)` (numbered if taken)."""
+    spec = load_spec_of(app.spec)
+    copy = spec.model_copy(update={"name": f"{spec.name[:90]} (copy)"})
+    return create_app(session=session, owner=owner, spec=copy, rename_on_conflict=True)
+
+
+def create_test_run(*, session: Session, app: App, inputs: dict[str, Any]) -> Run:
+    """Record a queued console test run of the app's draft (inputs already validated against the draft)."""
+    run = Run(app_id=app.id, version_id=None, source=CONSOLE_SOURCE, inputs=inputs, client_name="Toolpress console")
+    run.task_id = run.id
+    return crud.create_run(session=session, run=run)
+
+
+def delete_app(*, session: Session, app: App) -> None:
+    """Delete an app with its versions, MCP endpoint and runs."""
+    crud.delete_app(session=session, app=app)

@@ -17,7 +17,7 @@ from backend.core.events import get_event_bus
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, Run, RunStatus, apply_transition
 from backend.services import secrets as user_secrets
-from backend.services.apps import load_spec_of, published_version, resolve_app
+from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app
 from backend.services.errors import ServiceError
 from workflows.references import Redactor
 
@@ -103,18 +103,20 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
             session.rollback()
             return
         version = crud.get_version(session=session, version_id=run.version_id) if run.version_id else None
-        if version is None:
+        app = crud.get_app(session=session, app_id=run.app_id)
+        # A console test run has no version: it runs the app's draft as it is when the worker picks it up.
+        draft = app.spec if version is None and run.source == CONSOLE_SOURCE and app is not None else None
+        if version is None and draft is None:
             apply_transition(run, RunStatus.failed)
             run.error = "the app version of this run no longer exists"
             crud.save_run(session=session, run=run)
             bus.publish(run_id, {"type": "end", "status": "failed"})
             return
-        app = crud.get_app(session=session, app_id=run.app_id)
         owner_id = app.owner_id if app is not None else None
         secrets = user_secrets.secret_values(session=session, settings=settings, owner_id=owner_id) if owner_id else {}
         apply_transition(run, RunStatus.running)
         run = crud.save_run(session=session, run=run)
-        spec_data, inputs = version.spec, dict(run.inputs)
+        spec_data, inputs = (version.spec if version is not None else draft), dict(run.inputs)
         root = app.name if app is not None else str(run.app_id)
     redact = Redactor(secrets)
 
