@@ -284,3 +284,21 @@ async def test_stdio_server_lists_tools_and_acts_as_the_chosen_user(live: Stack,
     async with Client(read_only) as agent:  # the local admin: none of the owner's apps
         assert {t.name for t in (await agent.list_tools()).tools} == READ_TOOLS
         assert owned_app["id"] not in {a["id"] for a in (await call(agent, "list_apps"))["apps"]}
+
+
+async def test_a_draft_test_run_reports_progress_and_its_result_on_both_deployments(stack: Stack) -> None:
+    _, token = sign_up(stack)
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, text: str | None) -> None:
+        progress.append((done, total, text))
+
+    async with platform(stack, token, mode="legacy") as agent:
+        app = await call(agent, "create_app", {"spec_yaml": order_spec(f"Deployed {uuid.uuid4().hex[:6]}")})
+        run = await call(agent, "test_run_app", {"app_id": app["id"], "arguments": {"order_id": "k7"}},
+                         progress_callback=on_progress)
+        runs = await call(agent, "list_runs", {"app_id": app["id"]})
+    assert run["status"] == "succeeded" and run["outputs"] == {"summary": "Order K7"}
+    assert [step["step_id"] for step in run["trace"]] == ["normalize", "describe"]
+    assert progress == [(1, 2, "step 1/2: normalize id"), (2, 2, "step 2/2: describe order")]
+    assert [(r["id"], r["status"]) for r in runs["runs"]] == [(run["run_id"], "succeeded")]
