@@ -302,3 +302,19 @@ async def test_a_draft_test_run_reports_progress_and_its_result_on_both_deployme
     assert [step["step_id"] for step in run["trace"]] == ["normalize", "describe"]
     assert progress == [(1, 2, "step 1/2: normalize id"), (2, 2, "step 2/2: describe order")]
     assert [(r["id"], r["status"]) for r in runs["runs"]] == [(run["run_id"], "succeeded")]
+
+
+async def test_confirmed_destructive_tools_regenerate_disable_and_delete(live: Stack, owner: tuple[str, str]) -> None:
+    async with platform(live, owner[1]) as agent:
+        app = await call(agent, "create_app", {"spec_yaml": order_spec(f"Doomed {uuid.uuid4().hex[:6]}")})
+        await call(agent, "publish_app", {"app_id": app["id"]})
+        old_url = (await call(agent, "enable_mcp", {"app_id": app["id"]}))["url"]
+        fresh = await call(agent, "regenerate_mcp_url", {"app_id": app["id"], "confirm": True})
+        assert fresh["url"] != old_url and fresh["cursor_config"]["mcpServers"]["lookup_order"]["url"] == fresh["url"]
+        assert httpx.post(old_url, json=INIT, headers=ACCEPT, timeout=10).status_code == 404
+        assert httpx.post(fresh["url"], json=INIT, headers=ACCEPT, timeout=10).status_code == 200
+        off = await call(agent, "disable_mcp", {"app_id": app["id"], "confirm": True})
+        assert off == {"app_id": app["id"], "enabled": False, "url": None, "cursor_config": None}
+        assert httpx.post(fresh["url"], json=INIT, headers=ACCEPT, timeout=10).status_code == 404
+        assert await call(agent, "delete_app", {"app_id": app["id"], "confirm": True}) == {"app_id": app["id"], "deleted": True}
+        assert "you have no app" in await refused(agent, "get_app", {"app_id": app["id"]})
