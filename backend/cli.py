@@ -198,6 +198,21 @@ def _cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     return _with_session(settings, run)
 
 
+def _add_mcp_platform_parser(mcp_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`toolpress mcp platform`: Toolpress's own MCP server (manage apps) over stdio."""
+
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        from backend.platform_mcp import serve_stdio
+
+        serve_stdio(settings, email=args.email, read_only=args.read_only)
+        return 0
+
+    platform = mcp_sub.add_parser("platform", help="serve Toolpress's own MCP server (manage your apps) over stdio")
+    platform.add_argument("--email", help="act as this user (default: the local admin the CLI acts as)")
+    platform.add_argument("--read-only", action="store_true", help="offer only the tools that change nothing")
+    platform.set_defaults(handler=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `toolpress`."""
     parser = argparse.ArgumentParser(prog="toolpress", description="Publish low-code workflow apps as MCP servers.")
@@ -248,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     stdio.add_argument("--url", help="the MCP URL to bridge instead of a local app's")
     stdio.set_defaults(mcp_handler=_cmd_mcp_stdio)
     mcp_p.set_defaults(handler=_cmd_mcp)
+    _add_mcp_platform_parser(mcp_sub)
 
     users_p = sub.add_parser("users", help="console accounts")
     users_sub = users_p.add_subparsers(dest="users_cmd", required=True)

@@ -17,6 +17,8 @@ from backend.core.logging import RedactingFilter
 from backend.core.metrics import McpStreamCounter
 from backend.core.settings import Settings, get_settings
 from backend.mcp import McpEndpointApp
+from backend.platform_mcp import PATHS as PLATFORM_PATHS
+from backend.platform_mcp import PlatformMcpApp
 from backend.services import Conflict, InvalidSpec, NotFound, QueueUnavailable, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not any(isinstance(f, RedactingFilter) for f in target.filters):
             target.addFilter(RedactingFilter())
     mcp_endpoint = McpEndpointApp(settings)
+    platform_mcp = PlatformMcpApp(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -48,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             worker = EmbeddedWorker(celery_app, concurrency=settings.worker_concurrency)
             worker.start()
         try:
-            async with mcp_endpoint.lifespan():
+            async with mcp_endpoint.lifespan(), platform_mcp.lifespan():
                 yield
         finally:
             if worker is not None:
@@ -67,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(McpStreamCounter)
     app.include_router(console_router)
     app.mount("/static", static_mount(), name="static")
+    # the platform server's fixed paths first: "/mcp/{secret}/mcp" would match "/mcp/platform/mcp" too
+    for path in PLATFORM_PATHS:
+        app.router.routes.append(Route(path, endpoint=platform_mcp, methods=["GET", "POST", "DELETE"]))
     for path in ("/mcp/{secret}/mcp", "/mcp/{secret}"):
         app.router.routes.append(Route(path, endpoint=mcp_endpoint, methods=["GET", "POST", "DELETE"]))
     app.router.routes.append(Route("/mcp/{secret}/sse", endpoint=mcp_endpoint.legacy_sse, methods=["GET"]))

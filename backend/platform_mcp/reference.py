@@ -1,0 +1,122 @@
+"""The step-type reference (from the engine's node registry) and the "design a Toolpress app" prompt."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import workflows
+from backend.platform_mcp.schemas import StepTypeInfo
+
+PROMPT_NAME = "design_toolpress_app"
+
+_EXAMPLE = """\
+name: Word Report
+tool_name: word_report
+title: Word report
+description: Cleans up a piece of text, counts its words and writes a one-line report.
+annotations:
+  read_only: true
+inputs:
+  - name: text
+    type: string
+    description: The text to analyse.
+    required: true
+    max_length: 2000
+  - name: label
+    type: string
+    description: A label to put in front of the report.
+    default: report
+steps:
+  - id: clean
+    type: template
+    title: clean text
+    template: "{{ inputs.text | trim | lower }}"
+  - id: count
+    type: template
+    title: count words
+    template: "{{ steps.clean.text | wordcount }}"
+outputs:
+  - name: words
+    type: integer
+    description: Number of words.
+    value: "{{ steps.count.text }}"
+  - name: report
+    type: string
+    description: The one-line report.
+    value: "{{ inputs.label }}: {{ steps.count.text }} words"
+"""
+
+
+@cache
+def step_types() -> tuple[StepTypeInfo, ...]:
+    """Every registered step type with the JSON Schema of its fields."""
+    return tuple(
+        StepTypeInfo(
+            type=key,
+            description=node.description,
+            config_schema=node.Config.model_json_schema(),
+            results=list(node.result_fields) if node.result_fields is not None else None,
+        )
+        for key, node in sorted(workflows.REGISTRY.items())
+    )
+
+
+@cache
+def step_reference() -> str:
+    """The step types as Markdown, for the resource and the prompt."""
+    parts = [
+        "# Toolpress step types",
+        "",
+        "A step is `id`, `type`, optional `title` and `time_limit`, and the type's own fields next to them.",
+        "Templates are Jinja2 over `inputs.<name>`, `steps.<id>.<result field>`, `secrets.<NAME>` and `context`.",
+        "",
+    ]
+    for info in step_types():
+        results = ", ".join(info.results) if info.results is not None else "(any)"
+        parts += [
+            f"## `{info.type}`",
+            info.description,
+            "",
+            f"Results: {results}",
+            "",
+            "Fields (JSON Schema):",
+            "```json",
+            json.dumps(info.config_schema, indent=1, ensure_ascii=False),
+            "```",
+            "",
+        ]
+    return "\n".join(parts)
+
+
+def design_prompt(goal: str | None) -> str:
+    """The text of the design prompt: the spec format, a worked example, the step reference and the workflow."""
+    what = goal.strip() if goal and goal.strip() else "(ask the user what the tool should do)"
+    return f"""You are designing a Toolpress app: a workflow that Toolpress publishes as one MCP tool.
+
+Goal: {what}
+
+Write the app spec as YAML, in this order:
+
+1. Header: `name` (unique among your apps), `tool_name` (^[a-zA-Z0-9_-]{{1,64}}$), `title`, and a
+   `description` that tells a model when to call the tool and what it returns. Optional `annotations`
+   (read_only, destructive, idempotent, open_world) describe its effects.
+2. `inputs`: each with `name`, `type` (string, text, number, integer, boolean, enum, array, object, file),
+   a `description` the calling model will read, `required` or a `default`, and constraints
+   (min_length/max_length/pattern, minimum/maximum, values for enum, items for array).
+3. `steps`: in order, each with a unique `id`, a `type` from the reference below, a short `title`
+   (shown in progress messages) and that type's fields. Later steps read earlier results as
+   `steps.<id>.<field>`; API keys come from `secrets.<NAME>`, never literals.
+4. `outputs`: each with `name`, `type` (string, number, integer, boolean, array, object), a
+   `description` and a `value` template, usually `{{{{ steps.<id>.<field> }}}}`.
+
+Then: call `validate_app_spec` and fix every error it lists (each names its path and step);
+`create_app` (or `update_app`); `test_run_app` with realistic arguments; `publish_app`;
+`enable_mcp` to get the URL and a ready `.cursor/mcp.json` entry.
+
+Example:
+
+```yaml
+{_EXAMPLE}```
+
+{step_reference()}"""
