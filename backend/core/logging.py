@@ -26,6 +26,14 @@ class RedactingFilter(logging.Filter):
     """Rewrites each record's final message with secrets removed."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(record.msg, str) and isinstance(args, tuple) and all(
+            a is None or isinstance(a, (str, int, float)) for a in args
+        ):
+            # plain arguments are scrubbed in place, so formatters that read `args` (uvicorn's access log) still work
+            record.msg = redact(record.msg)
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
+            return True
         try:
             message = record.getMessage()
         except Exception:  # a broken format string must not kill logging

@@ -36,3 +36,16 @@ async def test_the_secret_never_appears_in_server_logs_during_a_call(stack: Stac
     logs = stack.logs()
     assert "POST /mcp/[redacted]" in logs  # the access log ran and was scrubbed
     assert secret not in logs
+
+
+def test_uvicorn_access_lines_are_scrubbed_and_still_format() -> None:
+    from uvicorn.logging import AccessFormatter
+
+    secret = "Zk3v0b7Qw9Lr2Xy5Tn8Pq1Hs4Jd6Mf0"
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", f"/mcp/{secret}/mcp", "1.1", 200), None,
+    )
+    assert RedactingFilter().filter(record)
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False).format(record)
+    assert secret not in line and "/mcp/[redacted]/mcp" in line and "200" in line
