@@ -16,7 +16,7 @@ from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.mcp.sessions import SESSION_STATE_KEY
 from backend.models import Run, RunStatus
-from backend.services import QueueUnavailable
+from backend.services import CallInterrupted, QueueUnavailable
 from backend.services.apps import describe_tool, load_spec_of
 from backend.services.endpoints import EndpointTarget
 from backend.services.runs import create_run, dispatch_and_follow
@@ -129,7 +129,7 @@ def build_handlers(settings: Settings) -> dict[str, Any]:
         try:
             run = await anyio.to_thread.run_sync(_create)
             final = await dispatch_and_follow(settings=settings, run=run, on_progress=relay)
-        except QueueUnavailable as exc:
+        except (QueueUnavailable, CallInterrupted) as exc:
             return _error(f"{exc}.")
         except Exception:
             logger.exception("tools/call on app %s failed", target.app.id)

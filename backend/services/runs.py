@@ -11,13 +11,13 @@ import anyio
 from sqlmodel import Session, select
 
 from backend import crud
-from backend.core import metrics
+from backend.core import metrics, shutdown
 from backend.core.db import session_scope
 from backend.core.events import get_event_bus
 from backend.core.queue import RUN_APP_TASK, get_celery, task_is_active
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunPublic, RunStatus, apply_transition, as_utc
-from backend.services.errors import QueueUnavailable
+from backend.services.errors import CallInterrupted, QueueUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +133,9 @@ async def dispatch_and_follow(*, settings: Settings, run: Run, on_progress: Prog
     except QueueUnavailable:
         status = "failed"
         raise
+    except CallInterrupted:
+        status = "interrupted"
+        raise
     finally:
         seconds = time.monotonic() - started
         metrics.observe_call(run.app_id, status, seconds)
@@ -149,6 +152,8 @@ async def _dispatch_and_follow(*, settings: Settings, run: Run, on_progress: Pro
             lost_after = 0 if settings.is_embedded_broker else settings.worker_lost_after_seconds
             last_event = anyio.current_time()
             while True:
+                if shutdown.must_close_calls():
+                    raise CallInterrupted(run.id)
                 event = await events.get(timeout=1.0)
                 if event is None:
                     current = await anyio.to_thread.run_sync(_load, settings, run.id)
@@ -172,11 +177,12 @@ async def _dispatch_and_follow(*, settings: Settings, run: Run, on_progress: Pro
                 elif event.get("type") == "end":
                     final = await anyio.to_thread.run_sync(_load, settings, run.id)
                     return final or run
-    except QueueUnavailable:
+    except (QueueUnavailable, CallInterrupted):
         raise
     except BaseException:
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_cancel, settings, run.id)
+        if not shutdown.draining():  # the caller went away; a stopping server leaves the run to its worker
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_cancel, settings, run.id)
         raise
 
 
