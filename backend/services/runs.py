@@ -17,6 +17,7 @@ from backend.core.events import get_event_bus
 from backend.core.queue import RUN_APP_TASK, get_celery, task_is_active
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunPublic, RunStatus, apply_transition, as_utc
+from backend.services.apps import load_spec_of
 from backend.services.errors import CallInterrupted, QueueUnavailable
 
 logger = logging.getLogger(__name__)
@@ -95,11 +96,26 @@ def _cancel(settings: Settings, run_id: str) -> None:
         cancel_run(session=session, settings=settings, run_id=run_id)
 
 
+PROGRESS_CATCH_UP_SECONDS = 5.0
+
 WORKER_LOST = "the worker running this call was lost (killed or crashed) before it finished; nothing was returned"
 
 
+RERUN_TASK_SUFFIX = "-rerun"
+
+
+def _may_rerun(session: Session, run: Run) -> bool:
+    """A run of an app marked idempotent is re-run once after its worker is lost (a new task id marks the re-run)."""
+    if run.task_id not in (None, run.id) or run.version_id is None:
+        return False
+    version = crud.get_version(session=session, version_id=run.version_id)
+    annotations = load_spec_of(version.spec).annotations if version is not None else None
+    return annotations is not None and annotations.idempotent is True
+
+
 def _mark_worker_lost(settings: Settings, run: Run) -> bool:
-    """If no live worker holds the run's task (asked twice), mark the still-running run failed; True if marked."""
+    """If no live worker holds the run's task (asked twice), re-run it once if its app is idempotent, else
+    mark it failed. True if the run ended (failed), False if it goes on (still held, or queued again)."""
     app = get_celery(settings.broker_url, settings.queue)
     for _ in range(2):
         if task_is_active(app, run.task_id or run.id):
@@ -109,10 +125,24 @@ def _mark_worker_lost(settings: Settings, run: Run) -> bool:
         if fresh is None or RunStatus(fresh.status) is not RunStatus.running:
             session.rollback()
             return False
-        apply_transition(fresh, RunStatus.failed)
-        fresh.error = WORKER_LOST
-        crud.save_run(session=session, run=fresh)
-    logger.warning("run %s: worker lost", run.id)
+        rerun = _may_rerun(session, fresh)
+        if rerun:
+            apply_transition(fresh, RunStatus.queued)
+            fresh.task_id = f"{fresh.id}{RERUN_TASK_SUFFIX}"
+            fresh.started_at, fresh.progress_done, fresh.progress_message = None, 0, None
+        else:
+            apply_transition(fresh, RunStatus.failed)
+            fresh.error = WORKER_LOST
+        fresh = crud.save_run(session=session, run=fresh)
+    if rerun:
+        logger.warning("run %s: worker lost; the app is idempotent, so the run is queued again", run.id)
+        try:
+            _enqueue(settings, fresh)
+            return False
+        except QueueUnavailable:
+            pass  # enqueue_run recorded the failure
+    else:
+        logger.warning("run %s: worker lost", run.id)
     get_event_bus(settings.events_backend_url).publish(run.id, {"type": "end", "status": "failed"})
     return True
 
@@ -151,6 +181,8 @@ async def _dispatch_and_follow(*, settings: Settings, run: Run, on_progress: Pro
             deadline = anyio.current_time() + settings.call_timeout_seconds
             lost_after = 0 if settings.is_embedded_broker else settings.worker_lost_after_seconds
             last_event = anyio.current_time()
+            relayed = 0  # progress only ever grows for the client, also while a run is re-run from the start
+            catch_up_until: float | None = None
             while True:
                 if shutdown.must_close_calls():
                     raise CallInterrupted(run.id)
@@ -158,7 +190,13 @@ async def _dispatch_and_follow(*, settings: Settings, run: Run, on_progress: Pro
                 if event is None:
                     current = await anyio.to_thread.run_sync(_load, settings, run.id)
                     if current is None or RunStatus(current.status) in TERMINAL_STATUSES:
-                        return current or run
+                        # Ended, but progress events are still on their way (a busy bus lags the
+                        # database): relay them first, for at most PROGRESS_CATCH_UP_SECONDS.
+                        behind = current is not None and on_progress is not None and relayed < current.progress_done
+                        catch_up_until = catch_up_until or anyio.current_time() + PROGRESS_CATCH_UP_SECONDS
+                        if not behind or anyio.current_time() > catch_up_until:
+                            return current or run
+                        continue
                     quiet = anyio.current_time() - last_event
                     if lost_after and RunStatus(current.status) is RunStatus.running and quiet > lost_after:
                         last_event = anyio.current_time()
@@ -172,8 +210,9 @@ async def _dispatch_and_follow(*, settings: Settings, run: Run, on_progress: Pro
                         return final or run
                     continue
                 last_event = anyio.current_time()
-                if event.get("type") == "progress" and on_progress is not None:
-                    await on_progress(int(event["done"]), int(event["total"]), event.get("message"))
+                if event.get("type") == "progress" and on_progress is not None and int(event["done"]) > relayed:
+                    relayed = int(event["done"])
+                    await on_progress(relayed, int(event["total"]), event.get("message"))
                 elif event.get("type") == "end":
                     final = await anyio.to_thread.run_sync(_load, settings, run.id)
                     return final or run
