@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from backend import crud
 from backend.core import metrics, shutdown
-from backend.core.db import session_scope
+from backend.core.db import UNAVAILABLE_ERRORS, session_scope
 from backend.core.events import get_event_bus
 from backend.core.queue import RUN_APP_TASK, get_celery, task_is_active
 from backend.core.settings import Settings
@@ -188,7 +188,12 @@ async def _dispatch_and_follow(*, settings: Settings, run: Run, on_progress: Pro
                     raise CallInterrupted(run.id)
                 event = await events.get(timeout=1.0)
                 if event is None:
-                    current = await anyio.to_thread.run_sync(_load, settings, run.id)
+                    try:
+                        current = await anyio.to_thread.run_sync(_load, settings, run.id)
+                    except UNAVAILABLE_ERRORS:
+                        if anyio.current_time() > deadline:
+                            raise
+                        continue  # the database is restarting: keep relaying events, read the row once it is back
                     if current is None or RunStatus(current.status) in TERMINAL_STATUSES:
                         # Ended, but progress events are still on their way (a busy bus lags the
                         # database): relay them first, for at most PROGRESS_CATCH_UP_SECONDS.
@@ -214,7 +219,10 @@ async def _dispatch_and_follow(*, settings: Settings, run: Run, on_progress: Pro
                     relayed = int(event["done"])
                     await on_progress(relayed, int(event["total"]), event.get("message"))
                 elif event.get("type") == "end":
-                    final = await anyio.to_thread.run_sync(_load, settings, run.id)
+                    try:
+                        final = await anyio.to_thread.run_sync(_load, settings, run.id)
+                    except UNAVAILABLE_ERRORS:
+                        continue  # read the final row from the polling above once the database is back
                     return final or run
     except (QueueUnavailable, CallInterrupted):
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -9,10 +10,12 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import redis
+import yaml
 
 from support.stack import REDIS_URL, Stack, _base_env, create_database, free_port, wait_until
 
@@ -134,6 +137,54 @@ class TcpProxy:
                 self._open.discard(sock)
 
 
+class Gates:
+    """An HTTP server whose `/<name>` requests are held until the test opens gate `name`."""
+
+    def __init__(self, *names: str) -> None:
+        self.opened = {name: threading.Event() for name in names}
+        self.arrived = {name: threading.Event() for name in names}
+        gates = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                name = self.path.strip("/")
+                gates.arrived[name].set()
+                gates.opened[name].wait(60)
+                body = json.dumps({"gate": name}).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the caller gave up (its worker was stopped)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        for gate in self.opened.values():
+            gate.set()
+        self.server.shutdown()
+
+
+def gated_spec(port: int, gate: str) -> str:
+    """YAML of an app (tool `gated_<gate>`) whose one step waits for gate `gate` of the Gates server on `port`."""
+    return yaml.safe_dump({
+        "name": f"Gated {gate} {uuid.uuid4().hex[:6]}",
+        "description": "Waits for its gate.",
+        "tool_name": f"gated_{gate}",
+        "inputs": [],
+        "steps": [{"id": "wait", "type": "http_request", "url": f"http://127.0.0.1:{port}/{gate}", "timeout": 60, "retries": 0}],
+        "outputs": [{"name": "status", "type": "integer", "value": "{{ steps.wait.status }}"}],
+    }, sort_keys=False)
+
+
 def start_on_broker(
     workdir: Path,
     broker_url: str,
@@ -210,4 +261,4 @@ def run_row(stack: Stack, app_id: str) -> dict:
         engine.dispose()
 
 
-__all__ = ["REDIS_URL", "RedisServer", "TcpProxy", "kill_tree", "run_row", "start_on_broker"]
+__all__ = ["REDIS_URL", "Gates", "RedisServer", "TcpProxy", "gated_spec", "kill_tree", "run_row", "start_on_broker"]

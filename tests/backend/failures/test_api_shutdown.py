@@ -13,66 +13,18 @@ from __future__ import annotations
 
 import json
 import signal
-import threading
-import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import anyio
 import httpx
-import yaml
 from mcp import Client
 
 from support.apps import published_app
 from support.stack import REDIS_URL, free_port, stop_stack, wait_until
 
-from .conftest import start_on_broker
+from .conftest import Gates, gated_spec, start_on_broker
 
 GRACE = 8
-
-
-class Gates:
-    """An HTTP server whose `/<name>` requests are held until the test opens gate `name`."""
-
-    def __init__(self, *names: str) -> None:
-        self.opened = {name: threading.Event() for name in names}
-        self.arrived = {name: threading.Event() for name in names}
-        gates = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                name = self.path.strip("/")
-                gates.arrived[name].set()
-                gates.opened[name].wait(60)
-                body = json.dumps({"gate": name}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        for gate in self.opened.values():
-            gate.set()
-        self.server.shutdown()
-
-
-def _gated_spec(port: int, gate: str) -> str:
-    return yaml.safe_dump({
-        "name": f"Gated {gate} {uuid.uuid4().hex[:6]}",
-        "description": "Waits for its gate.",
-        "tool_name": f"gated_{gate}",
-        "inputs": [],
-        "steps": [{"id": "wait", "type": "http_request", "url": f"http://127.0.0.1:{port}/{gate}", "timeout": 60, "retries": 0}],
-        "outputs": [{"name": "status", "type": "integer", "value": "{{ steps.wait.status }}"}],
-    }, sort_keys=False)
 
 
 def test_a_stopping_api_process_finishes_or_cleanly_closes_calls_and_the_runs_keep_their_results(tmp_path: Path) -> None:
@@ -90,8 +42,8 @@ def test_a_stopping_api_process_finishes_or_cleanly_closes_calls_and_the_runs_ke
 
         async def scenario() -> tuple[dict[str, object], dict[str, str], dict[str, str]]:
             async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as api:
-                _, short_url, _ = await published_app(api, _gated_spec(gates.port, "short"))
-                long_id, long_url, headers = await published_app(api, _gated_spec(gates.port, "long"))
+                _, short_url, _ = await published_app(api, gated_spec(gates.port, "short"))
+                long_id, long_url, headers = await published_app(api, gated_spec(gates.port, "long"))
             results: dict[str, object] = {}
 
             async def call(name: str, url: str, mode: str) -> None:

@@ -9,6 +9,7 @@ with `pg_terminate_backend`. Either way each pooled connection in each process i
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,9 +21,9 @@ from mcp.shared.exceptions import MCPError
 
 from backend.core.db import DATABASE_UNAVAILABLE
 from support.apps import published_app
-from support.stack import POSTGRES_ADMIN_URL, REDIS_URL, create_database, stop_stack
+from support.stack import POSTGRES_ADMIN_URL, REDIS_URL, Stack, create_database, stop_stack
 
-from .conftest import TcpProxy, run_row, start_on_broker
+from .conftest import Gates, TcpProxy, gated_spec, run_row, start_on_broker
 
 SPEC = (Path(__file__).parents[2] / "fixtures" / "three_steps.yaml").read_text()
 LIMIT = 30  # no request or call below may take longer: the outage must never turn into a hang
@@ -77,15 +78,23 @@ def _terminate_backends(database: str) -> int:
     return len(rows)
 
 
-def test_a_database_restart_fails_requests_clearly_and_then_they_succeed_without_a_restart(tmp_path: Path) -> None:
+def _behind_proxy(tmp_path: Path, **extra: str) -> tuple[Stack, TcpProxy, str]:
+    """A deployment whose API and worker reach a fresh database through a TcpProxy; (stack, proxy, db name)."""
     postgres = urlsplit(POSTGRES_ADMIN_URL)
     proxy = TcpProxy(postgres.port or 5432, postgres.hostname or "127.0.0.1")
     proxy.start()
     direct = create_database()
-    name = direct.rsplit("/", 1)[1]
     through_proxy = direct.replace(f"@{postgres.hostname}:{postgres.port or 5432}/", f"@127.0.0.1:{proxy.port}/")
     assert through_proxy != direct
-    stack = start_on_broker(tmp_path, REDIS_URL, database_url=through_proxy)
+    try:
+        return start_on_broker(tmp_path, REDIS_URL, database_url=through_proxy, **extra), proxy, direct.rsplit("/", 1)[1]
+    except BaseException:
+        proxy.cut()
+        raise
+
+
+def test_a_database_restart_fails_requests_clearly_and_then_they_succeed_without_a_restart(tmp_path: Path) -> None:
+    stack, proxy, name = _behind_proxy(tmp_path)
     processes = list(stack.processes)
 
     async def scenario() -> str:
@@ -118,3 +127,39 @@ def test_a_database_restart_fails_requests_clearly_and_then_they_succeed_without
     finally:
         stop_stack(stack)
         proxy.cut()
+
+
+def test_a_call_in_flight_while_the_database_restarts_still_returns_its_result(tmp_path: Path) -> None:
+    """The run is inside a step when the database goes away and comes back; the API process following the
+    call keeps waiting through the outage (its polls fail) and relays the result once the run ends."""
+    gates = Gates("slow")
+    stack, proxy, _ = _behind_proxy(tmp_path, TOOLPRESS_HTTP_ALLOW=json.dumps([f"127.0.0.1:{gates.port}"]))
+
+    async def scenario() -> tuple[str, object]:
+        async with httpx.AsyncClient(base_url=stack.base_url, timeout=LIMIT) as api:
+            app_id, url, _ = await published_app(api, gated_spec(gates.port, "slow"))
+        outcome: list[object] = []
+
+        async def call() -> None:
+            with anyio.fail_after(LIMIT + 30):
+                async with Client(url, mode="2026-07-28") as client:
+                    outcome.append(await client.call_tool("gated_slow", {}))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call)
+            assert await anyio.to_thread.run_sync(gates.arrived["slow"].wait, LIMIT)  # the run is in its step
+            proxy.cut()
+            await anyio.sleep(3)  # the outage itself: the call's database polls fail meanwhile
+            proxy.start()
+            gates.opened["slow"].set()
+        return str(app_id), outcome[0]
+
+    try:
+        app_id, result = anyio.run(scenario)
+        assert result.is_error is False, result.content[0].text
+        assert result.structured_content == {"status": 200}
+        assert run_row(stack, app_id)["status"] == "succeeded"
+    finally:
+        stop_stack(stack)
+        proxy.cut()
+        gates.close()
