@@ -40,7 +40,33 @@ def migrate(settings: Settings) -> None:
     command.upgrade(_alembic_config(settings), "head")
 
 
+def _draining_server(config):  # type: ignore[no-untyped-def]
+    """A uvicorn server that marks the process as draining when its graceful shutdown begins.
+
+    sse-starlette (under the MCP SDK's streams) would otherwise end every open SSE response the moment
+    SIGTERM arrives, before the calls on them could finish or answer; draining closes them instead.
+    """
+    import uvicorn
+    from sse_starlette.sse import AppStatus
+
+    from backend.core import shutdown
+
+    AppStatus.disable_automatic_graceful_drain()
+
+    class DrainingServer(uvicorn.Server):
+        async def shutdown(self, sockets=None):  # type: ignore[no-untyped-def]
+            shutdown.begin_draining(self.config.timeout_graceful_shutdown or 0)
+            await super().shutdown(sockets)
+
+    return DrainingServer(config)
+
+
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve until SIGTERM/SIGINT, then stop taking connections and give open calls the grace period.
+
+    Calls still open near its end get an error result naming their run, which goes on in a worker;
+    the process exits within `shutdown_grace_seconds` (plus the embedded worker's own stop).
+    """
     import uvicorn
 
     from backend.main import create_app
@@ -53,8 +79,19 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(settings)
     host, port = args.host or settings.host, args.port or settings.port
     print(f"Toolpress on http://{host}:{port}  (console /, API /docs, MCP /mcp/<secret>)", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_config=uvicorn_log_config(settings.log_level), timeout_graceful_shutdown=5)
-    return 0
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=uvicorn_log_config(settings.log_level),
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
+    server = _draining_server(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    return 0 if server.started else 1
 
 
 def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:

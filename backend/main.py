@@ -13,6 +13,7 @@ from starlette.routing import Route
 from backend.api import api_router
 from backend.api.routes.ops import router as ops_router
 from backend.console import console_router, static_mount
+from backend.core.db import DATABASE_UNAVAILABLE, UNAVAILABLE_ERRORS
 from backend.core.logging import RedactingFilter
 from backend.core.metrics import McpStreamCounter
 from backend.core.settings import Settings, get_settings
@@ -29,6 +30,15 @@ def _service_error_handler(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "errors": exc.errors}, status_code=422)
     status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 503 if isinstance(exc, QueueUnavailable) else 400
     return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+def _database_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
+    """503 while the database is down or restarting: a JSON-RPC error on MCP routes, `detail` elsewhere."""
+    logger.warning("database unavailable: %s", type(exc).__name__)  # no path: MCP paths hold URL secrets
+    if request.url.path.startswith("/mcp/"):
+        body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32603, "message": DATABASE_UNAVAILABLE}}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse({"detail": DATABASE_UNAVAILABLE}, status_code=503, headers={"Retry-After": "5"})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -65,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.add_exception_handler(ServiceError, _service_error_handler)
+    for error in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(error, _database_unavailable_handler)
     app.include_router(api_router)
     app.include_router(ops_router)
     app.add_middleware(McpStreamCounter)

@@ -6,14 +6,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+
+# How long a new PostgreSQL connection and a wait for a pooled one may take before a request fails
+# (with DATABASE_UNAVAILABLE) instead of hanging while the database is down or restarting.
+CONNECT_TIMEOUT_SECONDS = 5
+POOL_TIMEOUT_SECONDS = 10
+
+DATABASE_UNAVAILABLE = "the database is unavailable; nothing was changed, try again shortly"
+
+# What a lost, restarting or unreachable database raises (psycopg's OperationalError arrives wrapped
+# in SQLAlchemy's; a pool that cannot hand out a connection in time raises TimeoutError).
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
 
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    """One engine per URL per process; SQLite gets WAL and a busy timeout for the worker threads."""
+    """One engine per URL per process; SQLite gets WAL and a busy timeout for the worker threads.
+
+    PostgreSQL connections are checked with a ping when taken from the pool (`pool_pre_ping`): after
+    a database restart the first ping fails, SQLAlchemy discards every pooled connection made before
+    it and opens fresh ones, so requests succeed as soon as the database is back, with no restart.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -26,7 +42,15 @@ def get_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if url.startswith("postgresql") else {}
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args=connect_args,
+    )
 
 
 @contextmanager

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field(default="text", description="`json`: one JSON object per log line.")
     readiness_timeout_seconds: float = Field(default=2.0, description="Timeout of each /readyz and /metrics probe.")
+    shutdown_grace_seconds: float = Field(
+        default=30.0, ge=0, description="How long a stopping `serve` lets open calls run before closing them."
+    )
     worker_lost_after_seconds: float = Field(
         default=10.0, description="A running call quiet this long has its worker asked whether it still runs; 0: never."
     )

@@ -17,7 +17,7 @@ from backend.core.settings import Settings
 from backend.mcp.cancellation import follow_cancellable
 from backend.mcp.sessions import SESSION_STATE_KEY
 from backend.models import Run, RunStatus
-from backend.services import QueueUnavailable
+from backend.services import CallInterrupted, QueueUnavailable
 from backend.services.apps import describe_tool, load_spec_of
 from backend.services.endpoints import EndpointTarget
 from backend.services.runs import create_run, dispatch_and_follow, enqueue
@@ -153,7 +153,7 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
                 )
 
             final, _ = await follow_cancellable(settings, ctx, run, follow)
-        except QueueUnavailable as exc:
+        except (QueueUnavailable, CallInterrupted) as exc:
             return _error(f"{exc}.")
         except Exception:
             logger.exception("tools/call on app %s failed", target.app.id)

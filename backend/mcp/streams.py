@@ -29,6 +29,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
+from backend.core import shutdown
+
 logger = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15.0
@@ -82,6 +84,11 @@ class StreamWatcher:
     async def _loop(self) -> None:
         while True:
             await anyio.sleep(CHECK_SECONDS)
+            if shutdown.draining():  # the process is stopping: clients reopen their streams elsewhere
+                for streams in self._open.values():
+                    for closed in streams:
+                        closed.set()
+                continue
             for secret in list(self._open):
                 try:
                     current = await anyio.to_thread.run_sync(self._fingerprint, secret)

@@ -28,11 +28,13 @@ TERMINAL_STATUSES = frozenset({RunStatus.succeeded, RunStatus.failed, RunStatus.
 
 # A run is queued, then picked up by a worker; it ends exactly once. Cancellation may arrive before
 # the worker picks it up (queued -> cancelled) or while it runs. A failure may be recorded while still
-# queued (the broker refused the task). Nothing leaves a terminal state: a late worker result for a
-# cancelled run is dropped, which is how "no result is sent after cancel" holds.
+# queued (the broker refused the task). A running run whose worker was lost goes back to queued, once,
+# when its app is marked idempotent (running it again has no extra effect). Nothing leaves a terminal
+# state: a late worker result for a cancelled run is dropped, which is how "no result is sent after
+# cancel" holds.
 ALLOWED_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
     RunStatus.queued: frozenset({RunStatus.running, RunStatus.cancelled, RunStatus.failed}),
-    RunStatus.running: frozenset({RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled}),
+    RunStatus.running: frozenset({RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled, RunStatus.queued}),
     RunStatus.succeeded: frozenset(),
     RunStatus.failed: frozenset(),
     RunStatus.cancelled: frozenset(),

@@ -26,3 +26,14 @@ class InvalidSpec(ServiceError):
 
 class QueueUnavailable(ServiceError):
     """The task broker could not take the run."""
+
+
+class CallInterrupted(ServiceError):
+    """The API process is shutting down and closed a call whose run goes on in a worker."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"the server handling this call is restarting, so the call was closed before its run finished; "
+            f"the run ({run_id}) goes on in a worker and its result is kept in the app's run history"
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlmodel import Session, select
 
 import workflows
 from backend import crud
-from backend.core.db import session_scope
+from backend.core.db import UNAVAILABLE_ERRORS, session_scope
 from backend.core.events import get_event_bus
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, Run, RunStatus, apply_transition
@@ -24,6 +25,8 @@ from workflows.references import Redactor
 logger = logging.getLogger(__name__)
 
 MAX_TRACE_BYTES = 256 * 1024
+# A run that ends while the database is restarting keeps trying to record its end this long.
+FINISH_RETRY_SECONDS = 120.0
 
 
 def _jsonable(value: Any) -> Any:
@@ -48,6 +51,19 @@ def _lock_run(session: Session, run_id: str) -> Run | None:
 
 
 def _finish(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> RunStatus:
+    """Record the end of a run, retrying while the database is unreachable (bounded); return the final status."""
+    deadline = time.monotonic() + FINISH_RETRY_SECONDS
+    while True:
+        try:
+            return _record_end(settings, run_id, status, **fields)
+        except UNAVAILABLE_ERRORS:
+            if time.monotonic() > deadline:
+                raise
+            logger.warning("run %s: the database is unavailable; retrying to record its end", run_id)
+            time.sleep(1.0)
+
+
+def _record_end(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> RunStatus:
     """Record the end of a run unless it already ended (a cancel won the race); return the final status."""
     with session_scope(settings.sqlalchemy_url) as session:
         run = _lock_run(session, run_id)
@@ -122,18 +138,24 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
 
     def on_progress(event: Any) -> None:
         message = getattr(event, "message", None)
-        with session_scope(settings.sqlalchemy_url) as s:
-            current = crud.get_run(session=s, run_id=run_id)
-            if current is not None and RunStatus(current.status) is RunStatus.running:
-                current.progress_done, current.progress_total = event.done, event.total
-                current.progress_message = message[:500] if message else None
-                crud.save_run(session=s, run=current)
+        try:
+            with session_scope(settings.sqlalchemy_url) as s:
+                current = crud.get_run(session=s, run_id=run_id)
+                if current is not None and RunStatus(current.status) is RunStatus.running:
+                    current.progress_done, current.progress_total = event.done, event.total
+                    current.progress_message = message[:500] if message else None
+                    crud.save_run(session=s, run=current)
+        except UNAVAILABLE_ERRORS:  # the database is restarting: the event still reaches the caller
+            logger.warning("run %s: progress not recorded, the database is unavailable", run_id)
         bus.publish(run_id, {"type": "progress", "done": event.done, "total": event.total, "message": message})
 
     def should_cancel() -> bool:
-        with session_scope(settings.sqlalchemy_url) as s:
-            current = crud.get_run(session=s, run_id=run_id)
-            return current is None or RunStatus(current.status) is RunStatus.cancelled
+        try:
+            with session_scope(settings.sqlalchemy_url) as s:
+                current = crud.get_run(session=s, run_id=run_id)
+                return current is None or RunStatus(current.status) is RunStatus.cancelled
+        except UNAVAILABLE_ERRORS:  # the database is restarting: keep going, ask again at the next check
+            return False
 
     try:
         spec = load_spec_of(spec_data)

@@ -11,13 +11,14 @@ import anyio
 from sqlmodel import Session, select
 
 from backend import crud
-from backend.core import metrics
-from backend.core.db import session_scope
+from backend.core import metrics, shutdown
+from backend.core.db import UNAVAILABLE_ERRORS, session_scope
 from backend.core.events import get_event_bus
 from backend.core.queue import RUN_APP_TASK, get_celery, task_is_active
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunPublic, RunStatus, apply_transition, as_utc
-from backend.services.errors import QueueUnavailable
+from backend.services.apps import load_spec_of
+from backend.services.errors import CallInterrupted, QueueUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -96,11 +97,26 @@ def _cancel(settings: Settings, run_id: str) -> None:
         cancel_run(session=session, settings=settings, run_id=run_id)
 
 
+PROGRESS_CATCH_UP_SECONDS = 5.0
+
 WORKER_LOST = "the worker running this call was lost (killed or crashed) before it finished; nothing was returned"
 
 
+RERUN_TASK_SUFFIX = "-rerun"
+
+
+def _may_rerun(session: Session, run: Run) -> bool:
+    """A run of an app marked idempotent is re-run once after its worker is lost (a new task id marks the re-run)."""
+    if run.task_id not in (None, run.id) or run.version_id is None:
+        return False
+    version = crud.get_version(session=session, version_id=run.version_id)
+    annotations = load_spec_of(version.spec).annotations if version is not None else None
+    return annotations is not None and annotations.idempotent is True
+
+
 def mark_worker_lost_if_orphaned(settings: Settings, run: Run) -> bool:
-    """If no live worker holds the run's task (asked twice), mark the still-running run failed; True if marked."""
+    """If no live worker holds the run's task (asked twice), re-run it once if its app is idempotent, else
+    mark it failed. True if the run ended (failed), False if it goes on (still held, or queued again)."""
     app = get_celery(settings.broker_url, settings.queue)
     for _ in range(2):
         if task_is_active(app, run.task_id or run.id):
@@ -110,10 +126,24 @@ def mark_worker_lost_if_orphaned(settings: Settings, run: Run) -> bool:
         if fresh is None or RunStatus(fresh.status) is not RunStatus.running:
             session.rollback()
             return False
-        apply_transition(fresh, RunStatus.failed)
-        fresh.error = WORKER_LOST
-        crud.save_run(session=session, run=fresh)
-    logger.warning("run %s: worker lost", run.id)
+        rerun = _may_rerun(session, fresh)
+        if rerun:
+            apply_transition(fresh, RunStatus.queued)
+            fresh.task_id = f"{fresh.id}{RERUN_TASK_SUFFIX}"
+            fresh.started_at, fresh.progress_done, fresh.progress_message = None, 0, None
+        else:
+            apply_transition(fresh, RunStatus.failed)
+            fresh.error = WORKER_LOST
+        fresh = crud.save_run(session=session, run=fresh)
+    if rerun:
+        logger.warning("run %s: worker lost; the app is idempotent, so the run is queued again", run.id)
+        try:
+            _enqueue(settings, fresh)
+            return False
+        except QueueUnavailable:
+            pass  # enqueue_run recorded the failure
+    else:
+        logger.warning("run %s: worker lost", run.id)
     get_event_bus(settings.events_backend_url).publish(run.id, {"type": "end", "status": "failed"})
     return True
 
@@ -141,6 +171,9 @@ async def dispatch_and_follow(
     except QueueUnavailable:
         status = "failed"
         raise
+    except CallInterrupted:
+        status = "interrupted"
+        raise
     finally:
         seconds = time.monotonic() - started
         metrics.observe_call(run.app_id, status, seconds)
@@ -158,12 +191,27 @@ async def _dispatch_and_follow(
             deadline = anyio.current_time() + settings.call_timeout_seconds
             lost_after = 0 if settings.is_embedded_broker else settings.worker_lost_after_seconds
             last_event = anyio.current_time()
+            relayed = 0  # progress only ever grows for the client, also while a run is re-run from the start
+            catch_up_until: float | None = None
             while True:
+                if shutdown.must_close_calls():
+                    raise CallInterrupted(run.id)
                 event = await events.get(timeout=1.0)
                 if event is None:
-                    current = await anyio.to_thread.run_sync(_load, settings, run.id)
+                    try:
+                        current = await anyio.to_thread.run_sync(_load, settings, run.id)
+                    except UNAVAILABLE_ERRORS:
+                        if anyio.current_time() > deadline:
+                            raise
+                        continue  # the database is restarting: keep relaying events, read the row once it is back
                     if current is None or RunStatus(current.status) in TERMINAL_STATUSES:
-                        return current or run
+                        # Ended, but progress events are still on their way (a busy bus lags the
+                        # database): relay them first, for at most PROGRESS_CATCH_UP_SECONDS.
+                        behind = current is not None and on_progress is not None and relayed < current.progress_done
+                        catch_up_until = catch_up_until or anyio.current_time() + PROGRESS_CATCH_UP_SECONDS
+                        if not behind or anyio.current_time() > catch_up_until:
+                            return current or run
+                        continue
                     quiet = anyio.current_time() - last_event
                     if lost_after and RunStatus(current.status) is RunStatus.running and quiet > lost_after:
                         last_event = anyio.current_time()
@@ -177,15 +225,20 @@ async def _dispatch_and_follow(
                         return final or run
                     continue
                 last_event = anyio.current_time()
-                if event.get("type") == "progress" and on_progress is not None:
-                    await on_progress(int(event["done"]), int(event["total"]), event.get("message"))
+                if event.get("type") == "progress" and on_progress is not None and int(event["done"]) > relayed:
+                    relayed = int(event["done"])
+                    await on_progress(relayed, int(event["total"]), event.get("message"))
                 elif event.get("type") == "end":
-                    final = await anyio.to_thread.run_sync(_load, settings, run.id)
+                    try:
+                        final = await anyio.to_thread.run_sync(_load, settings, run.id)
+                    except UNAVAILABLE_ERRORS:
+                        continue  # read the final row from the polling above once the database is back
                     return final or run
-    except QueueUnavailable:
+    except (QueueUnavailable, CallInterrupted):
         raise
     except BaseException:
-        if cancel_when_abandoned:
+        # the caller went away; a stopping server leaves the run to its worker
+        if cancel_when_abandoned and not shutdown.draining():
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(_cancel, settings, run.id)
         raise

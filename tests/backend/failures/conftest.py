@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import redis
+import yaml
 
 from support.stack import REDIS_URL, Stack, _base_env, create_database, free_port, wait_until
 
@@ -59,14 +64,142 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
         server.kill()
 
 
-def start_on_broker(workdir: Path, broker_url: str, events_url: str | None = None, workers: int = 1, **extra: str) -> Stack:
+class TcpProxy:
+    """A TCP relay on loopback that a test can cut (open connections dropped, new ones refused) and restore.
+
+    Put between Toolpress and PostgreSQL, a cut looks to Toolpress exactly like a database restart.
+    """
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+
+    def start(self) -> None:
+        """Listen (again) on the same port and relay every connection to the target."""
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(128)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        """Stop listening and drop every relayed connection."""
+        if self._listener is not None:
+            try:  # wakes the accepting thread; close() alone would leave the socket listening under it
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            sockets, self._open = list(self._open), set()
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open.update((client, upstream))
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):  # one side ended: end the other too, as a real connection would
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+            with self._lock:
+                self._open.discard(sock)
+
+
+class Gates:
+    """An HTTP server whose `/<name>` requests are held until the test opens gate `name`."""
+
+    def __init__(self, *names: str) -> None:
+        self.opened = {name: threading.Event() for name in names}
+        self.arrived = {name: threading.Event() for name in names}
+        gates = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                name = self.path.strip("/")
+                gates.arrived[name].set()
+                gates.opened[name].wait(60)
+                body = json.dumps({"gate": name}).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the caller gave up (its worker was stopped)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        for gate in self.opened.values():
+            gate.set()
+        self.server.shutdown()
+
+
+def gated_spec(port: int, gate: str) -> str:
+    """YAML of an app (tool `gated_<gate>`) whose one step waits for gate `gate` of the Gates server on `port`."""
+    return yaml.safe_dump({
+        "name": f"Gated {gate} {uuid.uuid4().hex[:6]}",
+        "description": "Waits for its gate.",
+        "tool_name": f"gated_{gate}",
+        "inputs": [],
+        "steps": [{"id": "wait", "type": "http_request", "url": f"http://127.0.0.1:{port}/{gate}", "timeout": 60, "retries": 0}],
+        "outputs": [{"name": "status", "type": "integer", "value": "{{ steps.wait.status }}"}],
+    }, sort_keys=False)
+
+
+def start_on_broker(
+    workdir: Path,
+    broker_url: str,
+    events_url: str | None = None,
+    workers: int = 1,
+    database_url: str | None = None,
+    **extra: str,
+) -> Stack:
     """PostgreSQL + the given broker, one `toolpress serve` without an embedded worker, and workers."""
     port = free_port()
     env = _base_env(workdir, port)
     env.update(
         TOOLPRESS_ENV="production",
         TOOLPRESS_SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
-        TOOLPRESS_DATABASE_URL=create_database(),
+        TOOLPRESS_DATABASE_URL=database_url or create_database(),
         TOOLPRESS_BROKER_URL=broker_url,
         TOOLPRESS_QUEUE=f"toolpress-test-{uuid.uuid4().hex[:8]}",
         TOOLPRESS_LOAD_EXAMPLES="false",
@@ -128,4 +261,4 @@ def run_row(stack: Stack, app_id: str) -> dict:
         engine.dispose()
 
 
-__all__ = ["REDIS_URL", "RedisServer", "kill_tree", "run_row", "start_on_broker"]
+__all__ = ["REDIS_URL", "Gates", "RedisServer", "TcpProxy", "gated_spec", "kill_tree", "run_row", "start_on_broker"]

@@ -1,4 +1,5 @@
-"""A worker SIGKILLed mid-run: the run is failed as "worker lost" within a bounded time, the client gets isError.
+"""A worker SIGKILLed mid-run: the run is failed as "worker lost" within a bounded time, the client gets isError;
+or, when the app is marked idempotent, the run is queued again once and the call gets its result.
 
 How: the API process following the call notices the run has been quiet (no progress event) for
 TOOLPRESS_WORKER_LOST_AFTER_SECONDS while the database says "running", asks the workers over Celery
@@ -14,10 +15,11 @@ from pathlib import Path
 
 import anyio
 import httpx
-import pytest
 import yaml
 from mcp import Client
 
+from backend.core.queue import RUN_APP_TASK
+from backend.services.runs import RERUN_TASK_SUFFIX
 from support.stack import REDIS_URL, stop_stack
 
 from .conftest import kill_tree, run_row, start_on_broker
@@ -26,12 +28,14 @@ STEPS = 60
 LOST_AFTER = 3
 
 
-def _slow_spec(path: Path) -> Path:
+def _slow_spec(path: Path, idempotent: bool = False) -> Path:
     steps = [
         {"id": f"s{i}", "type": "template", "template": "{% for i in range(900000) %}{% endfor %}" + str(i)}
         for i in range(STEPS)
     ]
+    extra = {"annotations": {"idempotent": True}} if idempotent else {}
     path.write_text(yaml.safe_dump({
+        **extra,
         "name": f"Slow {uuid.uuid4().hex[:6]}",
         "description": "Many slow steps.",
         "tool_name": "slow",
@@ -75,10 +79,6 @@ def test_killed_worker_fails_the_run_as_worker_lost(tmp_path: Path) -> None:
         assert f'toolpress_call_errors_total{{app_id="{app_id}"}} 1.0' in body
     finally:
         stop_stack(stack)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    pytest.main([__file__])
 
 
 def test_a_long_quiet_step_on_a_live_worker_is_not_mistaken_for_a_lost_worker(tmp_path: Path) -> None:
@@ -132,3 +132,48 @@ def test_a_long_quiet_step_on_a_live_worker_is_not_mistaken_for_a_lost_worker(tm
     finally:
         stop_stack(stack)
         server.shutdown()
+
+
+def test_killed_worker_reruns_a_run_of_an_idempotent_app_once_and_the_call_gets_its_result(tmp_path: Path) -> None:
+    """Stated outcome: the surviving worker runs it again from the start under a new task id; the client's
+    progress never goes backwards; the call returns the result; the run row says succeeded."""
+    stack = start_on_broker(tmp_path, REDIS_URL, workers=2, TOOLPRESS_WORKER_LOST_AFTER_SECONDS=str(LOST_AFTER))
+    try:
+        app_id = stack.cli("apps", "import", str(_slow_spec(tmp_path / "slow.yaml", idempotent=True))).stdout.strip()
+        stack.cli("apps", "publish", app_id)
+        url = stack.cli("mcp", "enable", app_id).stdout.strip()
+        workers = list(zip(stack.processes[:2], stack.log_files[:2], strict=True))
+        killed: list[int] = []
+        progress: list[float] = []
+
+        def holder() -> int:
+            """Index of the worker that received the task (each worker logs the tasks it receives)."""
+            held = [i for i, (_, log) in enumerate(workers) if f"Task {RUN_APP_TASK}[" in log.read_text(errors="replace")]
+            assert len(held) == 1, held
+            return held[0]
+
+        async def call():  # type: ignore[no-untyped-def]
+            async def on_progress(done: float, total: float | None, message: str | None) -> None:
+                progress.append(done)
+                if not killed and done >= 2:
+                    index = holder()
+                    kill_tree(workers[index][0].pid)
+                    killed.append(index)
+
+            with anyio.fail_after(120):
+                async with Client(url, mode="2026-07-28") as client:
+                    return await client.call_tool("slow", {}, progress_callback=on_progress)
+
+        result = anyio.run(call)
+        assert killed, "the run never reported progress"
+        assert workers[killed[0]][0].wait(timeout=10) == -9
+        assert result.is_error is False, result.content[0].text
+        assert result.structured_content == {"last": str(STEPS - 1)}
+        assert progress == sorted(set(progress)) and progress[-1] == STEPS  # strictly increasing to the end
+        row = run_row(stack, app_id)
+        assert row["status"] == "succeeded" and row["error"] is None
+        assert row["task_id"] == f"{row['id']}{RERUN_TASK_SUFFIX}"
+        survivor_log = workers[1 - killed[0]][1].read_text(errors="replace")
+        assert f"Task {RUN_APP_TASK}[{row['task_id']}] succeeded" in survivor_log
+    finally:
+        stop_stack(stack)

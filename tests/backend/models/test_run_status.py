@@ -15,6 +15,7 @@ EXPECTED_ALLOWED = {
     (RunStatus.running, RunStatus.succeeded),
     (RunStatus.running, RunStatus.failed),
     (RunStatus.running, RunStatus.cancelled),
+    (RunStatus.running, RunStatus.queued),  # re-run of an idempotent app after its worker was lost
 }
 
 

@@ -93,3 +93,14 @@ def test_nginx_round_robins_the_api_without_buffering_streams() -> None:
     assert "proxy_buffering off;" in text
     assert "proxy_http_version 1.1;" in text
     assert text.count("{") == text.count("}")
+
+
+def _seconds(duration: str) -> float:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", duration))
+
+
+def test_api_replicas_get_more_time_to_stop_than_their_drain_grace_period(compose: dict) -> None:
+    """Docker SIGKILLs a container after stop_grace_period (10 s by default): it must outlast the drain."""
+    grace = float(compose["x-toolpress-env"].get("TOOLPRESS_SHUTDOWN_GRACE_SECONDS", Settings.model_fields["shutdown_grace_seconds"].default))
+    assert _seconds(compose["services"]["api"]["stop_grace_period"]) > grace
