@@ -86,8 +86,8 @@ class StreamWatcher:
             await anyio.sleep(CHECK_SECONDS)
             if shutdown.draining():  # the process is stopping: clients reopen their streams elsewhere
                 for streams in self._open.values():
-                    for closed in streams:
-                        closed.set()
+                    for watch in streams:
+                        watch.close()
                 continue
             for secret in list(self._open):
                 try:
