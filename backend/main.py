@@ -17,6 +17,7 @@ from backend.core.logging import RedactingFilter
 from backend.core.metrics import McpStreamCounter
 from backend.core.settings import Settings, get_settings
 from backend.mcp import McpEndpointApp
+from backend.mcp.access import BearerRoute, limit_body
 from backend.services import Conflict, InvalidSpec, NotFound, QueueUnavailable, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -67,8 +68,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(McpStreamCounter)
     app.include_router(console_router)
     app.mount("/static", static_mount(), name="static")
+    bounded = limit_body(mcp_endpoint, settings.max_request_bytes)
+    by_token = {"e": BearerRoute(mcp_endpoint, "app"), "t": BearerRoute(mcp_endpoint, "toolkit")}
+    for kind, route in by_token.items():  # before /mcp/{secret}/mcp, which would take "/mcp/e/mcp"
+        for path in (f"/mcp/{kind}/{{target_id}}/mcp", f"/mcp/{kind}/{{target_id}}"):
+            app.router.routes.append(Route(path, endpoint=limit_body(route, settings.max_request_bytes), methods=["GET", "POST", "DELETE"]))
     for path in ("/mcp/{secret}/mcp", "/mcp/{secret}"):
-        app.router.routes.append(Route(path, endpoint=mcp_endpoint, methods=["GET", "POST", "DELETE"]))
+        app.router.routes.append(Route(path, endpoint=bounded, methods=["GET", "POST", "DELETE"]))
     app.router.routes.append(Route("/mcp/{secret}/sse", endpoint=mcp_endpoint.legacy_sse, methods=["GET"]))
     app.router.routes.append(Route("/mcp/{secret}/messages", endpoint=mcp_endpoint.legacy_messages, methods=["POST"]))
 

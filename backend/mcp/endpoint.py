@@ -21,6 +21,7 @@ from backend.mcp.legacy_sse import LegacySse
 from backend.mcp.sessions import with_session
 from backend.mcp.streams import StreamWatcher
 from backend.services.endpoints import EndpointTarget, resolve_secret
+from backend.services.toolkits import ToolkitTarget, resolve_toolkit_secret
 
 NOT_FOUND = JSONResponse({"detail": "Not Found"}, status_code=404)
 
@@ -64,11 +65,16 @@ class McpEndpointApp:
         async with self.manager.run(), self.streams.running():
             yield
 
-    def _resolve(self, secret: str) -> EndpointTarget | None:
+    def _resolve(self, secret: str) -> EndpointTarget | ToolkitTarget | None:
         with session_scope(self.settings.sqlalchemy_url) as session:
-            return resolve_secret(session=session, settings=self.settings, secret=secret)
+            found = resolve_secret(session=session, settings=self.settings, secret=secret)
+            return found or resolve_toolkit_secret(session=session, settings=self.settings, secret=secret)
 
     def _still_serves(self, secret: str) -> bool:
+        from backend.mcp.access import BEARER_WATCH_PREFIX, bearer_still_serves
+
+        if secret.startswith(BEARER_WATCH_PREFIX):  # a stream opened through the bearer way in
+            return bearer_still_serves(self.settings, secret)
         return self._resolve(secret) is not None
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -79,7 +85,7 @@ class McpEndpointApp:
             return
         await self.manager.handle_request(scope, receive, send)
 
-    async def resolve_into(self, scope: Scope, receive: Receive, send: Send) -> EndpointTarget | None:
+    async def resolve_into(self, scope: Scope, receive: Receive, send: Send) -> EndpointTarget | ToolkitTarget | None:
         """Resolve the URL secret and put the target into the request state; answer 404 when it serves nothing."""
         secret = scope.get("path_params", {}).get("secret", "")
         target = await anyio.to_thread.run_sync(self._resolve, secret)
@@ -93,6 +99,13 @@ class McpEndpointApp:
         target = await self.resolve_into(scope, receive, send)
         if target is None:
             return
+        await self.serve_target(scope, receive, send, target)
+
+    async def serve_target(
+        self, scope: Scope, receive: Receive, send: Send, target: EndpointTarget | ToolkitTarget
+    ) -> None:
+        """Serve a request whose target is known (by URL secret here, by token in backend.mcp.access)."""
+        scope.setdefault("state", {})[TARGET_STATE_KEY] = target
         await with_session(
             scope,
             receive,
