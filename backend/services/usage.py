@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-import workflows
 from backend import crud
 from backend.core.settings import Settings
 from backend.models import Run, RunPublic, RunStatus, as_utc, utcnow
@@ -44,16 +43,14 @@ def _shorten(value: Any) -> Any:
 
 
 def recorded_arguments(
-    *, session: Session, settings: Settings, spec: workflows.AppSpec, inputs: dict[str, Any], owner_id: int
+    *, session: Session, settings: Settings, inputs: dict[str, Any], owner_id: int
 ) -> dict[str, Any]:
     """The arguments as the run's record keeps them: credentials redacted, long values cut, size capped.
 
-    Redacted: inputs of `format: password`, any field whose name says it holds a credential, and every
-    value of the owner's stored secrets wherever it appears. The run itself still gets the real inputs.
+    Redacted: any field (at any depth) whose name says it holds a credential, and every value of the
+    owner's stored secrets wherever it appears. The run itself still gets the real inputs.
     """
-    password_fields = {field.name for field in spec.inputs if (field.format or "").lower() == "password"}
-    kept = {name: REDACTED if name in password_fields else value for name, value in inputs.items()}
-    kept = _redact_names(kept)
+    kept = _redact_names(inputs)
     redactor = Redactor(user_secrets.secret_values(session=session, settings=settings, owner_id=owner_id))
     kept = _shorten(redactor.tree(kept))
     text = json.dumps(kept, ensure_ascii=False, default=str)
