@@ -17,7 +17,9 @@ from backend.core.logging import RedactingFilter
 from backend.core.metrics import McpStreamCounter
 from backend.core.settings import Settings, get_settings
 from backend.mcp import McpEndpointApp
+from backend.console.oauth import oauth_console_router
 from backend.mcp.access import BearerRoute, limit_body
+from backend.mcp.oauth import oauth_routes
 from backend.services import Conflict, InvalidSpec, NotFound, QueueUnavailable, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.add_middleware(McpStreamCounter)
     app.include_router(console_router)
+    app.include_router(oauth_console_router)
+    app.router.routes.extend(oauth_routes(settings))
     app.mount("/static", static_mount(), name="static")
     bounded = limit_body(mcp_endpoint, settings.max_request_bytes)
     by_token = {"e": BearerRoute(mcp_endpoint, "app"), "t": BearerRoute(mcp_endpoint, "toolkit")}

@@ -1,8 +1,8 @@
-"""access: bearer tokens, toolkits, call limits, the record of every call
+"""access: bearer tokens, toolkits, OAuth, call limits, the record of every call
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-23 16:40:35.042356
+Create Date: 2026-11-23 17:09:21.252215
 """
 
 from __future__ import annotations
@@ -19,6 +19,16 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('oauthclient',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('info', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('oauthclient', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_oauthclient_client_id'), ['client_id'], unique=True)
+
     op.create_table('toolkit',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=False),
@@ -80,6 +90,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_accesstoken_token_hash'), ['token_hash'], unique=True)
         batch_op.create_index(batch_op.f('ix_accesstoken_toolkit_id'), ['toolkit_id'], unique=False)
 
+    op.create_table('oauthgrant',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('family', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('client_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=False),
+    sa.Column('endpoint_id', sa.Integer(), nullable=True),
+    sa.Column('toolkit_id', sa.Integer(), nullable=True),
+    sa.Column('scopes', sa.JSON(), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=True),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['endpoint_id'], ['mcpendpoint.id'], ),
+    sa.ForeignKeyConstraint(['owner_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['toolkit_id'], ['toolkit.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('oauthgrant', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_oauthgrant_client_id'), ['client_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oauthgrant_endpoint_id'), ['endpoint_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oauthgrant_family'), ['family'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oauthgrant_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oauthgrant_token_hash'), ['token_hash'], unique=True)
+        batch_op.create_index(batch_op.f('ix_oauthgrant_toolkit_id'), ['toolkit_id'], unique=False)
+
     with op.batch_alter_table('mcpendpoint', schema=None) as batch_op:
         batch_op.add_column(sa.Column('calls_per_minute', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('max_concurrent_runs', sa.Integer(), nullable=True))
@@ -94,9 +131,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_run_client_name'), ['client_name'], unique=False)
         batch_op.create_index(batch_op.f('ix_run_endpoint_id'), ['endpoint_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_run_toolkit_id'), ['toolkit_id'], unique=False)
-        batch_op.create_foreign_key('fk_run_token_id_accesstoken', 'accesstoken', ['token_id'], ['id'])
         batch_op.create_foreign_key('fk_run_toolkit_id_toolkit', 'toolkit', ['toolkit_id'], ['id'])
-
+        batch_op.create_foreign_key('fk_run_token_id_accesstoken', 'accesstoken', ['token_id'], ['id'])
 
 
 def downgrade() -> None:
@@ -117,6 +153,15 @@ def downgrade() -> None:
         batch_op.drop_column('max_concurrent_runs')
         batch_op.drop_column('calls_per_minute')
 
+    with op.batch_alter_table('oauthgrant', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_oauthgrant_toolkit_id'))
+        batch_op.drop_index(batch_op.f('ix_oauthgrant_token_hash'))
+        batch_op.drop_index(batch_op.f('ix_oauthgrant_owner_id'))
+        batch_op.drop_index(batch_op.f('ix_oauthgrant_family'))
+        batch_op.drop_index(batch_op.f('ix_oauthgrant_endpoint_id'))
+        batch_op.drop_index(batch_op.f('ix_oauthgrant_client_id'))
+
+    op.drop_table('oauthgrant')
     with op.batch_alter_table('accesstoken', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_accesstoken_toolkit_id'))
         batch_op.drop_index(batch_op.f('ix_accesstoken_token_hash'))
@@ -134,3 +179,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_toolkit_owner_id'))
 
     op.drop_table('toolkit')
+    with op.batch_alter_table('oauthclient', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_oauthclient_client_id'))
+
+    op.drop_table('oauthclient')

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, select, update
 
-from backend.models import AccessToken, App, AppVersion, McpEndpoint, Run, ToolkitApp, utcnow
+from backend.models import AccessToken, App, AppVersion, McpEndpoint, OAuthGrant, Run, ToolkitApp, utcnow
 
 
 def create_app(*, session: Session, owner_id: int, name: str, spec: dict[str, Any]) -> App:
@@ -89,6 +89,7 @@ def delete_app(*, session: Session, app: App) -> None:
     token_ids = select(AccessToken.id).where(col(AccessToken.endpoint_id).in_(endpoint_ids))
     session.exec(update(Run).where(col(Run.token_id).in_(token_ids)).values(token_id=None))  # type: ignore[call-overload]
     session.exec(delete(AccessToken).where(col(AccessToken.endpoint_id).in_(endpoint_ids)))
+    session.exec(delete(OAuthGrant).where(col(OAuthGrant.endpoint_id).in_(endpoint_ids)))
     session.exec(delete(ToolkitApp).where(col(ToolkitApp.app_id) == app.id))
     session.exec(delete(McpEndpoint).where(col(McpEndpoint.app_id) == app.id))
     session.exec(delete(AppVersion).where(col(AppVersion.app_id) == app.id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, delete, select, update
 
-from backend.models import AccessToken, Run, Toolkit, ToolkitApp
+from backend.models import AccessToken, OAuthGrant, Run, Toolkit, ToolkitApp
 
 
 def create_toolkit(*, session: Session, toolkit: Toolkit) -> Toolkit:
@@ -71,6 +71,7 @@ def delete_toolkit(*, session: Session, toolkit: Toolkit) -> None:
     token_ids = select(AccessToken.id).where(AccessToken.toolkit_id == toolkit.id)
     session.exec(update(Run).where(col(Run.token_id).in_(token_ids)).values(token_id=None))  # type: ignore[call-overload]
     session.exec(delete(AccessToken).where(col(AccessToken.toolkit_id) == toolkit.id))
+    session.exec(delete(OAuthGrant).where(col(OAuthGrant.toolkit_id) == toolkit.id))
     session.exec(delete(ToolkitApp).where(col(ToolkitApp.toolkit_id) == toolkit.id))
     session.delete(toolkit)
     session.commit()

@@ -30,7 +30,7 @@ from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.services.endpoints import EndpointTarget
 from backend.services.limits import LimitExceeded, LimitScope, get_limiter, new_ticket
-from backend.services.tokens import Bearer, TokenRejected, authenticate, token_status
+from backend.services.tokens import TOKEN_PREFIX, Bearer, TokenRejected, authenticate, split_authorization, token_status
 from backend.services.toolkits import ServedTool, ToolkitTarget, resolve_endpoint, resolve_toolkit, served_tools
 
 if TYPE_CHECKING:
@@ -79,8 +79,8 @@ def limit_scopes(settings: Settings, target: Target, bearer: Bearer | None) -> l
     if bearer is not None:
         scopes.append(
             LimitScope(
-                key=f"token:{bearer.id}",
-                label=f"the token {bearer.name!r}",
+                key=bearer.limit_key,
+                label=f"the token {bearer.name!r}" if bearer.access == "token" else f"the OAuth client {bearer.name!r}",
                 calls_per_minute=_pick(bearer.calls_per_minute, settings.token_rate_limit_per_minute),
                 max_concurrent_runs=_pick(bearer.max_concurrent_runs, settings.token_max_concurrent_runs),
             )
@@ -119,7 +119,7 @@ async def admit_call(settings: Settings, ctx: ServerRequestContext[Any, Any], ta
     limiter = get_limiter(settings.limits_backend_url)
     ticket = new_ticket()
     record = {
-        "access": "token" if bearer is not None else "url",
+        "access": bearer.access if bearer is not None else "url",
         "token_id": bearer.id if bearer is not None else None,
         "token_name": bearer.name if bearer is not None else None,
     }
@@ -133,20 +133,20 @@ async def admit_call(settings: Settings, ctx: ServerRequestContext[Any, Any], ta
     return Admission(record, functools.partial(limiter.release, scopes, ticket))
 
 
-def _challenge(error: str, message: str) -> str:
+def _challenge(error: str, message: str, resource_metadata: str) -> str:
     description = message.replace('"', "'").replace("\\", "")
-    params = ['realm="toolpress"']
+    params = ['realm="toolpress"', f'resource_metadata="{resource_metadata}"']
     if error:
         params.append(f'error="{error}"')
     params.append(f'error_description="{description}"')
     return "Bearer " + ", ".join(params)
 
 
-def _unauthorized(exc: TokenRejected) -> JSONResponse:
+def _unauthorized(exc: TokenRejected, resource_metadata: str) -> JSONResponse:
     return JSONResponse(
         {"error": exc.error or "invalid_token", "detail": str(exc)},
         status_code=401,
-        headers={"WWW-Authenticate": _challenge(exc.error, str(exc))},
+        headers={"WWW-Authenticate": _challenge(exc.error, str(exc), resource_metadata)},
     )
 
 
@@ -157,16 +157,16 @@ NOT_FOUND = JSONResponse({"detail": "Not Found"}, status_code=404)
 class _Watch:
     kind: str
     target_id: int
-    token_id: int
+    credential: str  # the bearer's limit key: "token:{id}" or "oauth:{family}"
 
     def key(self) -> str:
-        return f"{BEARER_WATCH_PREFIX}{self.kind}:{self.target_id}:{self.token_id}"
+        return f"{BEARER_WATCH_PREFIX}{self.kind}:{self.target_id}:{self.credential}"
 
     @classmethod
     def parse(cls, key: str) -> _Watch | None:
         try:
-            kind, target_id, token_id = key[len(BEARER_WATCH_PREFIX) :].split(":")
-            return cls(kind, int(target_id), int(token_id))
+            kind, target_id, credential = key[len(BEARER_WATCH_PREFIX) :].split(":", 2)
+            return cls(kind, int(target_id), credential)
         except ValueError:
             return None
 
@@ -178,15 +178,20 @@ def _resolve(session: Any, kind: str, target_id: int) -> Target | None:
 
 
 def bearer_still_serves(settings: Settings, key: str) -> bool:
-    """Whether a GET stream opened through the bearer way in may stay open (token live, server on)."""
+    """Whether a GET stream opened through the bearer way in may stay open (credential live, server on)."""
     watch = _Watch.parse(key)
     if watch is None:
         return False
     from backend import crud
+    from backend.services.oauth import family_is_live
 
     with session_scope(settings.sqlalchemy_url) as session:
-        token = crud.get_token(session=session, token_id=watch.token_id)
-        if token is None or token_status(token) != "active":
+        kind, _, ident = watch.credential.partition(":")
+        if kind == "token":
+            token = crud.get_token(session=session, token_id=int(ident))
+            if token is None or token_status(token) != "active":
+                return False
+        elif not family_is_live(session=session, family=ident):
             return False
         return _resolve(session, watch.kind, watch.target_id) is not None
 
@@ -199,12 +204,31 @@ class BearerRoute:
         self._kind = kind
 
     def _authorize(self, target_id: int, header: str | None) -> tuple[Target | None, Bearer]:
-        with session_scope(self._endpoint.settings.sqlalchemy_url) as session:
-            if self._kind == "toolkit":
-                bearer = authenticate(session=session, presented=header, toolkit_id=target_id)
+        settings = self._endpoint.settings
+        with session_scope(settings.sqlalchemy_url) as session:
+            value = split_authorization(header)
+            if value.startswith(TOKEN_PREFIX):
+                ids = {"toolkit_id": target_id} if self._kind == "toolkit" else {"endpoint_id": target_id}
+                bearer = authenticate(session=session, presented=header, **ids)
             else:
-                bearer = authenticate(session=session, presented=header, endpoint_id=target_id)
+                bearer = self._oauth(session, value, target_id)
             return _resolve(session, self._kind, target_id), bearer
+
+    def _oauth(self, session: Any, value: str, target_id: int) -> Bearer:
+        from backend.services.oauth import ResourceRef, authenticate_access_token
+
+        if len(value) > 200:
+            raise TokenRejected("the token is not valid for this MCP server")
+        found = authenticate_access_token(session=session, token=value, ref=ResourceRef(self._kind, target_id))
+        if found is None:
+            raise TokenRejected("the token is not valid for this MCP server, or it expired or was revoked")
+        return Bearer(None, found.client_name, None, None, access="oauth", limit_key=f"oauth:{found.family}")
+
+    def _challenge_for(self, target_id: str, exc: TokenRejected) -> JSONResponse:
+        base = self._endpoint.settings.public_url.rstrip("/")
+        letter = "t" if self._kind == "toolkit" else "e"
+        metadata = f"{base}/.well-known/oauth-protected-resource/mcp/{letter}/{target_id}/mcp"
+        return _unauthorized(exc, metadata)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw = scope.get("path_params", {}).get("target_id", "")
@@ -215,7 +239,7 @@ class BearerRoute:
         try:
             target, bearer = await anyio.to_thread.run_sync(self._authorize, int(raw), header)
         except TokenRejected as exc:
-            await _unauthorized(exc)(scope, receive, send)
+            await self._challenge_for(raw, exc)(scope, receive, send)
             return
         if target is None:
             await NOT_FOUND(scope, receive, send)
@@ -223,7 +247,7 @@ class BearerRoute:
         state = scope.setdefault("state", {})
         state[ACCESS_STATE_KEY] = bearer
         # GET streams are watched under this key: they close when the token or the server goes away.
-        scope["path_params"] = {**scope.get("path_params", {}), "secret": _Watch(self._kind, int(raw), bearer.id).key()}
+        scope["path_params"] = {**scope.get("path_params", {}), "secret": _Watch(self._kind, int(raw), bearer.limit_key).key()}
         await self._endpoint.serve_target(scope, receive, send, target)
 
 

@@ -11,6 +11,7 @@ from backend.models.access import (
 from backend.models.app import App, AppCreate, AppPublic, AppsPublic, AppUpdate, AppVersion, AppVersionPublic
 from backend.models.base import as_utc, utcnow
 from backend.models.endpoint import EndpointPublic, McpEndpoint
+from backend.models.oauth import OAuthClient, OAuthGrant, OAuthGrantPublic
 from backend.models.run import (
     ALLOWED_TRANSITIONS,
     TERMINAL_STATUSES,
@@ -39,6 +40,9 @@ __all__ = [
     "AccessTokenPublic",
     "AccessTokensPublic",
     "LimitsPublic",
+    "OAuthClient",
+    "OAuthGrant",
+    "OAuthGrantPublic",
     "LimitsUpdate",
     "Toolkit",
     "ToolkitApp",

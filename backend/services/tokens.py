@@ -175,24 +175,21 @@ def revoke_token(
 
 @dataclass(frozen=True)
 class Bearer:
-    """The token a request came with, once accepted."""
+    """The token a request came with, once accepted: an access token (`tpk_…`) or an OAuth access token."""
 
-    id: int
+    id: int | None  # the AccessToken row; None for OAuth
     name: str
     calls_per_minute: int | None
     max_concurrent_runs: int | None
+    access: str = "token"  # or "oauth"
+    limit_key: str = ""  # what its limits are counted under
 
 
 def authenticate(
     *, session: Session, presented: str | None, endpoint_id: int | None = None, toolkit_id: int | None = None
 ) -> Bearer:
     """The token behind an `Authorization` header value, if it opens this endpoint or toolkit; else TokenRejected."""
-    if not presented:
-        raise TokenRejected("this MCP URL needs an 'Authorization: Bearer <token>' header", error="")
-    scheme, _, value = presented.strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or not value:
-        raise TokenRejected("the Authorization header must read 'Bearer <token>'", error="invalid_request")
+    value = split_authorization(presented)
     if not value.startswith(TOKEN_PREFIX) or len(value) > 200:
         raise TokenRejected("the token is not valid for this MCP server")
     digest = security.lookup_hash(value)
@@ -210,4 +207,21 @@ def authenticate(
     if last is None or utcnow() - last > _LAST_USED_EVERY:
         token.last_used_at = utcnow()
         token = crud.save_token(session=session, token=token)
-    return Bearer(id=token.id, name=token.name, calls_per_minute=token.calls_per_minute, max_concurrent_runs=token.max_concurrent_runs)  # type: ignore[arg-type]
+    return Bearer(
+        id=token.id,
+        name=token.name,
+        calls_per_minute=token.calls_per_minute,
+        max_concurrent_runs=token.max_concurrent_runs,
+        limit_key=f"token:{token.id}",
+    )
+
+
+def split_authorization(presented: str | None) -> str:
+    """The credential of an `Authorization: Bearer …` header; TokenRejected when there is none."""
+    if not presented:
+        raise TokenRejected("this MCP URL needs an 'Authorization: Bearer <token>' header", error="")
+    scheme, _, value = presented.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value:
+        raise TokenRejected("the Authorization header must read 'Bearer <token>'", error="invalid_request")
+    return value
