@@ -46,7 +46,7 @@ def oauth_routes(settings: Settings) -> list[Route]:
         return JSONResponse(
             {
                 "resource": resource_url(settings, ref),
-                "authorization_servers": [settings.public_url.rstrip("/")],
+                "authorization_servers": [str(issuer)],  # exactly the issuer the metadata names
                 "scopes_supported": [SCOPE],
                 "bearer_methods_supported": ["header"],
                 "resource_name": "Toolpress MCP server",

@@ -80,7 +80,8 @@ class AccessTokenPublic(BaseModel):
 
 
 class AccessTokensPublic(BaseModel):
-    """The tokens of an endpoint or toolkit."""
+    """The tokens of an endpoint or toolkit, and the URL they are used with."""
 
     data: list[AccessTokenPublic]
     count: int
+    url: str

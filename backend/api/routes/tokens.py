@@ -16,7 +16,8 @@ def list_tokens(app: OwnedApp, session: SessionDep, settings: SettingsDep) -> Ac
     """The app's tokens (names, prefixes, status; never the tokens themselves)."""
     endpoint = endpoints.get_or_create_endpoint(session=session, settings=settings, app=app)
     rows = tokens.list_tokens(session=session, endpoint=endpoint)
-    return AccessTokensPublic(data=[tokens.token_public(settings=settings, token=t) for t in rows], count=len(rows))
+    url = tokens.bearer_url(settings=settings, endpoint_id=endpoint.id)
+    return AccessTokensPublic(data=[tokens.token_public(settings=settings, token=t) for t in rows], count=len(rows), url=url)
 
 
 @router.post("/tokens", response_model=AccessTokenPublic, status_code=status.HTTP_201_CREATED)

@@ -109,7 +109,8 @@ def set_limits(body: LimitsUpdate, toolkit: OwnedToolkit, session: SessionDep, s
 def list_tokens(toolkit: OwnedToolkit, session: SessionDep, settings: SettingsDep) -> AccessTokensPublic:
     """The toolkit's tokens."""
     rows = tokens.list_tokens(session=session, toolkit=toolkit)
-    return AccessTokensPublic(data=[tokens.token_public(settings=settings, token=t) for t in rows], count=len(rows))
+    url = tokens.bearer_url(settings=settings, toolkit_id=toolkit.id)
+    return AccessTokensPublic(data=[tokens.token_public(settings=settings, token=t) for t in rows], count=len(rows), url=url)
 
 
 @router.post("/{toolkit_id}/tokens", response_model=AccessTokenPublic, status_code=status.HTTP_201_CREATED)
