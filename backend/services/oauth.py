@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select, update
 from backend.core import security
 from backend.core.db import session_scope
 from backend.core.settings import Settings
-from backend.models import OAuthClient, OAuthGrant, as_utc, utcnow
+from backend.models import OAuthClient, OAuthGrant, OAuthGrantPublic, as_utc, utcnow
 
 CODE_SECONDS = 300
 CONSENT_SALT = "toolpress.oauth-consent"
@@ -377,3 +377,27 @@ def deny(consent: Consent) -> str:
     query = {"error": "access_denied", **({"state": consent.request["state"]} if consent.request.get("state") else {})}
     separator = "&" if "?" in consent.request["redirect_uri"] else "?"
     return consent.request["redirect_uri"] + separator + urlencode(query)
+
+
+def grants_public(*, session: Session, owner_id: int, ref: ResourceRef) -> list[OAuthGrantPublic]:
+    """The clients holding live access to an endpoint or toolkit, as its owner sees them."""
+    return [
+        OAuthGrantPublic(
+            family=grant.family,
+            client_id=grant.client_id,
+            client_name=name,
+            scopes=grant.scopes,
+            created_at=as_utc(grant.created_at),  # type: ignore[arg-type]
+            expires_at=as_utc(grant.expires_at),  # type: ignore[arg-type]
+        )
+        for grant, name in list_grants(session=session, owner_id=owner_id, ref=ref)
+    ]
+
+
+def revoke_grant(*, session: Session, owner_id: int, ref: ResourceRef, family: str) -> None:
+    """Revoke a client's access to one of the owner's endpoints or toolkits; NotFound if there is none."""
+    from backend.services.errors import NotFound
+
+    if not any(g.family == family for g, _ in list_grants(session=session, owner_id=owner_id, ref=ref)):
+        raise NotFound("no such OAuth grant")
+    revoke_family(session=session, family=family, owner_id=owner_id)

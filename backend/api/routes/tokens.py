@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from backend.api.deps import CurrentUser, OwnedApp, SessionDep, SettingsDep
-from backend.models import AccessTokenCreate, AccessTokenPublic, AccessTokensPublic, LimitsPublic, LimitsUpdate
-from backend.services import endpoints, tokens
+from backend.models import AccessTokenCreate, AccessTokenPublic, AccessTokensPublic, LimitsPublic, LimitsUpdate, OAuthGrantPublic
+from backend.services import endpoints, oauth, tokens
 
 router = APIRouter(prefix="/apps/{app_id}/mcp", tags=["mcp"])
 
@@ -53,3 +53,18 @@ def set_limits(body: LimitsUpdate, app: OwnedApp, session: SessionDep, settings:
         session=session, endpoint=endpoint, calls_per_minute=body.calls_per_minute, max_concurrent_runs=body.max_concurrent_runs
     )
     return tokens.endpoint_limits(settings=settings, endpoint=endpoint)
+
+
+@router.get("/oauth", response_model=list[OAuthGrantPublic])
+def list_oauth_grants(app: OwnedApp, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> list[OAuthGrantPublic]:
+    """The OAuth clients you allowed to call this app."""
+    endpoint = endpoints.get_or_create_endpoint(session=session, settings=settings, app=app)
+    return oauth.grants_public(session=session, owner_id=user.id, ref=oauth.ResourceRef("app", endpoint.id))  # type: ignore[arg-type]
+
+
+@router.delete("/oauth/{family}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_oauth_grant(family: str, app: OwnedApp, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> Response:
+    """Revoke a client's access: its access and refresh tokens stop working at once."""
+    endpoint = endpoints.get_or_create_endpoint(session=session, settings=settings, app=app)
+    oauth.revoke_grant(session=session, owner_id=user.id, ref=oauth.ResourceRef("app", endpoint.id), family=family)  # type: ignore[arg-type]
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -13,13 +13,14 @@ from backend.models import (
     AccessTokensPublic,
     LimitsPublic,
     LimitsUpdate,
+    OAuthGrantPublic,
     Toolkit,
     ToolkitCreate,
     ToolkitPublic,
     ToolkitsPublic,
     ToolkitUpdate,
 )
-from backend.services import NotFound, tokens, toolkits
+from backend.services import NotFound, oauth, tokens, toolkits
 
 router = APIRouter(prefix="/toolkits", tags=["toolkits"])
 
@@ -129,3 +130,16 @@ def revoke_token(
     """Revoke one of the toolkit's tokens."""
     row = tokens.revoke_token(session=session, token_id=token_id, owner_id=user.id, toolkit=toolkit)  # type: ignore[arg-type]
     return tokens.token_public(settings=settings, token=row)
+
+
+@router.get("/{toolkit_id}/oauth", response_model=list[OAuthGrantPublic])
+def list_oauth_grants(toolkit: OwnedToolkit, user: CurrentUser, session: SessionDep) -> list[OAuthGrantPublic]:
+    """The OAuth clients you allowed to call this toolkit."""
+    return oauth.grants_public(session=session, owner_id=user.id, ref=oauth.ResourceRef("toolkit", toolkit.id))  # type: ignore[arg-type]
+
+
+@router.delete("/{toolkit_id}/oauth/{family}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_oauth_grant(family: str, toolkit: OwnedToolkit, user: CurrentUser, session: SessionDep) -> Response:
+    """Revoke a client's access to the toolkit."""
+    oauth.revoke_grant(session=session, owner_id=user.id, ref=oauth.ResourceRef("toolkit", toolkit.id), family=family)  # type: ignore[arg-type]
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

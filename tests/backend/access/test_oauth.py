@@ -243,3 +243,30 @@ async def test_oauth_tokens_work_with_the_sdk_client_header(owner: Owner) -> Non
     access = _token(owner.api, client, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=verifier).json()["access_token"]
     async with bearer_client(url, access, mode="2026-07-28") as mcp_client:
         assert (await mcp_client.call_tool("word_report", {"text": "header"})).is_error is False
+
+
+def test_the_owner_revokes_a_client_from_the_console(owner: Owner, stack: Stack) -> None:
+    app_id, url = _server_url(owner)
+    client = _register(owner.api)
+    verifier, challenge = _pkce()
+    code = parse_qs(urlsplit(owner.consent(_authorization_url(client, challenge, url)).headers["location"]).query)["code"][0]
+    access = _token(owner.api, client, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=verifier).json()["access_token"]
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {access}"}
+    assert httpx.post(url, json=INIT, headers=headers, timeout=10).status_code == 200
+
+    grants = owner.api.get(f"/api/apps/{app_id}/mcp/oauth", headers=owner.headers).json()
+    assert [g["client_name"] for g in grants] == ["Manual"]
+    stranger = Owner(stack)
+    try:
+        assert stranger.api.get(f"/api/apps/{app_id}/mcp/oauth", headers=stranger.headers).status_code == 404
+        assert stranger.browser.get(f"/apps/{app_id}/access").status_code == 404
+    finally:
+        stranger.close()
+
+    page = owner.browser.get(f"/apps/{app_id}/access")
+    assert page.status_code == 200 and "Manual" in page.text
+    action = f"/apps/{app_id}/access/oauth/{grants[0]['family']}/revoke"
+    assert action in page.text
+    assert owner.browser.post(action, data={"csrf_token": _field(page.text, "csrf_token")}).status_code == 303
+    assert httpx.post(url, json=INIT, headers=headers, timeout=10).status_code == 401
+    assert owner.api.get(f"/api/apps/{app_id}/mcp/oauth", headers=owner.headers).json() == []
