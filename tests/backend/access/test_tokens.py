@@ -192,3 +192,17 @@ def test_one_users_tokens_are_invisible_to_another(api: httpx.Client) -> None:
     bobs_app, _ = publish(api, bob, spec_yaml())
     assert api.delete(f"/api/apps/{bobs_app}/mcp/tokens/{token['id']}", headers=bob).status_code == 404
     assert _initialize(token["url"], token["token"]).status_code == 200  # still alive: Bob could not revoke it
+
+
+def test_an_event_stream_opened_with_a_token_closes_when_the_token_is_revoked(api: httpx.Client) -> None:
+    owner = new_user(api)
+    app_id, _ = publish(api, owner, spec_yaml())
+    token = new_token(api, owner, app_id)
+    headers = {"Accept": "text/event-stream", "Authorization": f"Bearer {token['token']}"}
+    with httpx.stream("GET", token["url"], headers=headers, timeout=httpx.Timeout(30, read=20)) as stream:
+        assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
+        chunks = stream.iter_bytes()
+        assert b"stream open" in next(chunks)
+        assert api.delete(f"/api/apps/{app_id}/mcp/tokens/{token['id']}", headers=owner).status_code == 200
+        rest = b"".join(chunks)  # ends when the server closes the stream (the read timeout would fail the test)
+    assert b"stream open" not in rest
