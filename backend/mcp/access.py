@@ -30,7 +30,8 @@ from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.services.endpoints import EndpointTarget
 from backend.services.limits import LimitExceeded, LimitScope, get_limiter, new_ticket
-from backend.services.tokens import TOKEN_PREFIX, Bearer, TokenRejected, authenticate, split_authorization, token_status
+from backend.services.oauth import ResourceRef, authenticate_access_token, family_is_live
+from backend.services.tokens import TOKEN_PREFIX, Bearer, TokenRejected, authenticate, split_authorization, token_is_active
 from backend.services.toolkits import ServedTool, ToolkitTarget, resolve_endpoint, resolve_toolkit, served_tools
 
 if TYPE_CHECKING:
@@ -182,14 +183,10 @@ def bearer_still_serves(settings: Settings, key: str) -> bool:
     watch = _Watch.parse(key)
     if watch is None:
         return False
-    from backend import crud
-    from backend.services.oauth import family_is_live
-
     with session_scope(settings.sqlalchemy_url) as session:
         kind, _, ident = watch.credential.partition(":")
         if kind == "token":
-            token = crud.get_token(session=session, token_id=int(ident))
-            if token is None or token_status(token) != "active":
+            if not token_is_active(session=session, token_id=int(ident)):
                 return False
         elif not family_is_live(session=session, family=ident):
             return False
@@ -215,13 +212,11 @@ class BearerRoute:
             return _resolve(session, self._kind, target_id), bearer
 
     def _oauth(self, session: Any, value: str, target_id: int) -> Bearer:
-        from backend.services.oauth import ResourceRef, authenticate_access_token
-
         if len(value) > 200:
             raise TokenRejected("the token is not valid for this MCP server")
         found = authenticate_access_token(session=session, token=value, ref=ResourceRef(self._kind, target_id))
         if found is None:
-            raise TokenRejected("the token is not valid for this MCP server, or it expired or was revoked")
+            raise TokenRejected("the token is not valid for this MCP server")  # OAuth clients refresh on this
         return Bearer(None, found.client_name, None, None, access="oauth", limit_key=f"oauth:{found.family}")
 
     def _challenge_for(self, target_id: str, exc: TokenRejected) -> JSONResponse:

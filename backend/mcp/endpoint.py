@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from backend.core.db import session_scope
 from backend.core.settings import Settings
+from backend.mcp.access import BEARER_WATCH_PREFIX, bearer_still_serves
 from backend.mcp.handlers import TARGET_STATE_KEY, build_handlers
 from backend.mcp.legacy_sse import LegacySse
 from backend.mcp.sessions import with_session
@@ -71,8 +72,6 @@ class McpEndpointApp:
             return found or resolve_toolkit_secret(session=session, settings=self.settings, secret=secret)
 
     def _still_serves(self, secret: str) -> bool:
-        from backend.mcp.access import BEARER_WATCH_PREFIX, bearer_still_serves
-
         if secret.startswith(BEARER_WATCH_PREFIX):  # a stream opened through the bearer way in
             return bearer_still_serves(self.settings, secret)
         return self._resolve(secret) is not None

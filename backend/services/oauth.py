@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import anyio
 from mcp.server.auth.provider import (
@@ -30,10 +30,12 @@ from mcp.server.auth.provider import (
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from sqlmodel import Session, col, select, update
 
+from backend import crud
 from backend.core import security
 from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.models import OAuthClient, OAuthGrant, OAuthGrantPublic, as_utc, utcnow
+from backend.services.errors import NotFound
 
 CODE_SECONDS = 300
 CONSENT_SALT = "toolpress.oauth-consent"
@@ -338,8 +340,6 @@ class Consent:
 
 def load_consent(*, session: Session, settings: Settings, signed: str, owner_id: int) -> Consent | None:
     """The pending request behind a consent link if it names one of this owner's apps or toolkits, else None."""
-    from backend import crud
-
     request = consent_request(settings, signed)
     if request is None:
         return None
@@ -360,8 +360,6 @@ def load_consent(*, session: Session, settings: Settings, signed: str, owner_id:
 
 def approve(*, session: Session, consent: Consent, owner_id: int) -> str:
     """Approve a consent: the redirect URL carrying a fresh code and the client's state."""
-    from urllib.parse import urlencode
-
     request = consent.request
     params = {k: request[k] for k in ("code_challenge", "redirect_uri", "redirect_uri_provided_explicitly", "resource", "scopes")}
     code = create_code(session=session, client_id=request["client_id"], owner_id=owner_id, ref=consent.ref, params=params)
@@ -372,8 +370,6 @@ def approve(*, session: Session, consent: Consent, owner_id: int) -> str:
 
 def deny(consent: Consent) -> str:
     """Deny a consent: the redirect URL telling the client so."""
-    from urllib.parse import urlencode
-
     query = {"error": "access_denied", **({"state": consent.request["state"]} if consent.request.get("state") else {})}
     separator = "&" if "?" in consent.request["redirect_uri"] else "?"
     return consent.request["redirect_uri"] + separator + urlencode(query)
@@ -396,8 +392,6 @@ def grants_public(*, session: Session, owner_id: int, ref: ResourceRef) -> list[
 
 def revoke_grant(*, session: Session, owner_id: int, ref: ResourceRef, family: str) -> None:
     """Revoke a client's access to one of the owner's endpoints or toolkits; NotFound if there is none."""
-    from backend.services.errors import NotFound
-
     if not any(g.family == family for g, _ in list_grants(session=session, owner_id=owner_id, ref=ref)):
         raise NotFound("no such OAuth grant")
     revoke_family(session=session, family=family, owner_id=owner_id)

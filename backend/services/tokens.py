@@ -51,6 +51,12 @@ def token_status(token: AccessToken, now: datetime | None = None) -> str:
     return "active"
 
 
+def token_is_active(*, session: Session, token_id: int) -> bool:
+    """Whether the token with this id still opens its endpoint or toolkit."""
+    token = crud.get_token(session=session, token_id=token_id)
+    return token is not None and token_status(token) == "active"
+
+
 def effective_limits(*, configured_rate: int | None, configured_concurrency: int | None, rate: int, concurrency: int) -> LimitsPublic:
     """Configured limits next to the ones enforced (the configured value, else the default)."""
     return LimitsPublic(
