@@ -1,6 +1,6 @@
 """Multi-step operations; the only layer besides crud that commits."""
 
-from backend.services import apps, endpoints, execution, limits, oauth, runs, tokens, toolkits, usage, users
+from backend.services import apps, endpoints, execution, limits, runs, tokens, toolkits, usage, users
 from backend.services.errors import Conflict, InvalidSpec, NotFound, QueueUnavailable, ServiceError
 
 __all__ = [
@@ -13,7 +13,6 @@ __all__ = [
     "endpoints",
     "execution",
     "limits",
-    "oauth",
     "runs",
     "tokens",
     "toolkits",
