@@ -99,6 +99,9 @@ def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     argv = ["worker", "--without-gossip", "--without-mingle", "--without-heartbeat", f"--loglevel={settings.log_level}"]
     argv += [f"--concurrency={args.concurrency or settings.worker_concurrency}", f"--pool={args.pool}"]
+    if args.beat:  # periodic tasks (the clean-up of old runs); run it in exactly one worker
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        argv += ["--beat", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
     celery_app.worker_main(argv)
     return 0
 
@@ -263,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a Celery worker (production mode)")
     worker.add_argument("--concurrency", type=int)
     worker.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"])
+    worker.add_argument("--beat", action="store_true", help="also run the periodic tasks (in one worker only)")
     worker.set_defaults(handler=_cmd_worker)
 
     db = sub.add_parser("db", help="database schema")

@@ -20,6 +20,9 @@ from backend.core.settings import Settings, get_settings
 from backend.mcp import McpEndpointApp
 from backend.platform_mcp import PATHS as PLATFORM_PATHS
 from backend.platform_mcp import PlatformMcpApp
+from backend.console.oauth import oauth_console_router
+from backend.mcp.access import BearerRoute, limit_body
+from backend.mcp.oauth import oauth_routes
 from backend.services import Conflict, InvalidSpec, NotFound, QueueUnavailable, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -81,12 +84,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.add_middleware(McpStreamCounter)
     app.include_router(console_router)
+    app.include_router(oauth_console_router)
+    app.router.routes.extend(oauth_routes(settings))
     app.mount("/static", static_mount(), name="static")
     # the platform server's fixed paths first: "/mcp/{secret}/mcp" would match "/mcp/platform/mcp" too
     for path in PLATFORM_PATHS:
         app.router.routes.append(Route(path, endpoint=platform_mcp, methods=["GET", "POST", "DELETE"]))
+    bounded = limit_body(mcp_endpoint, settings.max_request_bytes)
+    by_token = {"e": BearerRoute(mcp_endpoint, "app"), "t": BearerRoute(mcp_endpoint, "toolkit")}
+    for kind, route in by_token.items():  # before /mcp/{secret}/mcp, which would take "/mcp/e/mcp"
+        for path in (f"/mcp/{kind}/{{target_id}}/mcp", f"/mcp/{kind}/{{target_id}}"):
+            app.router.routes.append(Route(path, endpoint=limit_body(route, settings.max_request_bytes), methods=["GET", "POST", "DELETE"]))
     for path in ("/mcp/{secret}/mcp", "/mcp/{secret}"):
-        app.router.routes.append(Route(path, endpoint=mcp_endpoint, methods=["GET", "POST", "DELETE"]))
+        app.router.routes.append(Route(path, endpoint=bounded, methods=["GET", "POST", "DELETE"]))
     app.router.routes.append(Route("/mcp/{secret}/sse", endpoint=mcp_endpoint.legacy_sse, methods=["GET"]))
     app.router.routes.append(Route("/mcp/{secret}/messages", endpoint=mcp_endpoint.legacy_messages, methods=["POST"]))
 

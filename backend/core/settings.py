@@ -55,6 +55,17 @@ class Settings(BaseSettings):
     task_ttl_seconds: int = Field(default=24 * 3600, gt=0, description="How long a task can be polled after it was created.")
     task_poll_interval_ms: int = Field(default=1000, gt=0, description="Polling interval suggested to task clients.")
 
+    rate_limit_per_minute: int = Field(default=120, ge=0, description="Default calls per minute per endpoint or toolkit; 0: none.")
+    max_concurrent_runs: int = Field(default=10, ge=0, description="Default concurrent runs per endpoint or toolkit; 0: none.")
+    token_rate_limit_per_minute: int = Field(default=60, ge=0, description="Default calls per minute per token; 0: none.")
+    token_max_concurrent_runs: int = Field(default=5, ge=0, description="Default concurrent runs per token; 0: none.")
+    limits_url: str | None = Field(default=None, description="Where limits are counted (Redis URL); default follows the progress bus.")
+    run_retention_days: float = Field(default=30.0, ge=0, description="Runs older than this are deleted; 0 keeps them forever.")
+    retention_interval_seconds: float = Field(default=3600.0, gt=0, description="How often the clean-up of old runs runs.")
+    oauth_access_token_seconds: float = Field(default=3600.0, gt=0, description="Lifetime of an OAuth access token.")
+    oauth_refresh_token_days: float = Field(default=30.0, gt=0, description="Lifetime of an OAuth refresh token.")
+    max_recorded_argument_bytes: int = Field(default=16 * 1024, ge=256, description="Arguments kept in a run's record.")
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.env == "production":
@@ -94,6 +105,11 @@ class Settings(BaseSettings):
         if self.broker_url.startswith(("redis://", "rediss://")):
             return self.broker_url
         return "memory://"
+
+    @property
+    def limits_backend_url(self) -> str:
+        """Where call limits are counted: a Redis server shared by every API process, or this process."""
+        return self.limits_url or self.events_backend_url
 
     def signing_key(self) -> str:
         """The server secret; in development one is generated once and kept in the data directory."""

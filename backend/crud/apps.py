@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, select, update
 
-from backend.models import App, AppVersion, McpEndpoint, Run, utcnow
+from backend.models import AccessToken, App, AppVersion, McpEndpoint, OAuthGrant, Run, ToolkitApp, utcnow
 
 
 def create_app(*, session: Session, owner_id: int, name: str, spec: dict[str, Any]) -> App:
@@ -83,8 +83,14 @@ def list_versions(*, session: Session, app_id: int) -> list[AppVersion]:
 
 
 def delete_app(*, session: Session, app: App) -> None:
-    """Delete an app with its versions, endpoint and runs."""
+    """Delete an app with its versions, endpoint, tokens, toolkit places and runs."""
     session.exec(delete(Run).where(col(Run.app_id) == app.id))
+    endpoint_ids = select(McpEndpoint.id).where(McpEndpoint.app_id == app.id)
+    token_ids = select(AccessToken.id).where(col(AccessToken.endpoint_id).in_(endpoint_ids))
+    session.exec(update(Run).where(col(Run.token_id).in_(token_ids)).values(token_id=None))  # type: ignore[call-overload]
+    session.exec(delete(AccessToken).where(col(AccessToken.endpoint_id).in_(endpoint_ids)))
+    session.exec(delete(OAuthGrant).where(col(OAuthGrant.endpoint_id).in_(endpoint_ids)))
+    session.exec(delete(ToolkitApp).where(col(ToolkitApp.app_id) == app.id))
     session.exec(delete(McpEndpoint).where(col(McpEndpoint.app_id) == app.id))
     session.exec(delete(AppVersion).where(col(AppVersion.app_id) == app.id))
     session.delete(app)

@@ -21,6 +21,11 @@ def get_endpoint_by_app(*, session: Session, app_id: int) -> McpEndpoint | None:
     return session.exec(select(McpEndpoint).where(McpEndpoint.app_id == app_id)).first()
 
 
+def get_endpoint(*, session: Session, endpoint_id: int) -> McpEndpoint | None:
+    """An endpoint by id."""
+    return session.get(McpEndpoint, endpoint_id)
+
+
 def get_endpoint_by_hash(*, session: Session, secret_hash: str) -> McpEndpoint | None:
     """The endpoint whose secret hashes to `secret_hash`."""
     return session.exec(select(McpEndpoint).where(McpEndpoint.secret_hash == secret_hash)).first()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from datetime import datetime
+from typing import Any
 
-from backend.models import App, Run, RunStatus
+from sqlalchemy import func
+from sqlmodel import Session, col, delete, or_, select
+
+from backend.models import TERMINAL_STATUSES, App, Run, RunStatus
 
 
 def create_run(*, session: Session, run: Run) -> Run:
@@ -34,23 +37,58 @@ def list_runs(
     owner_id: int | None = None,
     app_id: int | None = None,
     status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    client: str | None = None,
+    toolkit_id: int | None = None,
     skip: int = 0,
     limit: int = 50,
 ) -> tuple[list[Run], int]:
-    """A page of runs, newest first, and the total count."""
+    """A page of runs, newest first, and the total count; `client` matches the client name exactly."""
+    conditions: list[Any] = []
+    if app_id is not None:
+        conditions.append(Run.app_id == app_id)
+    if status is not None:
+        conditions.append(Run.status == status)
+    if since is not None:
+        conditions.append(col(Run.created_at) >= since)
+    if until is not None:
+        conditions.append(col(Run.created_at) < until)
+    if client is not None:
+        conditions.append(Run.client_name == client)
+    if toolkit_id is not None:
+        conditions.append(Run.toolkit_id == toolkit_id)
     query = select(Run)
     count_query = select(func.count()).select_from(Run)
     if owner_id is not None:
         query = query.join(App, col(App.id) == col(Run.app_id)).where(App.owner_id == owner_id)
         count_query = count_query.join(App, col(App.id) == col(Run.app_id)).where(App.owner_id == owner_id)
-    if app_id is not None:
-        query = query.where(Run.app_id == app_id)
-        count_query = count_query.where(Run.app_id == app_id)
-    if status is not None:
-        query = query.where(Run.status == status)
-        count_query = count_query.where(Run.status == status)
-    rows = session.exec(query.order_by(col(Run.created_at).desc()).offset(skip).limit(limit)).all()
+    if conditions:
+        query = query.where(*conditions)
+        count_query = count_query.where(*conditions)
+    order = (col(Run.created_at).desc(), col(Run.id).desc())
+    rows = session.exec(query.order_by(*order).offset(skip).limit(limit)).all()
     return list(rows), int(session.exec(count_query).one())
+
+
+def list_finished_runs(*, session: Session, app_id: int, since: datetime) -> list[tuple[str, datetime | None, datetime | None]]:
+    """(status, started_at, ended_at) of an app's runs that ended, created since `since`."""
+    query = select(Run.status, Run.started_at, Run.ended_at).where(
+        Run.app_id == app_id, col(Run.created_at) >= since, col(Run.status).in_([s.value for s in TERMINAL_STATUSES])
+    )
+    return [(str(status), started, ended) for status, started, ended in session.exec(query).all()]
+
+
+def delete_runs_before(*, session: Session, cutoff: datetime, batch: int = 1000) -> int:
+    """Delete up to `batch` ended runs created before `cutoff`; return how many went."""
+    ids = select(Run.id).where(
+        col(Run.created_at) < cutoff, col(Run.status).in_([s.value for s in TERMINAL_STATUSES])
+    ).limit(batch)
+    doomed = list(session.exec(ids).all())
+    if doomed:
+        session.exec(delete(Run).where(col(Run.id).in_(doomed)))
+    session.commit()
+    return len(doomed)
 
 
 def save_run(*, session: Session, run: Run) -> Run:
@@ -61,7 +99,18 @@ def save_run(*, session: Session, run: Run) -> Run:
     return run
 
 
-def in_flight_run_ids(*, session: Session, endpoint_id: int) -> list[str]:
-    """Ids of the runs started through an endpoint that are still queued or running."""
-    query = select(Run.id).where(Run.endpoint_id == endpoint_id, col(Run.status).in_([RunStatus.queued, RunStatus.running]))
+def in_flight_run_ids(
+    *, session: Session, endpoint_id: int | None = None, toolkit_id: int | None = None, url_only: bool = False
+) -> list[str]:
+    """Ids of the still queued or running runs started through an app endpoint (not via a toolkit) or a toolkit.
+
+    `url_only` keeps the runs that came in through the secret URL, not through a token or OAuth.
+    """
+    query = select(Run.id).where(col(Run.status).in_([RunStatus.queued, RunStatus.running]))
+    if toolkit_id is not None:
+        query = query.where(Run.toolkit_id == toolkit_id)
+    else:
+        query = query.where(Run.endpoint_id == endpoint_id, col(Run.toolkit_id).is_(None))
+    if url_only:
+        query = query.where(or_(col(Run.access).is_(None), Run.access == "url"))
     return list(session.exec(query).all())

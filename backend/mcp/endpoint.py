@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.mcp import cancellation
+from backend.mcp.access import BEARER_WATCH_PREFIX, bearer_target
 from backend.mcp.handlers import TARGET_STATE_KEY, build_handlers, result_of, target_of
 from backend.mcp.legacy_sse import LegacySse
 from backend.mcp.sessions import with_session
@@ -30,6 +31,7 @@ from backend.mcp.streams import ListenStreams, StreamWatcher
 from backend.mcp.tasks import Tasks
 from backend.services.apps import describe_tool, load_spec_of
 from backend.services.endpoints import EndpointTarget, resolve_secret
+from backend.services.toolkits import ToolkitTarget, resolve_toolkit_secret, served_tools
 
 NOT_FOUND = JSONResponse({"detail": "Not Found"}, status_code=404)
 
@@ -100,17 +102,24 @@ class McpEndpointApp:
         async with self.manager.run(), self.streams.running():
             yield
 
-    def _resolve(self, secret: str) -> EndpointTarget | None:
+    def _resolve(self, secret: str) -> EndpointTarget | ToolkitTarget | None:
         with session_scope(self.settings.sqlalchemy_url) as session:
-            return resolve_secret(session=session, settings=self.settings, secret=secret)
+            found = resolve_secret(session=session, settings=self.settings, secret=secret)
+            return found or resolve_toolkit_secret(session=session, settings=self.settings, secret=secret)
 
     def _fingerprint(self, secret: str) -> str | None:
-        """A digest of the tool the URL serves now, or None when it serves nothing."""
-        target = self._resolve(secret)
+        """A digest of the tools the URL (or a bearer stream's key) serves now, or None when it serves nothing."""
+        if secret.startswith(BEARER_WATCH_PREFIX):  # a stream opened through the bearer way in
+            target = bearer_target(self.settings, secret)
+        else:
+            target = self._resolve(secret)
         if target is None:
             return None
-        info = describe_tool(load_spec_of(target.version.spec))
-        return hashlib.sha256(json.dumps(dataclasses.asdict(info), sort_keys=True, default=str).encode()).hexdigest()
+        tools = [
+            {**dataclasses.asdict(describe_tool(load_spec_of(tool.version.spec))), "name": tool.name}
+            for tool in served_tools(target)
+        ]
+        return hashlib.sha256(json.dumps(tools, sort_keys=True, default=str).encode()).hexdigest()
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GET (handshake generations) opens Toolpress's bound stream; everything else goes to the SDK."""
@@ -120,7 +129,7 @@ class McpEndpointApp:
             return
         await self.manager.handle_request(scope, receive, send)
 
-    async def resolve_into(self, scope: Scope, receive: Receive, send: Send) -> EndpointTarget | None:
+    async def resolve_into(self, scope: Scope, receive: Receive, send: Send) -> EndpointTarget | ToolkitTarget | None:
         """Resolve the URL secret and put the target into the request state; answer 404 when it serves nothing."""
         secret = scope.get("path_params", {}).get("secret", "")
         target = await anyio.to_thread.run_sync(self._resolve, secret)
@@ -134,6 +143,13 @@ class McpEndpointApp:
         target = await self.resolve_into(scope, receive, send)
         if target is None:
             return
+        await self.serve_target(scope, receive, send, target)
+
+    async def serve_target(
+        self, scope: Scope, receive: Receive, send: Send, target: EndpointTarget | ToolkitTarget
+    ) -> None:
+        """Serve a request whose target is known (by URL secret here, by token in backend.mcp.access)."""
+        scope.setdefault("state", {})[TARGET_STATE_KEY] = target
         await with_session(
             scope,
             receive,

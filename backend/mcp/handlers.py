@@ -14,6 +14,7 @@ from mcp.shared.exceptions import MCPError
 import workflows
 from backend.core.db import session_scope
 from backend.core.settings import Settings
+from backend.mcp.access import admit_call, find_tool
 from backend.mcp.cancellation import follow_cancellable
 from backend.mcp.sessions import SESSION_STATE_KEY
 from backend.models import Run, RunStatus
@@ -21,6 +22,8 @@ from backend.services import CallInterrupted, QueueUnavailable
 from backend.services.apps import describe_tool, load_spec_of
 from backend.services.endpoints import EndpointTarget
 from backend.services.runs import create_run, dispatch_and_follow, enqueue
+from backend.services.toolkits import ToolkitTarget, served_tools
+from backend.services.usage import recorded_arguments
 
 if TYPE_CHECKING:
     from backend.mcp.tasks import Tasks
@@ -32,8 +35,8 @@ LEGACY_STATE_KEY = "toolpress_legacy_sse"
 _MAX_TEXT = 100_000
 
 
-def target_of(ctx: ServerRequestContext[Any, Any]) -> EndpointTarget:
-    """The endpoint, app and version the request's URL leads to (resolved by the route)."""
+def target_of(ctx: ServerRequestContext[Any, Any]) -> EndpointTarget | ToolkitTarget:
+    """The app endpoint or toolkit the request's URL (or token) leads to (resolved by the route)."""
     request = ctx.request
     target = getattr(getattr(request, "state", None), TARGET_STATE_KEY, None)
     if target is None:  # the route resolves the secret before the SDK sees the request
@@ -92,53 +95,59 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
     async def on_list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        target = target_of(ctx)
-        info = describe_tool(load_spec_of(target.version.spec))
-        tool = types.Tool(
-            name=info.name,
-            title=info.title,
-            description=info.description,
-            input_schema=info.input_schema,
-            output_schema=info.output_schema,
-            annotations=types.ToolAnnotations(title=info.title, **info.annotations) if info.annotations else None,
-        )
-        return types.ListToolsResult(tools=[tool])
+        tools = []
+        for served in served_tools(target_of(ctx)):  # one per app: one for an app endpoint, several for a toolkit
+            info = describe_tool(load_spec_of(served.version.spec))
+            tools.append(
+                types.Tool(
+                    name=served.name,
+                    title=info.title,
+                    description=info.description,
+                    input_schema=info.input_schema,
+                    output_schema=info.output_schema,
+                    annotations=types.ToolAnnotations(title=info.title, **info.annotations) if info.annotations else None,
+                )
+            )
+        return types.ListToolsResult(tools=tools)
 
     async def on_call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult | dict[str, Any]:
         target = target_of(ctx)
-        spec = load_spec_of(target.version.spec)
-        info = describe_tool(spec)
-        if params.name != info.name:
-            raise MCPError(types.INVALID_PARAMS, f"unknown tool {params.name[:100]!r}; this server offers {info.name!r}")
+        tool = find_tool(target, params.name)
+        spec = load_spec_of(tool.version.spec)
         try:
             inputs = workflows.validate_inputs(spec, params.arguments)
         except workflows.InvalidInputs as exc:
             issues = "\n".join(f"- {issue.path}: {issue.message}" for issue in exc.errors)
-            return _error(f"Invalid arguments for {info.name}:\n{issues}")
+            return _error(f"Invalid arguments for {tool.name}:\n{issues}")
         client_name, client_version = _client_identity(ctx)
+
+        admission = await admit_call(settings, ctx, target)  # an MCP error over a limit; nothing is queued
 
         def _create() -> Run:
             with session_scope(settings.sqlalchemy_url) as session:
+                arguments = recorded_arguments(session=session, settings=settings, inputs=inputs, owner_id=tool.app.owner_id)
                 return create_run(
                     session=session,
-                    app=target.app,
-                    version=target.version,
+                    app=tool.app,
+                    version=tool.version,
                     inputs=inputs,
-                    endpoint_id=target.endpoint.id,
+                    endpoint_id=tool.endpoint_id,
                     client_name=client_name,
                     client_version=client_version,
+                    record={**admission.record, "toolkit_id": tool.toolkit_id, "arguments": arguments},
                 )
 
         async def relay(done: int, total: int, message: str | None) -> None:
             await ctx.session.report_progress(done, total, message)
 
         try:
-            if await tasks.policy.wanted(ctx, spec, target.app.id):
+            if await tasks.policy.wanted(ctx, spec, tool.app.id):
+                # a task holds no call slot: the concurrency limit counts calls a client is waiting on
                 run = await anyio.to_thread.run_sync(_create)
                 await anyio.to_thread.run_sync(enqueue, settings, run)
-                logger.info("run %s of app %s started as a task", run.id, target.app.id)
+                logger.info("run %s of app %s started as a task", run.id, tool.app.id)
                 return tasks.created(run)
             run = await anyio.to_thread.run_sync(_create)
             # legacy SSE delivers notifications/cancelled by cancelling this handler, so there a drop must cancel
@@ -156,8 +165,10 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
         except (QueueUnavailable, CallInterrupted) as exc:
             return _error(f"{exc}.")
         except Exception:
-            logger.exception("tools/call on app %s failed", target.app.id)
+            logger.exception("tools/call on app %s failed", tool.app.id)
             return _error("Internal error while starting the run; it was not completed. Try again.")
+        finally:
+            await admission.release()
         return result_of(final)
 
     return {"on_list_tools": on_list_tools, "on_call_tool": on_call_tool}

@@ -6,7 +6,8 @@ Whether a call becomes a task is the app's `tasks` setting: `always`, `never`, o
 run of late takes longer than `TOOLPRESS_TASK_THRESHOLD_SECONDS`).
 
 A task is a run: the task id is the run id and the task's state is the run row, so any API process answers for
-any task and tasks outlive an API restart. A task is visible only through the endpoint it was created on.
+any task and tasks outlive an API restart. A task is visible only through the app endpoint or toolkit it was
+created on (by URL, token or OAuth).
 Tool errors end as `completed` with `isError` (the spec keeps `failed` for JSON-RPC errors). Handshake-era
 clients (2025-11-25 and older) always get the plain synchronous call.
 """
@@ -35,6 +36,7 @@ from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, Run, RunStatus, as_utc, utcnow
 from backend.services.endpoints import EndpointTarget
+from backend.services.toolkits import ToolkitTarget
 from backend.services.runs import cancel_run, mark_worker_lost_if_orphaned
 
 logger = logging.getLogger(__name__)
@@ -98,6 +100,13 @@ class TaskPolicy:
         return median is not None and median > self._settings.task_threshold_seconds
 
 
+def _started_through(run: Run, target: EndpointTarget | ToolkitTarget) -> bool:
+    """Whether the run was started through this app endpoint or toolkit (its URL, a token or OAuth)."""
+    if isinstance(target, ToolkitTarget):
+        return run.toolkit_id == target.toolkit.id
+    return run.toolkit_id is None and run.endpoint_id == target.endpoint.id
+
+
 def _iso(value: Any) -> str:
     return as_utc(value).isoformat().replace("+00:00", "Z")
 
@@ -149,10 +158,10 @@ class Tasks:
         """The `CreateTaskResult` for a run just queued."""
         return {"resultType": "task", **task_of(run, self._settings)}
 
-    def _load(self, target: EndpointTarget, task_id: str) -> Run:
+    def _load(self, target: EndpointTarget | ToolkitTarget, task_id: str) -> Run:
         with session_scope(self._settings.sqlalchemy_url) as session:
             run = crud.get_run(session=session, run_id=task_id)
-        if run is None or run.endpoint_id != target.endpoint.id:
+        if run is None or not _started_through(run, target):
             raise MCPError(types.INVALID_PARAMS, "Failed to retrieve task: Task not found")
         if as_utc(run.created_at) + timedelta(seconds=self._settings.task_ttl_seconds) < utcnow():
             raise MCPError(types.INVALID_PARAMS, "Failed to retrieve task: Task has expired")

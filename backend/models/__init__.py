@@ -1,8 +1,17 @@
 """SQLModel tables and their API schema families."""
 
+from backend.models.access import (
+    AccessToken,
+    AccessTokenCreate,
+    AccessTokenPublic,
+    AccessTokensPublic,
+    LimitsPublic,
+    LimitsUpdate,
+)
 from backend.models.app import App, AppCreate, AppPublic, AppsPublic, AppUpdate, AppVersion, AppVersionPublic
 from backend.models.base import as_utc, utcnow
 from backend.models.endpoint import EndpointPublic, McpEndpoint
+from backend.models.oauth import OAuthClient, OAuthGrant, OAuthGrantPublic
 from backend.models.run import (
     ALLOWED_TRANSITIONS,
     TERMINAL_STATUSES,
@@ -14,9 +23,34 @@ from backend.models.run import (
     apply_transition,
 )
 from backend.models.secret import SECRET_NAME_PATTERN, Secret, SecretPublic, SecretSet, SecretsPublic
+from backend.models.toolkit import (
+    Toolkit,
+    ToolkitApp,
+    ToolkitCreate,
+    ToolkitPublic,
+    ToolkitsPublic,
+    ToolkitToolPublic,
+    ToolkitUpdate,
+)
 from backend.models.user import TokenPublic, User, UserCreate, UserLogin, UserPublic
 
 __all__ = [
+    "AccessToken",
+    "AccessTokenCreate",
+    "AccessTokenPublic",
+    "AccessTokensPublic",
+    "LimitsPublic",
+    "OAuthClient",
+    "OAuthGrant",
+    "OAuthGrantPublic",
+    "LimitsUpdate",
+    "Toolkit",
+    "ToolkitApp",
+    "ToolkitCreate",
+    "ToolkitPublic",
+    "ToolkitToolPublic",
+    "ToolkitUpdate",
+    "ToolkitsPublic",
     "ALLOWED_TRANSITIONS",
     "SECRET_NAME_PATTERN",
     "TERMINAL_STATUSES",

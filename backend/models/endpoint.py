@@ -22,6 +22,8 @@ class McpEndpoint(SQLModel, table=True):
     enabled: bool = False
     nonce: str = Field(max_length=128)
     secret_hash: str = Field(max_length=64, unique=True, index=True)
+    calls_per_minute: int | None = None  # None: the server default (settings); 0: no limit
+    max_concurrent_runs: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
     rotated_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
 

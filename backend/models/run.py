@@ -56,7 +56,13 @@ class Run(SQLModel, table=True):
     id: str = Field(default_factory=new_run_id, primary_key=True, max_length=32)
     app_id: int = Field(foreign_key="app.id", index=True)
     version_id: int | None = Field(default=None, foreign_key="appversion.id")
-    endpoint_id: int | None = Field(default=None, foreign_key="mcpendpoint.id")
+    endpoint_id: int | None = Field(default=None, foreign_key="mcpendpoint.id", index=True)
+    toolkit_id: int | None = Field(default=None, foreign_key="toolkit.id", index=True)
+    token_id: int | None = Field(default=None, foreign_key="accesstoken.id")
+    token_name: str | None = Field(default=None, max_length=100)
+    access: str | None = Field(default=None, max_length=16)  # how the call came in: url, token, oauth
+    arguments: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    progress_trail: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     source: str = Field(default="mcp", max_length=32)
     status: RunStatus = Field(default=RunStatus.queued, sa_type=String(16), index=True)
     inputs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -66,7 +72,7 @@ class Run(SQLModel, table=True):
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     error: str | None = None
     trace: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    client_name: str | None = Field(default=None, max_length=200)
+    client_name: str | None = Field(default=None, max_length=200, index=True)
     client_version: str | None = Field(default=None, max_length=100)
     task_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=TZ, index=True)
@@ -107,6 +113,11 @@ class RunPublic(BaseModel):
     started_at: datetime | None
     ended_at: datetime | None
     duration_ms: float | None
+    endpoint_id: int | None = None
+    toolkit_id: int | None = None
+    token_name: str | None = None
+    access: str | None = None
+    progress_trail: list[dict[str, Any]] | None = None
 
 
 class RunsPublic(BaseModel):

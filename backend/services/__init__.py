@@ -1,6 +1,6 @@
 """Multi-step operations; the only layer besides crud that commits."""
 
-from backend.services import apps, endpoints, execution, runs, users
+from backend.services import apps, endpoints, execution, limits, runs, tokens, toolkits, usage, users
 from backend.services.errors import CallInterrupted, Conflict, InvalidSpec, NotFound, QueueUnavailable, ServiceError
 
 __all__ = [
@@ -13,6 +13,10 @@ __all__ = [
     "apps",
     "endpoints",
     "execution",
+    "limits",
     "runs",
+    "tokens",
+    "toolkits",
+    "usage",
     "users",
 ]

@@ -70,9 +70,9 @@ def enable_endpoint(*, session: Session, settings: Settings, app: App) -> McpEnd
     return crud.save_endpoint(session=session, endpoint=endpoint)
 
 
-def _cancel_in_flight(*, session: Session, settings: Settings, endpoint: McpEndpoint, why: str) -> None:
-    """Cancel every run still queued or running that was started through the endpoint (calls and tasks)."""
-    for run_id in crud.in_flight_run_ids(session=session, endpoint_id=endpoint.id):
+def cancel_in_flight(session: Session, settings: Settings, run_ids: list[str], why: str) -> None:
+    """Cancel runs still queued or running (calls and tasks): their workers stop, waiting callers are told why."""
+    for run_id in run_ids:
         cancel_run(session=session, settings=settings, run_id=run_id, reason=why)
 
 
@@ -81,7 +81,8 @@ def disable_endpoint(*, session: Session, settings: Settings, app: App) -> McpEn
     endpoint = get_or_create_endpoint(session=session, settings=settings, app=app)
     endpoint.enabled = False
     endpoint = crud.save_endpoint(session=session, endpoint=endpoint)
-    _cancel_in_flight(session=session, settings=settings, endpoint=endpoint, why="the app's MCP server was switched off")
+    started = crud.in_flight_run_ids(session=session, endpoint_id=endpoint.id)
+    cancel_in_flight(session, settings, started, "the app's MCP server was switched off")
     return endpoint
 
 
@@ -91,7 +92,9 @@ def regenerate_endpoint(*, session: Session, settings: Settings, app: App) -> Mc
     endpoint.nonce, endpoint.secret_hash = _fresh_material(settings)
     endpoint.rotated_at = utcnow()
     endpoint = crud.save_endpoint(session=session, endpoint=endpoint)
-    _cancel_in_flight(session=session, settings=settings, endpoint=endpoint, why="the MCP URL it was called through was regenerated")
+    # calls that came in through tokens or OAuth go on: a regenerate does not touch those ways in
+    started = crud.in_flight_run_ids(session=session, endpoint_id=endpoint.id, url_only=True)
+    cancel_in_flight(session, settings, started, "the MCP URL it was called through was regenerated")
     return endpoint
 
 

@@ -20,6 +20,7 @@ from backend.models import TERMINAL_STATUSES, Run, RunStatus, apply_transition
 from backend.services import secrets as user_secrets
 from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app
 from backend.services.errors import ServiceError
+from backend.services.usage import append_progress
 from workflows.references import Redactor
 
 logger = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
                 if current is not None and RunStatus(current.status) is RunStatus.running:
                     current.progress_done, current.progress_total = event.done, event.total
                     current.progress_message = message[:500] if message else None
+                    append_progress(current, event.done, event.total, message)
                     crud.save_run(session=s, run=current)
         except UNAVAILABLE_ERRORS:  # the database is restarting: the event still reaches the caller
             logger.warning("run %s: progress not recorded, the database is unavailable", run_id)

@@ -35,8 +35,9 @@ def create_run(
     source: str = "mcp",
     client_name: str | None = None,
     client_version: str | None = None,
+    record: dict[str, Any] | None = None,
 ) -> Run:
-    """Record a queued run of `version` with validated inputs."""
+    """Record a queued run of `version` with validated inputs; `record` sets further Run fields (how the call came in)."""
     run = Run(
         app_id=app.id,
         version_id=version.id,
@@ -46,6 +47,8 @@ def create_run(
         client_name=(client_name or None) and client_name[:200],
         client_version=(client_version or None) and client_version[:100],
     )
+    for field, value in (record or {}).items():
+        setattr(run, field, value)
     run.task_id = run.id
     return crud.create_run(session=session, run=run)
 

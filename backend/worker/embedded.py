@@ -8,6 +8,9 @@ import threading
 from celery import Celery
 from celery.apps.worker import Worker
 
+from backend.core.settings import get_settings
+from backend.worker.retention import RetentionLoop
+
 logger = logging.getLogger(__name__)
 
 
@@ -19,6 +22,7 @@ class EmbeddedWorker:
         self.concurrency = concurrency
         self._worker: Worker | None = None
         self._thread: threading.Thread | None = None
+        self._retention: RetentionLoop | None = None
 
     def start(self) -> None:
         """Start consuming in a daemon thread and wait until the worker is ready."""
@@ -38,9 +42,13 @@ class EmbeddedWorker:
         if not ready.wait(timeout=30):
             raise RuntimeError("the embedded worker did not become ready within 30 s")
         logger.info("embedded worker ready (%d threads)", self.concurrency)
+        self._retention = RetentionLoop(get_settings())  # the embedded stand-in for beat
+        self._retention.start()
 
     def stop(self) -> None:
         """Stop the worker, letting running tasks finish."""
+        if self._retention is not None:
+            self._retention.stop()
         if self._worker is not None:
             self._worker.stop(in_sighandler=False)
         if self._thread is not None:

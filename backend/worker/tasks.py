@@ -9,6 +9,7 @@ from celery import Celery
 from backend.core.queue import RUN_APP_TASK, get_celery
 from backend.core.settings import get_settings
 from backend.services.execution import execute_run
+from backend.worker.retention import PURGE_RUNS_TASK, purge
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,18 @@ def register_tasks(app: Celery) -> Celery:
             logger.exception("run task %s failed", run_id)
             raise
 
+    @app.task(name=PURGE_RUNS_TASK, ignore_result=True)
+    def purge_runs() -> None:
+        """Delete runs past the retention period (scheduled by beat: `toolpress worker --beat`)."""
+        try:
+            purge(get_settings())
+        except Exception:
+            logger.exception("the clean-up of old runs failed")
+            raise
+
+    app.conf.beat_schedule = {
+        "purge-old-runs": {"task": PURGE_RUNS_TASK, "schedule": get_settings().retention_interval_seconds},
+    }
     return app
 
 
