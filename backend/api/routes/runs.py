@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query
 
 from backend import crud
-from backend.api.deps import CurrentUser, SessionDep, SettingsDep
+from backend.api.deps import MAX_ID, CurrentUser, SessionDep, SettingsDep
+from backend.api.responses import errors
 from backend.models import RunPublic, RunsPublic, RunStatus
 from backend.services import runs
 
-router = APIRouter(prefix="/runs", tags=["runs"])
+router = APIRouter(prefix="/runs", tags=["runs"], responses=errors(401, 422))
+
+RunId = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="A run id (32 hex digits)")]
 
 
 @router.get("", response_model=RunsPublic)
 def list_runs(
     session: SessionDep,
     user: CurrentUser,
-    app_id: int | None = None,
+    app_id: int | None = Query(None, ge=1, le=MAX_ID),
     status: RunStatus | None = None,
-    skip: int = Query(0, ge=0),
+    skip: int = Query(0, ge=0, le=MAX_ID),
     limit: int = Query(50, ge=1, le=500),
 ) -> RunsPublic:
     """Runs of your apps, newest first."""
@@ -28,8 +33,8 @@ def list_runs(
     return RunsPublic(data=[runs.run_public(r) for r in rows], count=count)
 
 
-@router.get("/{run_id}", response_model=RunPublic)
-def get_run(run_id: str, session: SessionDep, user: CurrentUser) -> RunPublic:
+@router.get("/{run_id}", response_model=RunPublic, responses=errors(404))
+def get_run(run_id: RunId, session: SessionDep, user: CurrentUser) -> RunPublic:
     """One run with its arguments, progress, trace and result or error."""
     run = crud.get_run(session=session, run_id=run_id, owner_id=user.id)
     if run is None:
@@ -37,8 +42,8 @@ def get_run(run_id: str, session: SessionDep, user: CurrentUser) -> RunPublic:
     return runs.run_public(run)
 
 
-@router.post("/{run_id}/cancel", response_model=RunPublic)
-def cancel_run(run_id: str, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> RunPublic:
+@router.post("/{run_id}/cancel", response_model=RunPublic, responses=errors(404, 503))
+def cancel_run(run_id: RunId, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> RunPublic:
     """Cancel a queued or running run."""
     if crud.get_run(session=session, run_id=run_id, owner_id=user.id) is None:
         raise HTTPException(status_code=404, detail="run not found")
