@@ -49,6 +49,7 @@ _DESCRIPTIONS = {
     401: ("Missing, invalid or expired access token", ErrorPublic),
     404: ("Not found, or not yours (the same answer for both)", ErrorPublic),
     409: ("Conflicts with the current state", ErrorPublic),
+    413: ("The request body is larger than 2 MiB", ErrorPublic),
     422: ("Invalid request", RequestInvalidPublic),
     429: ("Too many attempts; retry after the Retry-After header's seconds", ErrorPublic),
     503: ("A service Toolpress needs is unavailable", ErrorPublic),

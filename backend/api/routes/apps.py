@@ -24,7 +24,7 @@ def list_apps(
     return AppsPublic(data=[app_service.app_public(session=session, app=a) for a in rows], count=count)
 
 
-@router.post("", response_model=AppPublic, status_code=status.HTTP_201_CREATED, responses=errors(400, 409, spec=True))
+@router.post("", response_model=AppPublic, status_code=status.HTTP_201_CREATED, responses=errors(400, 409, 413, spec=True))
 def create_app(body: AppCreate, session: SessionDep, user: CurrentUser) -> AppPublic:
     """Create an app from a spec (JSON) or YAML text."""
     spec = app_service.parse_spec(spec=body.spec, text=body.yaml)
@@ -38,7 +38,7 @@ def get_app(app: OwnedApp, session: SessionDep) -> AppPublic:
     return app_service.app_public(session=session, app=app)
 
 
-@router.patch("/{app_id}", response_model=AppPublic, responses=errors(400, 404, 409, spec=True))
+@router.patch("/{app_id}", response_model=AppPublic, responses=errors(400, 404, 409, 413, spec=True))
 def update_app(body: AppUpdate, app: OwnedApp, session: SessionDep) -> AppPublic:
     """Replace the app's draft spec."""
     fields = body.model_dump(exclude_unset=True)
