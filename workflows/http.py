@@ -3,9 +3,9 @@
 The guard resolves the host with ``getaddrinfo`` (so ``2130706433``, ``0x7f.1`` and other
 spellings of loopback resolve to what they really are), refuses the request if *any*
 resolved address is not globally routable (loopback, private, link-local incl.
-169.254.169.254, CGNAT, unspecified, multicast, reserved, IPv4-mapped or 6to4 forms of
-those), and then connects to the checked IP itself, keeping the original Host header and
-TLS server name, so a DNS answer cannot change between check and connect (rebinding).
+169.254.169.254, CGNAT, unspecified, multicast, reserved, and the IPv4-mapped, 6to4,
+Teredo, NAT64 and IPv4-compatible IPv6 forms of those), and then connects to the checked
+IP itself, keeping the original Host header and TLS server name, so a DNS answer cannot change between check and connect (rebinding).
 Redirects are followed by hand and every hop is checked again. A target listed in the
 allow-list (``host`` or ``host:port``, matched against the URL as written) skips the
 address check; that is how tests reach their local server and how an operator lets apps
@@ -46,12 +46,26 @@ class HttpResponse:
     redirects: list[str] = field(default_factory=list)
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known NAT64 prefix: the last 32 bits are an IPv4 address
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # local-use NAT64: translated inside the operator's network
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip in _NAT64 or (int(ip) >> 32 == 0 and int(ip) > 1):  # NAT64, or IPv4-compatible ::a.b.c.d
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+
+
 def is_public_address(text: str) -> bool:
     """Tell whether an IP address is globally routable unicast (the only kind apps may reach)."""
     ip = ipaddress.ip_address(text.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if ip in _NAT64_LOCAL:
+            return False
+        embedded = _embedded_ipv4(ip)
         if embedded is not None and not is_public_address(str(embedded)):
+            return False
+        if int(ip) >> 32 == 0 and int(ip) > 1:  # deprecated IPv4-compatible form: never a real destination
             return False
     return bool(ip.is_global) and not ip.is_multicast
 

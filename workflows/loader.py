@@ -27,18 +27,29 @@ class _Refused(Exception):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses documents with too many aliases (alias bombs)."""
+    """SafeLoader that refuses documents with too many aliases (alias bombs) or too deep a nesting.
+
+    The depth check stops ``[[[[…`` at the limit, before PyYAML's recursive composer (and its
+    scanner, whose work grows with the nesting) spend seconds reaching Python's recursion limit.
+    """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.alias_count = 0
+        self.depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             self.alias_count += 1
             if self.alias_count > MAX_ALIASES:
                 raise _Refused(f"the document uses more than {MAX_ALIASES} YAML aliases")
-        return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _Refused(f"the document is nested deeper than {MAX_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
@@ -42,6 +43,7 @@ _PERCENT_SPEC = re.compile(r"%[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _BRACE_SPEC = re.compile(r"\{[^{}]*?:([^{}]*)\}")
 _WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
 _WIDTH_FILTERS = ("center", "indent", "slice", "wordwrap", "batch")
+_GROWING_METHODS = frozenset({"replace", "join", "format", "format_map"})
 
 
 class RenderError(NodeFailure):
@@ -133,15 +135,89 @@ def _capped_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _check_size(what: str, size: int) -> None:
+    if size > MAX_OUTPUT_CHARS:
+        raise RenderError(f"{what} would produce more than {MAX_OUTPUT_CHARS} characters")
+
+
+def _longest(values: Any) -> int:
+    return max((len(v) if isinstance(v, str) else len(str(v)) for v in values), default=0)
+
+
+def _check_growth(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Refuse, before it runs, a string operation whose result would outgrow the output limit.
+
+    Each operation's own arguments are bounded, but its result can be their product:
+    ``s.replace('a', s)``, ``s | join(s)``, ``'{0}{0}…'.format(s)`` or ``s | indent(width)``
+    on many lines. The estimate is an upper bound computed from lengths and counts only.
+    """
+    if name == "replace" and isinstance(value, str) and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
+        old, new = args[0], args[1]
+        hits = value.count(old) if old else len(value) + 1
+        count = args[2] if len(args) > 2 else kwargs.get("count", -1)
+        if isinstance(count, int) and count >= 0:
+            hits = min(hits, count)
+        _check_size("replace", len(value) + hits * max(0, len(new) - len(old)))
+    elif name == "join" and isinstance(value, (str, list, tuple)):
+        separator = args[0] if args else kwargs.get("d", "")
+        items = list(value)
+        _check_size("join", len(str(separator)) * max(0, len(items) - 1) + sum(len(str(i)) for i in items))
+    elif name in ("format", "format_map") and isinstance(value, str):
+        fields = value.count("{") + value.count("%")
+        _check_size(name, len(value) + fields * _longest([*args, *kwargs.values()]))
+    elif name == "indent" and isinstance(value, str):
+        width = args[0] if args else kwargs.get("width", 4)
+        pad = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
+        _check_size("indent", len(value) + pad * (value.count("\n") + 1))
+    elif name == "wordwrap" and isinstance(value, str):
+        width = args[0] if args else kwargs.get("width", 79)
+        wrap = args[2] if len(args) > 2 else kwargs.get("wrapstring") or "\n"
+        lines = len(value) // max(1, width if isinstance(width, int) else 1) + 1
+        _check_size("wordwrap", len(value) + lines * len(str(wrap)))
+
+
+def _growing_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    skip = 1 if hasattr(func, "jinja_pass_arg") else 0
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _check_growth(name, args[skip], args[skip + 1:], kwargs)
+        return func(*args, **kwargs)
+
+    wrapper.__name__ = getattr(func, "__name__", name)
+    if hasattr(func, "jinja_pass_arg"):
+        wrapper.jinja_pass_arg = func.jinja_pass_arg  # type: ignore[attr-defined]
+    return wrapper
+
+
 def _format_filter(value: Any, *args: Any, **kwargs: Any) -> str:
     _check_format(str(value), args)
+    _check_growth("format", str(value), args, kwargs)
     return str(value) % (kwargs or args)
+
+
+class _CodeGenerator(CodeGenerator):
+    """Compiles ``a ~ b ~ c`` to a size-checked join (Jinja's own join has no hook the sandbox sees)."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.checked_concat((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
 
 
 class _Environment(ImmutableSandboxedEnvironment):
     """Immutable sandbox with operation, size and time budgets."""
 
     intercepted_binops = frozenset({"*", "**", "+", "%"})
+    code_generator_class = _CodeGenerator
+
+    def checked_concat(self, parts: tuple[Any, ...]) -> str:
+        """``a ~ b``: the joined text, refused when it would outgrow the output limit."""
+        _tick()
+        texts = [str(part) for part in parts]
+        _check_size("concatenation (~)", sum(len(t) for t in texts))
+        return "".join(texts)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         _tick()
@@ -159,6 +235,7 @@ class _Environment(ImmutableSandboxedEnvironment):
                     raise RenderError(f"concatenation would exceed {MAX_OUTPUT_CHARS} items")
         elif operator == "%" and isinstance(left, str):
             _check_format(left, right)
+            _check_growth("format", left, right if isinstance(right, tuple) else (right,), {})
         return super().call_binop(context, operator, left, right)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
@@ -177,6 +254,12 @@ class _Environment(ImmutableSandboxedEnvironment):
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str) and getattr(__obj, "__name__", "") in _WIDTH_METHODS:
             _check_width(f"str.{__obj.__name__}", [*args, *kwargs.values()])
+        if isinstance(owner, str) and getattr(__obj, "__name__", "") in _GROWING_METHODS:
+            name = __obj.__name__
+            if name == "join":  # separator.join(items): the items are the "value"
+                _check_growth("join", args[0] if args else "", (owner,), {})
+            else:
+                _check_growth(name, owner, args, kwargs)
         return super().call(__context, __obj, *args, **kwargs)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
@@ -187,6 +270,7 @@ class _Environment(ImmutableSandboxedEnvironment):
 
         def checked(*args: Any, **kwargs: Any) -> str:
             _check_format(fmt, args)
+            _check_growth("format", fmt, args, kwargs)
             assert wrapped is not None
             return wrapped(*args, **kwargs)
 
@@ -200,6 +284,8 @@ def _make_environment() -> _Environment:
     env.globals["namespace"] = _BoundedNamespace
     for name in _WIDTH_FILTERS:
         env.filters[name] = _capped_filter(name, env.filters[name])
+    for name in ("replace", "join", "indent", "wordwrap"):
+        env.filters[name] = _growing_filter(name, env.filters[name])
     env.filters["format"] = _format_filter
     return env
 

@@ -105,6 +105,9 @@ def check_template(
     problems: list[str] = []
     for stmt in ast.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
         problems.append(f"line {stmt.lineno}: templates cannot include, import or extend other templates")
+    for lineno, name in _internal_names(ast):
+        problems.append(f"line {lineno}: '{name}' is not available in templates (names starting with '_' are "
+                        "internal to Python)")
     allowed = set(ROOT_NAMES) | set(environment.globals) | set(extra_names)
     try:
         undeclared = meta.find_undeclared_variables(ast)
@@ -147,6 +150,27 @@ def _field_problems(node: nodes.Node, parent: nodes.Node | None, step: str,
     if field_name is None or field_name in fields:
         return []
     return [f"line {node.lineno}: step '{step}' has no result field '{field_name}'; it returns {_names(list(fields))}"]
+
+
+_ATTRIBUTE_FILTERS = frozenset({"attr", "map", "selectattr", "rejectattr", "sort", "groupby", "sum", "unique",
+                                "min", "max"})
+
+
+def _internal_names(ast: nodes.Template) -> Iterator[tuple[int, str]]:
+    """``x.__class__``, ``x['_y']``, ``x|attr('__init__')``: attribute names the sandbox would refuse at run time.
+
+    Reporting them when the spec is saved gives the builder a clear error instead of a run that fails later.
+    """
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
+            yield node.lineno, node.attr
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) \
+                and isinstance(node.arg.value, str) and node.arg.value.startswith("_"):
+            yield node.lineno, node.arg.value
+        elif isinstance(node, nodes.Filter) and node.name in _ATTRIBUTE_FILTERS:
+            for arg in [*node.args, *(kw.value for kw in node.kwargs)]:
+                if isinstance(arg, nodes.Const) and isinstance(arg.value, str) and arg.value.startswith("_"):
+                    yield node.lineno, arg.value
 
 
 def describe_error(exc: BaseException) -> str:

@@ -4,8 +4,10 @@ from fastapi import APIRouter
 
 from backend.api.routes import apps, auth, endpoints, runs, secrets, tokens, toolkits
 
+MAX_BODY_BYTES = 2 * 1024 * 1024  # an app spec is at most 1 MiB; its JSON form with escapes fits in 2
+
 api_router = APIRouter(prefix="/api")
 for _module in (auth, apps, endpoints, tokens, runs, secrets, toolkits):
-    api_router.include_router(_module.router)
+    api_router.include_router(_module.router, max_body_size=MAX_BODY_BYTES)
 
 __all__ = ["api_router"]

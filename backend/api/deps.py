@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -33,6 +33,9 @@ def session_dep(settings: SettingsDep) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(session_dep)]
 
+MAX_ID = 2**31 - 1  # row ids are 32-bit integers on PostgreSQL; larger numbers are refused, not sent to the database
+AppId = Annotated[int, Path(ge=1, le=MAX_ID, description="An app id")]
+
 _bearer = HTTPBearer(auto_error=False, description="The access token from POST /api/auth/login")
 
 
@@ -53,7 +56,7 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def owned_app(app_id: int, session: SessionDep, user: CurrentUser) -> App:
+def owned_app(app_id: AppId, session: SessionDep, user: CurrentUser) -> App:
     """The app with this id if the current user owns it; 404 otherwise (same answer for both)."""
     try:
         return resolve_app(session=session, ref=str(app_id), owner_id=user.id)

@@ -22,6 +22,7 @@ from backend.console.auth import (
 )
 from backend.console.render import FRONTEND_DIR, ConsoleRoute, render
 from backend.core.settings import Settings
+from backend.core.throttle import login_throttle
 from backend.models import User, UserCreate
 from backend.services import users
 from backend.services.errors import Conflict
@@ -71,9 +72,19 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     """Check the password and set the session cookie."""
+    key = login_throttle.key(email, request.client.host if request.client else None)
+    wait = login_throttle.retry_after(key)
+    if wait is not None:
+        minutes = max(1, round(wait / 60))
+        error = f"Too many failed log-ins for this account from your address. Try again in {minutes} min."
+        response = _auth_page(request, settings, "login.html", 429, next=safe_next(next), email=email, error=error)
+        response.headers["Retry-After"] = str(wait)
+        return response
     user = users.authenticate(session=session, email=email.strip(), password=password) if email and password else None
     if user is None:
+        login_throttle.failed(key)
         return _auth_page(request, settings, "login.html", 400, next=safe_next(next), email=email, error=_BAD_LOGIN)
+    login_throttle.succeeded(key)
     return _signed_in(user, settings, safe_next(next))
 
 

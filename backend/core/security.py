@@ -21,6 +21,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """True when a stored hash uses older Argon2 parameters than the current ones (rehash it at the next log-in)."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when the password matches; never raises."""
     if not password_hash:

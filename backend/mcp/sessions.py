@@ -84,7 +84,7 @@ def _initialize_params(body: bytes) -> dict[str, Any] | None:
     """The params of an `initialize` request in a POST body (single message or batch), else None."""
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting: not an initialize; the SDK answers the parse error
         return None
     for message in parsed if isinstance(parsed, list) else [parsed]:
         if isinstance(message, dict) and message.get("method") == "initialize" and "id" in message:
@@ -122,7 +122,7 @@ def cancelled_request_ids(body: bytes) -> list[Any]:
         return []
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # the SDK answers the parse error
         return []
     ids = []
     for message in parsed if isinstance(parsed, list) else [parsed]:

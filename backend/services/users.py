@@ -28,7 +28,11 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
     if user is None:
         security.hash_password(password)  # same cost either way
         return None
-    return user if security.verify_password(user.password_hash, password) else None
+    if not security.verify_password(user.password_hash, password):
+        return None
+    if user.password_hash and security.needs_rehash(user.password_hash):
+        user = set_password(session=session, user=user, password=password)  # parameters were raised since
+    return user
 
 
 def issue_token(*, settings: Settings, user: User, purpose: str = "api") -> str:

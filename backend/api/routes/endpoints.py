@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from backend.api.deps import OwnedApp, SessionDep, SettingsDep
+from backend.api.responses import errors
 from backend.models import EndpointPublic
 from backend.services import endpoints
 
-router = APIRouter(prefix="/apps/{app_id}/mcp", tags=["mcp"])
+router = APIRouter(prefix="/apps/{app_id}/mcp", tags=["mcp"], responses=errors(401, 404, 422))
 
 
 @router.get("", response_model=EndpointPublic)
@@ -18,7 +19,7 @@ def get_endpoint(app: OwnedApp, session: SessionDep, settings: SettingsDep, reve
     return endpoints.endpoint_public(settings=settings, endpoint=endpoint, reveal=reveal)
 
 
-@router.post("/enable", response_model=EndpointPublic)
+@router.post("/enable", response_model=EndpointPublic, responses=errors(409))
 def enable(app: OwnedApp, session: SessionDep, settings: SettingsDep) -> EndpointPublic:
     """Switch the MCP server on; the URL is the same as before it was disabled."""
     endpoint = endpoints.enable_endpoint(session=session, settings=settings, app=app)

@@ -103,7 +103,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "The database or the broker is not ready"}})
 def readyz(request: Request) -> JSONResponse:
     """Ready to serve calls: the database is reachable and migrated, and the broker answers."""
     settings = _settings(request)
@@ -118,7 +118,8 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if not failed else 503)
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text"}})
 def prometheus_metrics(request: Request) -> Response:
     """Prometheus text exposition."""
     settings = _settings(request)

@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 
 from backend import crud
-from backend.api.deps import CurrentUser, OwnedApp, SessionDep, SettingsDep
+from backend.api.deps import MAX_ID, CurrentUser, OwnedApp, SessionDep, SettingsDep
+from backend.api.responses import errors
 from backend.models import RunPublic, RunsPublic, RunStatus
 from backend.services import runs, usage
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(tags=["runs"], responses=errors(401, 422))
+
+RunId = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="A run id (32 hex digits)")]
 
 
 @router.get("/runs", response_model=RunsPublic)
 def list_runs(
     session: SessionDep,
     user: CurrentUser,
-    app_id: int | None = None,
+    app_id: int | None = Query(None, ge=1, le=MAX_ID),
     status: RunStatus | None = None,
     since: datetime | None = Query(None, description="Only runs created at or after this time (ISO 8601)."),
     until: datetime | None = Query(None, description="Only runs created before this time (ISO 8601)."),
     client: str | None = Query(None, max_length=200, description="Only runs from this client name."),
-    toolkit_id: int | None = None,
-    skip: int = Query(0, ge=0),
+    toolkit_id: int | None = Query(None, ge=1, le=MAX_ID),
+    skip: int = Query(0, ge=0, le=MAX_ID),
     limit: int = Query(50, ge=1, le=500),
 ) -> RunsPublic:
     """Runs of your apps, newest first, filtered and paged; `count` is the total over all pages."""
@@ -46,8 +49,8 @@ def list_runs(
     return RunsPublic(data=[usage.run_record(r) for r in rows], count=count)
 
 
-@router.get("/runs/{run_id}", response_model=RunPublic)
-def get_run(run_id: str, session: SessionDep, user: CurrentUser) -> RunPublic:
+@router.get("/runs/{run_id}", response_model=RunPublic, responses=errors(404))
+def get_run(run_id: RunId, session: SessionDep, user: CurrentUser) -> RunPublic:
     """One run: how it came in, its (redacted) arguments, progress trail, trace, and result or error."""
     run = crud.get_run(session=session, run_id=run_id, owner_id=user.id)
     if run is None:
@@ -55,8 +58,8 @@ def get_run(run_id: str, session: SessionDep, user: CurrentUser) -> RunPublic:
     return usage.run_record(run)
 
 
-@router.post("/runs/{run_id}/cancel", response_model=RunPublic)
-def cancel_run(run_id: str, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> RunPublic:
+@router.post("/runs/{run_id}/cancel", response_model=RunPublic, responses=errors(404, 503))
+def cancel_run(run_id: RunId, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> RunPublic:
     """Cancel a queued or running run."""
     if crud.get_run(session=session, run_id=run_id, owner_id=user.id) is None:
         raise HTTPException(status_code=404, detail="run not found")
@@ -65,7 +68,7 @@ def cancel_run(run_id: str, session: SessionDep, settings: SettingsDep, user: Cu
     return usage.run_record(run)
 
 
-@router.get("/apps/{app_id}/usage")
+@router.get("/apps/{app_id}/usage", responses=errors(404))
 def app_usage(app: OwnedApp, session: SessionDep) -> dict[str, Any]:
     """Calls, errors, cancellations and p50/p95 duration (ms) over the last day and week."""
     return {"app_id": app.id, **usage.app_usage(session=session, app_id=app.id)}  # type: ignore[arg-type]

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Response, status
+from fastapi.exceptions import RequestValidationError
 
 from backend.api.deps import CurrentUser, SessionDep, SettingsDep
-from backend.models import SecretPublic, SecretSet, SecretsPublic
+from backend.api.responses import errors
+from backend.models import SECRET_NAME_PATTERN, SecretPublic, SecretSet, SecretsPublic
 from backend.services import NotFound, secrets
 
-router = APIRouter(prefix="/secrets", tags=["secrets"])
+router = APIRouter(prefix="/secrets", tags=["secrets"], responses=errors(401))
+
+# Documented in the schema, checked by the service (whose message says what a valid name looks like).
+SecretName = Annotated[str, Path(description="Upper case letters, digits and '_', starting with a letter",
+                                 json_schema_extra={"pattern": SECRET_NAME_PATTERN})]
 
 
 @router.get("", response_model=SecretsPublic)
@@ -18,18 +26,18 @@ def list_secrets(session: SessionDep, user: CurrentUser) -> SecretsPublic:
     return SecretsPublic(data=rows, count=len(rows))
 
 
-@router.put("/{name}", response_model=SecretPublic)
-def set_secret(name: str, body: SecretSet, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> SecretPublic:
+@router.put("/{name}", response_model=SecretPublic, responses=errors(400, 422))
+def set_secret(name: SecretName, body: SecretSet, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> SecretPublic:
     """Add a secret or replace its value; apps read it as `{{ secrets.NAME }}`."""
     try:
         row = secrets.set_secret(session=session, settings=settings, owner_id=user.id, name=name, value=body.value)
     except secrets.InvalidSecretName as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from None
+        raise RequestValidationError([{"loc": ("path", "name"), "msg": str(exc), "type": "value_error"}]) from None
     return secrets.secret_public(row)
 
 
-@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_secret(name: str, session: SessionDep, user: CurrentUser) -> Response:
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 422))
+def delete_secret(name: SecretName, session: SessionDep, user: CurrentUser) -> Response:
     """Delete one of your secrets."""
     try:
         secrets.delete_secret(session=session, owner_id=user.id, name=name)

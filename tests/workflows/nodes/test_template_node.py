@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from workflows import NodeError, execute, get_node_type, node_types, spec_from_dict
+from workflows import NodeError, SpecError, execute, get_node_type, node_types, spec_from_dict
 from workflows.errors import NodeFailure
 from workflows.nodes import REGISTRY, NodeContext, TemplateConfig, TemplateNode
 
@@ -58,11 +58,18 @@ def test_sandbox_escapes_fail_with_an_unsafe_attribute_message(template: str) ->
 
 
 def test_sandbox_escape_in_a_running_app_is_a_node_error() -> None:
-    app = spec_from_dict({"name": "T", "steps": [
-        {"id": "evil", "type": "template", "template": "{{ cycler.__init__.__globals__.os }}"}]})
+    # The attribute name comes from an argument, so only the sandbox can refuse it (at run time).
+    app = spec_from_dict({"name": "T", "inputs": [{"name": "a", "type": "string"}], "steps": [
+        {"id": "evil", "type": "template", "template": "{{ cycler | attr(inputs.a) }}"}]})
     with pytest.raises(NodeError) as caught:
-        execute(app, {})
+        execute(app, {"a": "__init__"})
     assert str(caught.value).startswith("step 'evil' (template) failed: the template tried to access an unsafe")
+
+
+def test_a_literal_internal_attribute_is_refused_when_the_spec_is_loaded() -> None:
+    with pytest.raises(SpecError, match="'__globals__' is not available in templates"):
+        spec_from_dict({"name": "T", "steps": [
+            {"id": "evil", "type": "template", "template": "{{ cycler.__init__.__globals__.os }}"}]})
 
 
 def test_mutating_inputs_is_refused() -> None:
@@ -84,7 +91,7 @@ def test_mutating_inputs_is_refused() -> None:
         ("{{ '%999999999d' | format(1) }}", "format"),
         ("{{ '{:>999999999}'.format(1) }}", "format"),
         ("{% set ns = namespace(s='ab') %}{% for i in range(30) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
-         "namespace"),
+         "concatenation (~)"),
         ("{{ lipsum(10**9) }}", "lipsum"),
         ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "recursed"),
     ],
