@@ -11,7 +11,13 @@ from backend.crud.apps import (
     list_versions,
     update_app_spec,
 )
-from backend.crud.endpoints import create_endpoint, get_endpoint_by_app, get_endpoint_by_hash, save_endpoint
+from backend.crud.endpoints import (
+    create_endpoint,
+    get_endpoint_by_app,
+    get_endpoint_by_hash,
+    get_live_endpoint_by_hash,
+    save_endpoint,
+)
 from backend.crud.runs import create_run, get_run, list_runs, save_run
 from backend.crud.secrets import delete_secret, get_secret, list_secrets, upsert_secret
 from backend.crud.users import create_user, get_user, get_user_by_email
@@ -28,6 +34,7 @@ __all__ = [
     "get_app_by_name",
     "get_endpoint_by_app",
     "get_endpoint_by_hash",
+    "get_live_endpoint_by_hash",
     "get_run",
     "get_secret",
     "get_user",
