@@ -18,7 +18,15 @@ from backend.crud.endpoints import (
     get_live_endpoint_by_hash,
     save_endpoint,
 )
-from backend.crud.runs import create_run, get_run, list_runs, save_run
+from backend.crud.runs import (
+    create_run,
+    get_run,
+    get_run_status,
+    get_run_statuses,
+    list_runs,
+    save_run,
+    update_run_progress,
+)
 from backend.crud.secrets import delete_secret, get_secret, list_secrets, upsert_secret
 from backend.crud.users import create_user, get_user, get_user_by_email
 
@@ -36,6 +44,8 @@ __all__ = [
     "get_endpoint_by_hash",
     "get_live_endpoint_by_hash",
     "get_run",
+    "get_run_status",
+    "get_run_statuses",
     "get_secret",
     "get_user",
     "get_user_by_email",
@@ -47,5 +57,6 @@ __all__ = [
     "save_endpoint",
     "save_run",
     "update_app_spec",
+    "update_run_progress",
     "upsert_secret",
 ]

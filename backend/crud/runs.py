@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from collections.abc import Sequence
+
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from backend.models import App, Run
+from backend.models import App, Run, RunStatus
 
 
 def create_run(*, session: Session, run: Run) -> Run:
-    """Insert a run."""
+    """Insert a run (every column is set in Python, so nothing needs reading back)."""
     session.add(run)
     session.commit()
-    session.refresh(run)
     return run
 
 
@@ -26,6 +27,30 @@ def get_run(*, session: Session, run_id: str, owner_id: int | None = None) -> Ru
         if app is None or app.owner_id != owner_id:
             return None
     return run
+
+
+def get_run_status(*, session: Session, run_id: str) -> RunStatus | None:
+    """Only the status of a run (one column, no row object), or None if it does not exist."""
+    status = session.exec(select(Run.status).where(Run.id == run_id)).first()
+    return None if status is None else RunStatus(status)
+
+
+def get_run_statuses(*, session: Session, run_ids: Sequence[str]) -> dict[str, RunStatus]:
+    """The statuses of many runs in one query; ids that do not exist are absent from the result."""
+    rows = session.exec(select(Run.id, Run.status).where(col(Run.id).in_(list(run_ids)))).all()
+    return {run_id: RunStatus(status) for run_id, status in rows}
+
+
+def update_run_progress(
+    *, session: Session, run_id: str, progress_done: int, progress_total: int, progress_message: str | None
+) -> None:
+    """Record the progress of a running run in one UPDATE; a run that is no longer running is left alone."""
+    session.exec(
+        update(Run)
+        .where(col(Run.id) == run_id, col(Run.status) == RunStatus.running.value)
+        .values(progress_done=progress_done, progress_total=progress_total, progress_message=progress_message)
+    )
+    session.commit()
 
 
 def list_runs(
@@ -54,8 +79,7 @@ def list_runs(
 
 
 def save_run(*, session: Session, run: Run) -> Run:
-    """Persist changes to a run."""
+    """Persist changes to a run (sessions keep attributes on commit, so the object stays current)."""
     session.add(run)
     session.commit()
-    session.refresh(run)
     return run

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -63,6 +64,57 @@ def _finish(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -
         return status
 
 
+# Progress reaches the caller over the event bus; the run row only mirrors it for the runs page and the
+# REST API, so it is written at most this often while the run lasts, and always with the final state.
+PROGRESS_SAVE_SECONDS = 1.0
+# How stale the worker's view of "was this run cancelled?" may be. The engine asks between steps and
+# every `cancel_poll_interval` while it waits; a fast run would otherwise read its row once per step.
+# A cancel that lands in between still wins: `_finish` never overwrites a terminal status.
+CANCEL_CHECK_SECONDS = 0.2
+
+
+class _ProgressRecorder:
+    """Keeps a run's latest progress; writes it to the run row at most every PROGRESS_SAVE_SECONDS."""
+
+    def __init__(self, settings: Settings, run_id: str) -> None:
+        self._settings, self._run_id = settings, run_id
+        self._saved_at = time.monotonic()
+        self.done, self.total, self.message = 0, 0, None
+
+    def record(self, done: int, total: int, message: str | None) -> None:
+        """Note one progress event; persist it if the last write is old enough."""
+        self.done, self.total, self.message = done, total, message[:500] if message else None
+        if time.monotonic() - self._saved_at < PROGRESS_SAVE_SECONDS:
+            return
+        self._saved_at = time.monotonic()
+        with session_scope(self._settings.sqlalchemy_url) as session:
+            crud.update_run_progress(session=session, run_id=self._run_id, **self.fields())
+
+    def fields(self) -> dict[str, Any]:
+        """The progress columns, for the final write."""
+        if not self.total:
+            return {}
+        return {"progress_done": self.done, "progress_total": self.total, "progress_message": self.message}
+
+
+class _CancelCheck:
+    """The engine's ``should_cancel``: reads the run's status at most every CANCEL_CHECK_SECONDS."""
+
+    def __init__(self, settings: Settings, run_id: str) -> None:
+        self._settings, self._run_id = settings, run_id
+        self._checked_at = time.monotonic()
+        self._cancelled = False
+
+    def __call__(self) -> bool:
+        if self._cancelled or time.monotonic() - self._checked_at < CANCEL_CHECK_SECONDS:
+            return self._cancelled
+        self._checked_at = time.monotonic()
+        with session_scope(self._settings.sqlalchemy_url) as session:
+            status = crud.get_run_status(session=session, run_id=self._run_id)
+        self._cancelled = status is None or status is RunStatus.cancelled
+        return self._cancelled
+
+
 def make_call_app(*, settings: Settings, owner_id: int, secrets: Mapping[str, str]) -> Callable[[workflows.SubAppCall], dict[str, Any]]:
     """The ``call_app`` callback of a run: runs another published app of the same owner, recursively.
 
@@ -117,42 +169,36 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
         spec_data, inputs = version.spec, dict(run.inputs)
         root = app.name if app is not None else str(run.app_id)
     redact = Redactor(secrets)
+    progress = _ProgressRecorder(settings, run_id)
 
     def on_progress(event: Any) -> None:
         message = getattr(event, "message", None)
-        with session_scope(settings.sqlalchemy_url) as s:
-            current = crud.get_run(session=s, run_id=run_id)
-            if current is not None and RunStatus(current.status) is RunStatus.running:
-                current.progress_done, current.progress_total = event.done, event.total
-                current.progress_message = message[:500] if message else None
-                crud.save_run(session=s, run=current)
         bus.publish(run_id, {"type": "progress", "done": event.done, "total": event.total, "message": message})
+        progress.record(event.done, event.total, message)
 
-    def should_cancel() -> bool:
-        with session_scope(settings.sqlalchemy_url) as s:
-            current = crud.get_run(session=s, run_id=run_id)
-            return current is None or RunStatus(current.status) is RunStatus.cancelled
+    cancel_check = _CancelCheck(settings, run_id)
 
     try:
         spec = load_spec_of(spec_data)
         call_app = make_call_app(settings=settings, owner_id=owner_id, secrets=secrets) if owner_id else None
         result = workflows.execute(
-            spec, inputs, on_progress=on_progress, should_cancel=should_cancel, secrets=secrets,
+            spec, inputs, on_progress=on_progress, should_cancel=cancel_check, secrets=secrets,
             http_allow=settings.http_allow, call_app=call_app, call_stack=(root,), timeout=settings.run_timeout_seconds,
         )
     except workflows.RunCancelled:
-        final = _finish(settings, run_id, RunStatus.cancelled, error="cancelled by the caller")
+        final = _finish(settings, run_id, RunStatus.cancelled, error="cancelled by the caller", **progress.fields())
     except workflows.NodeError as exc:
         final = _finish(settings, run_id, RunStatus.failed, error=redact.text(str(exc)),
-                        trace=redact.tree(_trace_of(getattr(exc, "trace", None))))
+                        trace=redact.tree(_trace_of(getattr(exc, "trace", None))), **progress.fields())
     except workflows.WorkflowError as exc:
-        final = _finish(settings, run_id, RunStatus.failed, error=redact.text(str(exc)))
+        final = _finish(settings, run_id, RunStatus.failed, error=redact.text(str(exc)), **progress.fields())
     except Exception:
         logger.exception("run %s crashed", run_id)
-        final = _finish(settings, run_id, RunStatus.failed, error=f"internal error while running the app (run {run_id})")
+        final = _finish(settings, run_id, RunStatus.failed, error=f"internal error while running the app (run {run_id})",
+                        **progress.fields())
     else:
         final = _finish(
             settings, run_id, RunStatus.succeeded, result=redact.tree(_jsonable(result.outputs)),
-            trace=redact.tree(_trace_of(result.trace)),
+            trace=redact.tree(_trace_of(result.trace)), **progress.fields(),
         )
     bus.publish(run_id, {"type": "end", "status": final.value})
