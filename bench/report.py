@@ -305,6 +305,31 @@ def body(results: dict[str, Any], img: Path, out: Path) -> str:
     return "\n".join(L)
 
 
+def compare_summary(results: dict[str, Any]) -> str:
+    """One Markdown row per system of a `--compare` run: the figures a before/after table quotes."""
+    systems = results["systems"]
+    bare = systems.get("bare", {})
+    L = [f"compare run `{results['mode']}`, {results['started']} → {results.get('finished', '?')}, "
+         f"load {results['machine']['load_before']} → {results['machine'].get('load_after')}",
+         "",
+         "| system | c1 p50 ms | c1 p50 / bare | calls/s @8 | calls/s @64 | @64 / bare | errors @64 | RSS 1k in-flight MB |",
+         "|---|---|---|---|---|---|---|---|"]
+    for key in ORDER:
+        s = systems.get(key)
+        if not s:
+            continue
+        c1, t64 = field(s["c1"], "p50"), field(s.get("c64", []), "throughput")
+        errors = sum(r.get("errors", 0) for r in s.get("c64", []))
+        mem = results["memory"].get(key)
+        mem_txt = f"{mem['peak_mb']:.0f} ({mem['opened']} open, idle {mem['base_mb']:.0f})" if mem else "–"
+        L.append(f"| {s['name']} | {fmt(c1)} | {rtxt(ratio(c1, field(bare.get('c1', []), 'p50')))} | "
+                 f"{fmt(field(s.get('c8', []), 'throughput'))} | {fmt(t64)} | "
+                 f"{rtxt(ratio(t64, field(bare.get('c64', []), 'throughput')))} | {errors} | {mem_txt} |")
+    for k, v in results.get("failures", {}).items():
+        L.append(f"- failure {k}: {v[:200]}")
+    return "\n".join(L)
+
+
 def write_report(results: dict[str, Any], out: Path, img: Path) -> None:
     plots(results, img)
     generated = f"{MARK}\n{body(results, img, out)}\n{MARK}"
