@@ -178,6 +178,12 @@ def body(results: dict[str, Any], img: Path, out: Path) -> str:
         f"{S[k]['name']} / bare SDK = {rtxt(ratio(field(S[k].get(f'c{cmax}', []), 'throughput'), field(bare.get(f'c{cmax}', []), 'throughput') if bare else None))}"
         for k in ORDER if k in S and k != "bare") + ".")
     L.append("")
+    L.append(f"CPU time per call at {cmax} sessions (user + system CPU of every process of the system — API, "
+             "workers, their children — over the load window, divided by the calls completed; much less sensitive "
+             "to other load on the machine than latency): " + "; ".join(
+                 f"{S[k]['name']} {fmt(field(S[k].get(f'c{cmax}', []), 'cpu_ms_per_call'))} ms"
+                 for k in ORDER if k in S and field(S[k].get(f"c{cmax}", []), "cpu_ms_per_call")) + ".")
+    L.append("")
     L.append("![throughput](img/bench_throughput.png)")
     L.append("")
     # progress
@@ -312,8 +318,9 @@ def compare_summary(results: dict[str, Any]) -> str:
     L = [f"compare run `{results['mode']}`, {results['started']} → {results.get('finished', '?')}, "
          f"load {results['machine']['load_before']} → {results['machine'].get('load_after')}",
          "",
-         "| system | c1 p50 ms | c1 p50 / bare | calls/s @8 | calls/s @64 | @64 / bare | errors @64 | RSS 1k in-flight MB |",
-         "|---|---|---|---|---|---|---|---|"]
+         "| system | c1 p50 ms | c1 p50 / bare | calls/s @8 | calls/s @64 | @64 / bare | errors @64 | CPU ms/call @64 "
+         "| RSS 1k in-flight MB |",
+         "|---|---|---|---|---|---|---|---|---|"]
     for key in ORDER:
         s = systems.get(key)
         if not s:
@@ -324,7 +331,13 @@ def compare_summary(results: dict[str, Any]) -> str:
         mem_txt = f"{mem['peak_mb']:.0f} ({mem['opened']} open, idle {mem['base_mb']:.0f})" if mem else "–"
         L.append(f"| {s['name']} | {fmt(c1)} | {rtxt(ratio(c1, field(bare.get('c1', []), 'p50')))} | "
                  f"{fmt(field(s.get('c8', []), 'throughput'))} | {fmt(t64)} | "
-                 f"{rtxt(ratio(t64, field(bare.get('c64', []), 'throughput')))} | {errors} | {mem_txt} |")
+                 f"{rtxt(ratio(t64, field(bare.get('c64', []), 'throughput')))} | {errors} | "
+                 f"{fmt(field(s.get('c64', []), 'cpu_ms_per_call'))} | {mem_txt} |")
+    if results.get("db_work"):
+        work = results["db_work"]
+        L.append("")
+        L.append(f"PostgreSQL per echo call (Redis+PG): {work['commits_per_call']:.2f} commits, "
+                 f"{work['rollbacks_per_call']:.2f} rollbacks (read-only sessions), {work['scans_per_call']:.2f} table scans")
     for k, v in results.get("failures", {}).items():
         L.append(f"- failure {k}: {v[:200]}")
     return "\n".join(L)

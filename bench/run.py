@@ -32,6 +32,7 @@ from measure import (
     RedisObserver,
     bulk_apps,
     celery_round_trip,
+    db_work,
     engine_overhead,
     latency_c1,
     load_cn,
@@ -97,6 +98,12 @@ def _run_all(kinds, systems, results, cfg, tmpdir) -> None:  # type: ignore[no-u
                 if r:
                     results["systems"][key][f"c{c}"].append(r)
                     log(f"   {r['throughput']:.1f}/s p95 {r['p95']:.1f} ms errors {r['errors']}")
+    if cfg.get("db_calls") and isinstance(systems.get("redis"), Toolpress):
+        log("Toolpress Redis+PG: PostgreSQL work per call")
+        r = guarded(results, "redis db work", anyio.run, db_work, systems["redis"], cfg["db_calls"])
+        if r:
+            results["db_work"] = r
+            log(f"   {r}")
     # 3. Toolpress-only figures
     for key in ("embedded", "redis"):
         tp = systems.get(key)
@@ -166,8 +173,8 @@ def main() -> int:
         cfg = dict(repeats=3, c1_calls=100, conc=[8, 64], duration=5.0, progress_calls=30, inflight=1000,
                    scale=[10, 1000, 10000], lookup_calls=40, engine_repeats=30, celery_calls=200)
     if args.compare:
-        cfg = dict(repeats=3, c1_calls=100, conc=[8, 64], duration=5.0, inflight=1000, engine_repeats=0,
-                   celery_calls=0, toolpress_figures=False)
+        cfg = dict(repeats=2, c1_calls=60, conc=[64], duration=4.0, inflight=1000, engine_repeats=0,
+                   celery_calls=0, toolpress_figures=False, db_calls=50)
     if args.inflight is not None:
         cfg["inflight"] = args.inflight
     mode = f"compare-{args.compare}" if args.compare else "smoke" if args.smoke else "quick" if args.quick else "full"
