@@ -296,6 +296,8 @@ async def memory_inflight(tp: Toolpress, url: str, n: int) -> dict[str, Any]:
                "MCP-Protocol-Version": "2025-11-25"}
     limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=0)
     peak = base_rss
+    counters = None
+    waiting_db = 0.0
     async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(120, connect=60, pool=120)) as http:
 
         async def one(i: int) -> None:
@@ -315,15 +317,25 @@ async def memory_inflight(tp: Toolpress, url: str, n: int) -> dict[str, Any]:
             while opened < n and time.perf_counter() < deadline:
                 await anyio.sleep(0.2)
                 peak = max(peak, rss_of(tp.api_pid))
+            counters = await anyio.to_thread.run_sync(pg_counters, tp.db_url) if tp.production else None
+            hold_start = time.perf_counter()
             for _ in range(10):
                 await anyio.sleep(0.3)
                 peak = max(peak, rss_of(tp.api_pid))
+            if counters is not None:
+                # transactions begun per second while the calls wait (each DB session is at least one);
+                # statistics of busy backends lag by up to a second, so this is a lower bound
+                after = await anyio.to_thread.run_sync(pg_counters, tp.db_url)
+                waiting_db = sum(after[k] - counters[k] for k in ("commits", "rollbacks")) / (time.perf_counter() - hold_start)
             held = opened
             done.set()
             tg.cancel_scope.cancel()
     mb = 1024 * 1024
-    return {"n": n, "opened": held, "base_mb": base_rss / mb, "peak_mb": peak / mb,
-            "per_stream_kb": (peak - base_rss) / max(1, held) / 1024}
+    out = {"n": n, "opened": held, "base_mb": base_rss / mb, "peak_mb": peak / mb,
+           "per_stream_kb": (peak - base_rss) / max(1, held) / 1024}
+    if counters is not None:
+        out["db_xacts_per_s"] = waiting_db
+    return out
 
 
 def bulk_apps(tp: Toolpress, total: int) -> int:

@@ -215,11 +215,13 @@ def body(results: dict[str, Any], img: Path, out: Path) -> str:
     if M:
         L.append("### Memory: API process RSS with in-flight slow calls")
         L.append("")
-        L.append("| system | in-flight calls requested | streams open (HTTP 200 received) | RSS idle MB | RSS peak MB | per open stream KB |")
-        L.append("|---|---|---|---|---|---|")
+        L.append("| system | in-flight calls requested | streams open (HTTP 200 received) | RSS idle MB | RSS peak MB "
+                 "| per open stream KB | PostgreSQL transactions/s while they wait |")
+        L.append("|---|---|---|---|---|---|---|")
         for key, r in M.items():
+            xacts = f"{r['db_xacts_per_s']:.0f}" if "db_xacts_per_s" in r else "–"
             L.append(f"| {S.get(key, {}).get('name', key)} | {r['n']} | {r['opened']} | {r['base_mb']:.0f} | "
-                     f"{r['peak_mb']:.0f} | {r['per_stream_kb']:.0f} |")
+                     f"{r['peak_mb']:.0f} | {r['per_stream_kb']:.0f} | {xacts} |")
         L.append("")
         L.append("Raw Streamable HTTP `tools/call` POSTs (httpx, one connection each) to an app of 20 template loop "
                  "steps (no sleep step exists and `http_request` refuses loopback); RSS is the API process plus its "
