@@ -156,6 +156,7 @@ def main() -> int:
     parser.add_argument("--compare", metavar="LABEL",
                         help="before/after mode: bare SDK + both Toolpress stacks, call latency, throughput and "
                              "memory only; raw results go to bench/results/compare-LABEL.json, docs are left alone")
+    parser.add_argument("--repeats", type=int, help="repeats of the latency and throughput loops (0 skips them)")
     parser.add_argument("--inflight", type=int, help="in-flight slow calls for the memory figure (0 skips it)")
     parser.add_argument("--skip-gradio", action="store_true")
     parser.add_argument("--skip-redis", action="store_true")
@@ -177,6 +178,9 @@ def main() -> int:
                    celery_calls=0, toolpress_figures=False, db_calls=50)
     if args.inflight is not None:
         cfg["inflight"] = args.inflight
+    if args.repeats is not None:
+        cfg["repeats"] = args.repeats
+        cfg["db_calls"] = cfg.get("db_calls") if args.repeats else 0
     mode = f"compare-{args.compare}" if args.compare else "smoke" if args.smoke else "quick" if args.quick else "full"
     results: dict[str, Any] = {"mode": mode, "cfg": cfg, "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
