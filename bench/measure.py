@@ -323,8 +323,8 @@ async def memory_inflight(tp: Toolpress, url: str, n: int) -> dict[str, Any]:
                 await anyio.sleep(0.3)
                 peak = max(peak, rss_of(tp.api_pid))
             if counters is not None:
-                # transactions begun per second while the calls wait (each DB session is at least one);
-                # statistics of busy backends lag by up to a second, so this is a lower bound
+                # transactions per second in the hold window (each DB session is at least one); it includes
+                # runs still being created and workers' checks, and busy backends report with up to 1 s lag
                 after = await anyio.to_thread.run_sync(pg_counters, tp.db_url)
                 waiting_db = sum(after[k] - counters[k] for k in ("commits", "rollbacks")) / (time.perf_counter() - hold_start)
             held = opened

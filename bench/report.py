@@ -216,7 +216,7 @@ def body(results: dict[str, Any], img: Path, out: Path) -> str:
         L.append("### Memory: API process RSS with in-flight slow calls")
         L.append("")
         L.append("| system | in-flight calls requested | streams open (HTTP 200 received) | RSS idle MB | RSS peak MB "
-                 "| per open stream KB | PostgreSQL transactions/s while they wait |")
+                 "| per open stream KB | PostgreSQL transactions/s in the 3 s after all streams opened |")
         L.append("|---|---|---|---|---|---|---|")
         for key, r in M.items():
             xacts = f"{r['db_xacts_per_s']:.0f}" if "db_xacts_per_s" in r else "–"
