@@ -70,8 +70,41 @@ async def latency_c1(sut: System, calls: int) -> dict[str, Any]:
             "errors": errors}
 
 
+def cpu_seconds(sut: System) -> float:
+    """User + system CPU time used so far by every process of a system (API, workers and their children)."""
+    total = 0.0
+    for proc in sut.procs:
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(proc.pid)
+            for each in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    times = each.cpu_times()
+                    total += times.user + times.system
+    return total
+
+
+PG_SETTLE = 11.0  # PostgreSQL backends flush their statistics within 10 s of going idle
+
+
+def pg_counters(db_url: str) -> dict[str, int]:
+    """Transactions and table scans PostgreSQL has counted for one database so far."""
+    import psycopg
+
+    dsn = db_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        commits, rollbacks = conn.execute(
+            "SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()").fetchone()
+        scans = conn.execute("SELECT coalesce(sum(coalesce(idx_scan, 0) + seq_scan), 0) FROM pg_stat_user_tables"
+                             ).fetchone()[0]
+    return {"commits": int(commits), "rollbacks": int(rollbacks), "scans": int(scans)}
+
+
 async def load_cn(sut: System, sessions: int, duration: float) -> dict[str, Any]:
     """`sessions` concurrent client sessions, each calling in a loop for `duration` s.
+
+    Besides wall-clock figures it records the CPU time the system's processes spent per successful call
+    (far less sensitive to other load on the machine than latency), and for PostgreSQL the transactions
+    and table scans per call.
 
     Bounded: sessions get 30 s (+0.3 s each) to open, calls time out after CALL_TIMEOUT, and whatever is
     still in flight CALL_TIMEOUT after the window closes is cancelled and counted as an error.
@@ -105,6 +138,10 @@ async def load_cn(sut: System, sessions: int, duration: float) -> dict[str, Any]
                         st["timeouts"] += 1
                     except Exception:
                         st["errors"] += 1
+                    except anyio.get_cancelled_exc_class():
+                        st["errors"] += 1  # still in flight when the run's outer bound cancelled it
+                        st["timeouts"] += 1
+                        raise
                     finally:
                         st["inflight"] -= 1
                     i += 1
@@ -119,17 +156,34 @@ async def load_cn(sut: System, sessions: int, duration: float) -> dict[str, Any]
             open_deadline = time.perf_counter() + 30 + sessions * 0.3
             while st["opened"] + st["failed_open"] < sessions and time.perf_counter() < open_deadline:
                 await anyio.sleep(0.02)
+            cpu_start = cpu_seconds(sut)
             t_start = time.perf_counter()
             start_evt.set()
     t_end = time.perf_counter()
+    cpu_end = cpu_seconds(sut)
     errors = st["errors"] + st["inflight"] + st["failed_open"] + (sessions - st["opened"] - st["failed_open"])
     elapsed = max(duration, t_end - t_start) if t_start else duration
-    return {"throughput": len(samples) / elapsed, "p50": pct(samples, 50), "p95": pct(samples, 95),
-            "n": len(samples), "errors": errors, "timeouts": st["timeouts"], "sessions_failed": st["failed_open"],
-            "elapsed": elapsed}
+    out = {"throughput": len(samples) / elapsed, "p50": pct(samples, 50), "p95": pct(samples, 95),
+           "n": len(samples), "errors": errors, "timeouts": st["timeouts"], "sessions_failed": st["failed_open"],
+           "elapsed": elapsed, "cpu_ms_per_call": (cpu_end - cpu_start) * 1000 / max(1, len(samples))}
+    return out
 
 
 # --------------------------------------------------------------------------- Toolpress-specific
+
+
+async def db_work(tp: Toolpress, calls: int) -> dict[str, float]:
+    """PostgreSQL transactions and table scans per echo call (sequential calls, statistics settled)."""
+    async with Client(tp.url, mode=tp.mode) as client:
+        for i in range(3):
+            await client.call_tool(tp.tool, {"text": f"warm {i}"})
+        await anyio.sleep(PG_SETTLE)
+        before = await anyio.to_thread.run_sync(pg_counters, tp.db_url)
+        for i in range(calls):
+            await client.call_tool(tp.tool, {"text": f"db {i}"})
+    await anyio.sleep(PG_SETTLE)
+    after = await anyio.to_thread.run_sync(pg_counters, tp.db_url)
+    return {f"{key}_per_call": (after[key] - before[key]) / calls for key in before}
 
 
 def run_rows(db_url: str, app_id: int) -> list[dict[str, Any]]:
@@ -242,6 +296,8 @@ async def memory_inflight(tp: Toolpress, url: str, n: int) -> dict[str, Any]:
                "MCP-Protocol-Version": "2025-11-25"}
     limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=0)
     peak = base_rss
+    counters = None
+    waiting_db = 0.0
     async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(120, connect=60, pool=120)) as http:
 
         async def one(i: int) -> None:
@@ -261,15 +317,25 @@ async def memory_inflight(tp: Toolpress, url: str, n: int) -> dict[str, Any]:
             while opened < n and time.perf_counter() < deadline:
                 await anyio.sleep(0.2)
                 peak = max(peak, rss_of(tp.api_pid))
+            counters = await anyio.to_thread.run_sync(pg_counters, tp.db_url) if tp.production else None
+            hold_start = time.perf_counter()
             for _ in range(10):
                 await anyio.sleep(0.3)
                 peak = max(peak, rss_of(tp.api_pid))
+            if counters is not None:
+                # transactions per second in the hold window (each DB session is at least one); it includes
+                # runs still being created and workers' checks, and busy backends report with up to 1 s lag
+                after = await anyio.to_thread.run_sync(pg_counters, tp.db_url)
+                waiting_db = sum(after[k] - counters[k] for k in ("commits", "rollbacks")) / (time.perf_counter() - hold_start)
             held = opened
             done.set()
             tg.cancel_scope.cancel()
     mb = 1024 * 1024
-    return {"n": n, "opened": held, "base_mb": base_rss / mb, "peak_mb": peak / mb,
-            "per_stream_kb": (peak - base_rss) / max(1, held) / 1024}
+    out = {"n": n, "opened": held, "base_mb": base_rss / mb, "peak_mb": peak / mb,
+           "per_stream_kb": (peak - base_rss) / max(1, held) / 1024}
+    if counters is not None:
+        out["db_xacts_per_s"] = waiting_db
+    return out
 
 
 def bulk_apps(tp: Toolpress, total: int) -> int:

@@ -178,6 +178,12 @@ def body(results: dict[str, Any], img: Path, out: Path) -> str:
         f"{S[k]['name']} / bare SDK = {rtxt(ratio(field(S[k].get(f'c{cmax}', []), 'throughput'), field(bare.get(f'c{cmax}', []), 'throughput') if bare else None))}"
         for k in ORDER if k in S and k != "bare") + ".")
     L.append("")
+    L.append(f"CPU time per call at {cmax} sessions (user + system CPU of every process of the system — API, "
+             "workers, their children — over the load window, divided by the calls completed; much less sensitive "
+             "to other load on the machine than latency): " + "; ".join(
+                 f"{S[k]['name']} {fmt(field(S[k].get(f'c{cmax}', []), 'cpu_ms_per_call'))} ms"
+                 for k in ORDER if k in S and field(S[k].get(f"c{cmax}", []), "cpu_ms_per_call")) + ".")
+    L.append("")
     L.append("![throughput](img/bench_throughput.png)")
     L.append("")
     # progress
@@ -209,11 +215,13 @@ def body(results: dict[str, Any], img: Path, out: Path) -> str:
     if M:
         L.append("### Memory: API process RSS with in-flight slow calls")
         L.append("")
-        L.append("| system | in-flight calls requested | streams open (HTTP 200 received) | RSS idle MB | RSS peak MB | per open stream KB |")
-        L.append("|---|---|---|---|---|---|")
+        L.append("| system | in-flight calls requested | streams open (HTTP 200 received) | RSS idle MB | RSS peak MB "
+                 "| per open stream KB | PostgreSQL transactions/s in the 3 s after all streams opened |")
+        L.append("|---|---|---|---|---|---|---|")
         for key, r in M.items():
+            xacts = f"{r['db_xacts_per_s']:.0f}" if "db_xacts_per_s" in r else "–"
             L.append(f"| {S.get(key, {}).get('name', key)} | {r['n']} | {r['opened']} | {r['base_mb']:.0f} | "
-                     f"{r['peak_mb']:.0f} | {r['per_stream_kb']:.0f} |")
+                     f"{r['peak_mb']:.0f} | {r['per_stream_kb']:.0f} | {xacts} |")
         L.append("")
         L.append("Raw Streamable HTTP `tools/call` POSTs (httpx, one connection each) to an app of 20 template loop "
                  "steps (no sleep step exists and `http_request` refuses loopback); RSS is the API process plus its "
@@ -302,6 +310,38 @@ def body(results: dict[str, Any], img: Path, out: Path) -> str:
         for k, v in results["failures"].items():
             L.append(f"- {k}: `{v[:300]}`")
         L.append("")
+    return "\n".join(L)
+
+
+def compare_summary(results: dict[str, Any]) -> str:
+    """One Markdown row per system of a `--compare` run: the figures a before/after table quotes."""
+    systems = results["systems"]
+    bare = systems.get("bare", {})
+    L = [f"compare run `{results['mode']}`, {results['started']} → {results.get('finished', '?')}, "
+         f"load {results['machine']['load_before']} → {results['machine'].get('load_after')}",
+         "",
+         "| system | c1 p50 ms | c1 p50 / bare | calls/s @8 | calls/s @64 | @64 / bare | errors @64 | CPU ms/call @64 "
+         "| RSS 1k in-flight MB |",
+         "|---|---|---|---|---|---|---|---|---|"]
+    for key in ORDER:
+        s = systems.get(key)
+        if not s:
+            continue
+        c1, t64 = field(s["c1"], "p50"), field(s.get("c64", []), "throughput")
+        errors = sum(r.get("errors", 0) for r in s.get("c64", []))
+        mem = results["memory"].get(key)
+        mem_txt = f"{mem['peak_mb']:.0f} ({mem['opened']} open, idle {mem['base_mb']:.0f})" if mem else "–"
+        L.append(f"| {s['name']} | {fmt(c1)} | {rtxt(ratio(c1, field(bare.get('c1', []), 'p50')))} | "
+                 f"{fmt(field(s.get('c8', []), 'throughput'))} | {fmt(t64)} | "
+                 f"{rtxt(ratio(t64, field(bare.get('c64', []), 'throughput')))} | {errors} | "
+                 f"{fmt(field(s.get('c64', []), 'cpu_ms_per_call'))} | {mem_txt} |")
+    if results.get("db_work"):
+        work = results["db_work"]
+        L.append("")
+        L.append(f"PostgreSQL per echo call (Redis+PG): {work['commits_per_call']:.2f} commits, "
+                 f"{work['rollbacks_per_call']:.2f} rollbacks (read-only sessions), {work['scans_per_call']:.2f} table scans")
+    for k, v in results.get("failures", {}).items():
+        L.append(f"- failure {k}: {v[:200]}")
     return "\n".join(L)
 
 

@@ -32,6 +32,7 @@ from measure import (
     RedisObserver,
     bulk_apps,
     celery_round_trip,
+    db_work,
     engine_overhead,
     latency_c1,
     load_cn,
@@ -97,10 +98,16 @@ def _run_all(kinds, systems, results, cfg, tmpdir) -> None:  # type: ignore[no-u
                 if r:
                     results["systems"][key][f"c{c}"].append(r)
                     log(f"   {r['throughput']:.1f}/s p95 {r['p95']:.1f} ms errors {r['errors']}")
+    if cfg.get("db_calls") and isinstance(systems.get("redis"), Toolpress):
+        log("Toolpress Redis+PG: PostgreSQL work per call")
+        r = guarded(results, "redis db work", anyio.run, db_work, systems["redis"], cfg["db_calls"])
+        if r:
+            results["db_work"] = r
+            log(f"   {r}")
     # 3. Toolpress-only figures
     for key in ("embedded", "redis"):
         tp = systems.get(key)
-        if not isinstance(tp, Toolpress):
+        if not isinstance(tp, Toolpress) or not cfg.get("toolpress_figures", True):
             continue
         log(f"{tp.name}: progress delay")
         purl = guarded(results, f"{key} publish progress", tp.publish, PROGRESS_APP, "Progress")
@@ -130,7 +137,7 @@ def _run_all(kinds, systems, results, cfg, tmpdir) -> None:  # type: ignore[no-u
     # 4. memory last (it leaves slow runs behind; each stack is torn down right after)
     for key in ("embedded", "redis"):
         tp = systems.get(key)
-        if not isinstance(tp, Toolpress):
+        if not isinstance(tp, Toolpress) or not cfg["inflight"]:
             continue
         log(f"{tp.name}: memory with {cfg['inflight']} in-flight slow calls")
         surl = guarded(results, f"{key} publish slow", tp.publish, SLOW_APP, "Slow")
@@ -146,6 +153,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer calls and repeats, N=50 in-flight calls")
     parser.add_argument("--smoke", action="store_true", help="tiny: bare SDK + Toolpress embedded, a few calls")
+    parser.add_argument("--compare", metavar="LABEL",
+                        help="before/after mode: bare SDK + both Toolpress stacks, call latency, throughput and "
+                             "memory only; raw results go to bench/results/compare-LABEL.json, docs are left alone")
+    parser.add_argument("--repeats", type=int, help="repeats of the latency and throughput loops (0 skips them)")
+    parser.add_argument("--inflight", type=int, help="in-flight slow calls for the memory figure (0 skips it)")
     parser.add_argument("--skip-gradio", action="store_true")
     parser.add_argument("--skip-redis", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
@@ -161,13 +173,21 @@ def main() -> int:
     else:
         cfg = dict(repeats=3, c1_calls=100, conc=[8, 64], duration=5.0, progress_calls=30, inflight=1000,
                    scale=[10, 1000, 10000], lookup_calls=40, engine_repeats=30, celery_calls=200)
-    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    if args.compare:
+        cfg = dict(repeats=2, c1_calls=60, conc=[64], duration=4.0, inflight=1000, engine_repeats=0,
+                   celery_calls=0, toolpress_figures=False, db_calls=50)
+    if args.inflight is not None:
+        cfg["inflight"] = args.inflight
+    if args.repeats is not None:
+        cfg["repeats"] = args.repeats
+        cfg["db_calls"] = cfg.get("db_calls") if args.repeats else 0
+    mode = f"compare-{args.compare}" if args.compare else "smoke" if args.smoke else "quick" if args.quick else "full"
     results: dict[str, Any] = {"mode": mode, "cfg": cfg, "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                            "platform": platform.platform(), "load_before": os.getloadavg()},
                                "systems": {}, "progress": {}, "memory": {}, "scale": {}, "ref": {}}
     kinds: list[tuple[str, Any]] = [("bare", lambda w: Bare(w))]
-    if not args.smoke and not args.skip_gradio:
+    if not args.smoke and not args.skip_gradio and not args.compare:
         kinds.append(("gradio", lambda w: Gradio(w)))
     kinds.append(("embedded", lambda w: Toolpress(w, production=False)))
     if not args.smoke and not args.skip_redis:
@@ -184,10 +204,11 @@ def main() -> int:
             for sut in systems.values():
                 sut.stop()
         # 5. reference lines
-        log("engine per-step overhead")
-        eng = guarded(results, "engine", engine_overhead, cfg["engine_repeats"])
-        if eng:
-            results["ref"]["engine_us_per_step"] = eng
+        if cfg["engine_repeats"]:
+            log("engine per-step overhead")
+            eng = guarded(results, "engine", engine_overhead, cfg["engine_repeats"])
+            if eng:
+                results["ref"]["engine_us_per_step"] = eng
         if cfg["celery_calls"]:
             log("raw Celery round trip through Redis")
             cel = guarded(results, "celery", celery_round_trip, tmpdir, cfg["celery_calls"])
@@ -196,7 +217,14 @@ def main() -> int:
     results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     results["machine"]["load_after"] = os.getloadavg()
     (BENCH / "results").mkdir(exist_ok=True)
-    (BENCH / "results" / f"last-{mode}.json").write_text(json.dumps(results, indent=1, default=str))
+    raw = BENCH / "results" / (f"{mode}.json" if args.compare else f"last-{mode}.json")
+    raw.write_text(json.dumps(results, indent=1, default=str))
+    if args.compare:
+        from report import compare_summary  # bench/report.py
+
+        print(compare_summary(results), flush=True)
+        log(f"wrote {raw}")
+        return 0
     from report import write_report  # bench/report.py
 
     write_report(results, args.out, args.img)

@@ -16,16 +16,21 @@ from backend.crud.endpoints import (
     get_endpoint,
     get_endpoint_by_app,
     get_endpoint_by_hash,
+    get_live_endpoint_by_hash,
     save_endpoint,
 )
 from backend.crud.runs import (
     create_run,
     delete_runs_before,
+    finish_run,
     get_run,
+    get_run_status,
+    get_run_statuses,
     in_flight_run_ids,
     list_finished_runs,
     list_runs,
     save_run,
+    update_run_progress,
 )
 from backend.crud.secrets import delete_secret, get_secret, list_secrets, upsert_secret
 from backend.crud.tokens import create_token, get_token, get_token_by_hash, list_tokens, save_token
@@ -66,12 +71,16 @@ __all__ = [
     "create_version",
     "delete_app",
     "delete_secret",
+    "finish_run",
     "get_app",
     "get_app_by_name",
     "get_endpoint",
     "get_endpoint_by_app",
     "get_endpoint_by_hash",
+    "get_live_endpoint_by_hash",
     "get_run",
+    "get_run_status",
+    "get_run_statuses",
     "get_secret",
     "get_user",
     "get_user_by_email",
@@ -84,5 +93,6 @@ __all__ = [
     "save_endpoint",
     "save_run",
     "update_app_spec",
+    "update_run_progress",
     "upsert_secret",
 ]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from backend.models import McpEndpoint
+from backend.models import App, AppVersion, McpEndpoint
 
 
 def create_endpoint(*, session: Session, app_id: int, nonce: str, secret_hash: str) -> McpEndpoint:
@@ -29,6 +29,22 @@ def get_endpoint(*, session: Session, endpoint_id: int) -> McpEndpoint | None:
 def get_endpoint_by_hash(*, session: Session, secret_hash: str) -> McpEndpoint | None:
     """The endpoint whose secret hashes to `secret_hash`."""
     return session.exec(select(McpEndpoint).where(McpEndpoint.secret_hash == secret_hash)).first()
+
+
+def get_live_endpoint_by_hash(
+    *, session: Session, secret_hash: str
+) -> tuple[McpEndpoint, App, AppVersion] | None:
+    """The enabled endpoint whose secret hashes to `secret_hash`, with its app and published version, in one query.
+
+    None when no endpoint has that hash, it is switched off, or its app has no published version.
+    """
+    row = session.exec(
+        select(McpEndpoint, App, AppVersion)
+        .join(App, col(App.id) == col(McpEndpoint.app_id))
+        .join(AppVersion, col(AppVersion.id) == col(App.published_version_id))
+        .where(col(McpEndpoint.secret_hash) == secret_hash, col(McpEndpoint.enabled).is_(True))
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def save_endpoint(*, session: Session, endpoint: McpEndpoint) -> McpEndpoint:

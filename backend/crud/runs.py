@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, delete, or_, select
 
-from backend.models import TERMINAL_STATUSES, App, Run, RunStatus
+from backend.models import (
+    ALLOWED_TRANSITIONS,
+    TERMINAL_STATUSES,
+    App,
+    InvalidTransition,
+    Run,
+    RunStatus,
+    utcnow,
+)
 
 
 def create_run(*, session: Session, run: Run) -> Run:
-    """Insert a run."""
+    """Insert a run (every column is set in Python, so nothing needs reading back)."""
     session.add(run)
     session.commit()
-    session.refresh(run)
     return run
 
 
@@ -29,6 +37,54 @@ def get_run(*, session: Session, run_id: str, owner_id: int | None = None) -> Ru
         if app is None or app.owner_id != owner_id:
             return None
     return run
+
+
+def get_run_status(*, session: Session, run_id: str) -> RunStatus | None:
+    """Only the status of a run (one column, no row object), or None if it does not exist."""
+    status = session.exec(select(Run.status).where(Run.id == run_id)).first()
+    return None if status is None else RunStatus(status)
+
+
+def get_run_statuses(*, session: Session, run_ids: Sequence[str]) -> dict[str, RunStatus]:
+    """The statuses of many runs in one query; ids that do not exist are absent from the result."""
+    rows = session.exec(select(Run.id, Run.status).where(col(Run.id).in_(list(run_ids)))).all()
+    return {run_id: RunStatus(status) for run_id, status in rows}
+
+
+def update_run_progress(
+    *,
+    session: Session,
+    run_id: str,
+    progress_done: int,
+    progress_total: int,
+    progress_message: str | None,
+    progress_trail: list[dict[str, Any]] | None = None,
+) -> None:
+    """Record the progress of a running run in one UPDATE; a run that is no longer running is left alone."""
+    values: dict[str, Any] = {
+        "progress_done": progress_done, "progress_total": progress_total, "progress_message": progress_message
+    }
+    if progress_trail is not None:
+        values["progress_trail"] = progress_trail
+    session.exec(update(Run).where(col(Run.id) == run_id, col(Run.status) == RunStatus.running.value).values(**values))
+    session.commit()
+
+
+def finish_run(*, session: Session, run_id: str, status: RunStatus, values: dict[str, Any]) -> bool:
+    """End a running run with `status` and `values` in one conditional UPDATE; False if it was no longer running.
+
+    The `status = 'running'` condition is the state machine's running → terminal edge, applied by the
+    database: a cancel (or any other end) committed first makes this match no row, so it is never overwritten.
+    """
+    if status not in ALLOWED_TRANSITIONS[RunStatus.running]:
+        raise InvalidTransition(f"run {run_id}: running -> {status.value} is not allowed")
+    result = session.execute(
+        update(Run)
+        .where(col(Run.id) == run_id, col(Run.status) == RunStatus.running.value)
+        .values(status=status.value, ended_at=utcnow(), **values)
+    )
+    session.commit()
+    return result.rowcount == 1
 
 
 def list_runs(
@@ -92,10 +148,9 @@ def delete_runs_before(*, session: Session, cutoff: datetime, batch: int = 1000)
 
 
 def save_run(*, session: Session, run: Run) -> Run:
-    """Persist changes to a run."""
+    """Persist changes to a run (sessions keep attributes on commit, so the object stays current)."""
     session.add(run)
     session.commit()
-    session.refresh(run)
     return run
 
 

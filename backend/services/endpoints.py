@@ -10,7 +10,6 @@ from backend import crud
 from backend.core import security
 from backend.core.settings import Settings
 from backend.models import App, AppVersion, EndpointPublic, McpEndpoint, utcnow
-from backend.services.apps import published_version
 from backend.services.errors import Conflict
 from backend.services.runs import cancel_run
 
@@ -111,13 +110,12 @@ def resolve_secret(*, session: Session, settings: Settings, secret: str) -> Endp
     """The enabled endpoint, app and live version behind a URL secret, or None (unknown, off or rotated)."""
     if not 16 <= len(secret) <= 128:
         return None
-    endpoint = crud.get_endpoint_by_hash(session=session, secret_hash=security.lookup_hash(secret))
-    if endpoint is None or not security.same_secret(_secret_of(settings, endpoint), secret) or not endpoint.enabled:
+    # One indexed query per request, no cache: a regenerate or disable on any API process is seen by
+    # every process at its very next request.
+    row = crud.get_live_endpoint_by_hash(session=session, secret_hash=security.lookup_hash(secret))
+    if row is None:
         return None
-    app = crud.get_app(session=session, app_id=endpoint.app_id)
-    if app is None:
-        return None
-    version = published_version(session=session, app=app)
-    if version is None:
+    endpoint, app, version = row
+    if not security.same_secret(_secret_of(settings, endpoint), secret):
         return None
     return EndpointTarget(endpoint=endpoint, app=app, version=version)

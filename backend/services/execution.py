@@ -16,11 +16,11 @@ from backend import crud
 from backend.core.db import UNAVAILABLE_ERRORS, session_scope
 from backend.core.events import get_event_bus
 from backend.core.settings import Settings
-from backend.models import TERMINAL_STATUSES, Run, RunStatus, apply_transition
+from backend.models import Run, RunStatus, apply_transition
 from backend.services import secrets as user_secrets
 from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app
 from backend.services.errors import ServiceError
-from backend.services.usage import append_progress
+from backend.services.usage import MAX_TRAIL, progress_entry
 from workflows.references import Redactor
 
 logger = logging.getLogger(__name__)
@@ -67,17 +67,75 @@ def _finish(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -
 def _record_end(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> RunStatus:
     """Record the end of a run unless it already ended (a cancel won the race); return the final status."""
     with session_scope(settings.sqlalchemy_url) as session:
-        run = _lock_run(session, run_id)
-        if run is None:
+        if crud.finish_run(session=session, run_id=run_id, status=status, values=fields):
             return status
-        if RunStatus(run.status) in TERMINAL_STATUSES:
-            session.rollback()
-            return RunStatus(run.status)
-        apply_transition(run, status)
-        for key, value in fields.items():
-            setattr(run, key, value)
-        crud.save_run(session=session, run=run)
-        return status
+        current = crud.get_run_status(session=session, run_id=run_id)
+        return status if current is None else current
+
+
+# Progress reaches the caller over the event bus; the run row only mirrors it for the runs page and the
+# REST API, so it is written at most this often while the run lasts, and always with the final state.
+PROGRESS_SAVE_SECONDS = 1.0
+# How stale the worker's view of "was this run cancelled?" may be. The engine asks between steps and
+# every `cancel_poll_interval` while it waits; a fast run would otherwise read its row once per step.
+# A cancel that lands in between still wins: `_finish` never overwrites a terminal status.
+CANCEL_CHECK_SECONDS = 0.2
+
+
+class _ProgressRecorder:
+    """Keeps a run's latest progress and its trail; writes them to the run row at most every PROGRESS_SAVE_SECONDS."""
+
+    def __init__(self, settings: Settings, run_id: str) -> None:
+        self._settings, self._run_id = settings, run_id
+        self._saved_at = time.monotonic()
+        self.done, self.total, self.message = 0, 0, None
+        self.trail: list[dict[str, Any]] = []
+
+    def record(self, done: int, total: int, message: str | None) -> None:
+        """Note one progress event; persist it if the last write is old enough."""
+        self.done, self.total, self.message = done, total, message[:500] if message else None
+        if len(self.trail) < MAX_TRAIL:
+            self.trail.append(progress_entry(done, total, message))
+        if time.monotonic() - self._saved_at < PROGRESS_SAVE_SECONDS:
+            return
+        self._saved_at = time.monotonic()
+        try:
+            with session_scope(self._settings.sqlalchemy_url) as session:
+                crud.update_run_progress(session=session, run_id=self._run_id, **self.fields())
+        except UNAVAILABLE_ERRORS:  # the database is restarting: the event still reached the caller
+            logger.warning("run %s: progress not recorded, the database is unavailable", self._run_id)
+
+    def fields(self) -> dict[str, Any]:
+        """The progress columns and trail, for the final write."""
+        if not self.total:
+            return {}
+        return {
+            "progress_done": self.done,
+            "progress_total": self.total,
+            "progress_message": self.message,
+            "progress_trail": list(self.trail),
+        }
+
+
+class _CancelCheck:
+    """The engine's ``should_cancel``: reads the run's status at most every CANCEL_CHECK_SECONDS."""
+
+    def __init__(self, settings: Settings, run_id: str) -> None:
+        self._settings, self._run_id = settings, run_id
+        self._checked_at = time.monotonic()
+        self._cancelled = False
+
+    def __call__(self) -> bool:
+        if self._cancelled or time.monotonic() - self._checked_at < CANCEL_CHECK_SECONDS:
+            return self._cancelled
+        self._checked_at = time.monotonic()
+        try:
+            with session_scope(self._settings.sqlalchemy_url) as session:
+                status = crud.get_run_status(session=session, run_id=self._run_id)
+        except UNAVAILABLE_ERRORS:  # the database is restarting: keep going, ask again at the next check
+            return False
+        self._cancelled = status is None or status is RunStatus.cancelled
+        return self._cancelled
 
 
 def make_call_app(*, settings: Settings, owner_id: int, secrets: Mapping[str, str]) -> Callable[[workflows.SubAppCall], dict[str, Any]]:
@@ -136,49 +194,36 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
         spec_data, inputs = (version.spec if version is not None else draft), dict(run.inputs)
         root = app.name if app is not None else str(run.app_id)
     redact = Redactor(secrets)
+    progress = _ProgressRecorder(settings, run_id)
 
     def on_progress(event: Any) -> None:
         message = getattr(event, "message", None)
-        try:
-            with session_scope(settings.sqlalchemy_url) as s:
-                current = crud.get_run(session=s, run_id=run_id)
-                if current is not None and RunStatus(current.status) is RunStatus.running:
-                    current.progress_done, current.progress_total = event.done, event.total
-                    current.progress_message = message[:500] if message else None
-                    append_progress(current, event.done, event.total, message)
-                    crud.save_run(session=s, run=current)
-        except UNAVAILABLE_ERRORS:  # the database is restarting: the event still reaches the caller
-            logger.warning("run %s: progress not recorded, the database is unavailable", run_id)
         bus.publish(run_id, {"type": "progress", "done": event.done, "total": event.total, "message": message})
+        progress.record(event.done, event.total, message)
 
-    def should_cancel() -> bool:
-        try:
-            with session_scope(settings.sqlalchemy_url) as s:
-                current = crud.get_run(session=s, run_id=run_id)
-                return current is None or RunStatus(current.status) is RunStatus.cancelled
-        except UNAVAILABLE_ERRORS:  # the database is restarting: keep going, ask again at the next check
-            return False
+    cancel_check = _CancelCheck(settings, run_id)
 
     try:
         spec = load_spec_of(spec_data)
         call_app = make_call_app(settings=settings, owner_id=owner_id, secrets=secrets) if owner_id else None
         result = workflows.execute(
-            spec, inputs, on_progress=on_progress, should_cancel=should_cancel, secrets=secrets,
+            spec, inputs, on_progress=on_progress, should_cancel=cancel_check, secrets=secrets,
             http_allow=settings.http_allow, call_app=call_app, call_stack=(root,), timeout=settings.run_timeout_seconds,
         )
     except workflows.RunCancelled:
-        final = _finish(settings, run_id, RunStatus.cancelled, error="cancelled by the caller")
+        final = _finish(settings, run_id, RunStatus.cancelled, error="cancelled by the caller", **progress.fields())
     except workflows.NodeError as exc:
         final = _finish(settings, run_id, RunStatus.failed, error=redact.text(str(exc)),
-                        trace=redact.tree(_trace_of(getattr(exc, "trace", None))))
+                        trace=redact.tree(_trace_of(getattr(exc, "trace", None))), **progress.fields())
     except workflows.WorkflowError as exc:
-        final = _finish(settings, run_id, RunStatus.failed, error=redact.text(str(exc)))
+        final = _finish(settings, run_id, RunStatus.failed, error=redact.text(str(exc)), **progress.fields())
     except Exception:
         logger.exception("run %s crashed", run_id)
-        final = _finish(settings, run_id, RunStatus.failed, error=f"internal error while running the app (run {run_id})")
+        final = _finish(settings, run_id, RunStatus.failed, error=f"internal error while running the app (run {run_id})",
+                        **progress.fields())
     else:
         final = _finish(
             settings, run_id, RunStatus.succeeded, result=redact.tree(_jsonable(result.outputs)),
-            trace=redact.tree(_trace_of(result.trace)),
+            trace=redact.tree(_trace_of(result.trace)), **progress.fields(),
         )
     bus.publish(run_id, {"type": "end", "status": final.value})

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from functools import lru_cache
 from typing import Any
 
 import anyio
@@ -101,6 +104,84 @@ def _cancel(settings: Settings, run_id: str) -> None:
 
 
 PROGRESS_CATCH_UP_SECONDS = 5.0
+POLL_SECONDS = 1.0
+_POLL_BATCH = 500  # ids per query, well under SQLite's bound-parameter limit
+_POLLED = {"type": "polled"}
+
+
+class RunWatcher:
+    """The database safety net under the event bus, shared by every waiting call of one process.
+
+    A call normally ends on the bus's "end" event. If that event is lost (a bus outage, a worker
+    killed between its last write and its publish), the run's row still tells the truth, so every
+    POLL_SECONDS one query reads the status of all runs this process waits on, and each waiting call
+    whose run has ended (or vanished) is woken. Waiting calls read the last polled status for the
+    worker-lost check instead of each reloading its run: 1,000 waiting calls cost one query a second,
+    not 1,000.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._waiting: dict[str, list[Any]] = {}
+        self._statuses: dict[str, RunStatus] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    @contextlib.contextmanager
+    def watch(self, run_id: str, subscription: Any) -> Iterator[None]:
+        """Poll `run_id` while the block runs; wake `subscription` (push a "polled" event) once it has ended."""
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._poll_forever())
+        self._waiting.setdefault(run_id, []).append(subscription)
+        try:
+            yield
+        finally:
+            subscriptions = self._waiting.get(run_id, [])
+            if subscription in subscriptions:
+                subscriptions.remove(subscription)
+            if not subscriptions:
+                self._waiting.pop(run_id, None)
+                self._statuses.pop(run_id, None)
+
+    def last_status(self, run_id: str) -> RunStatus | None:
+        """The status seen by the last poll, or None before the first poll of this run."""
+        return self._statuses.get(run_id)
+
+    def _query(self, run_ids: Sequence[str]) -> dict[str, RunStatus]:
+        found: dict[str, RunStatus] = {}
+        with session_scope(self._url) as session:
+            for start in range(0, len(run_ids), _POLL_BATCH):
+                found.update(crud.get_run_statuses(session=session, run_ids=run_ids[start : start + _POLL_BATCH]))
+        return found
+
+    async def _poll_forever(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            run_ids = list(self._waiting)
+            if not run_ids:
+                continue
+            try:
+                found = await anyio.to_thread.run_sync(self._query, run_ids)
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the safety net; the next poll retries
+                logger.warning("polling %d waiting runs failed; retrying in %g s", len(run_ids), POLL_SECONDS)
+                continue
+            for run_id in run_ids:
+                subscriptions = self._waiting.get(run_id)
+                if not subscriptions:
+                    continue
+                status = found.get(run_id)
+                if status is not None:
+                    self._statuses[run_id] = status
+                if status is None or status in TERMINAL_STATUSES:
+                    for subscription in subscriptions:
+                        subscription.push(_POLLED)
+
+
+@lru_cache(maxsize=8)
+def get_run_watcher(url: str) -> RunWatcher:
+    """The watcher for a database URL, one per process."""
+    return RunWatcher(url)
+
 
 WORKER_LOST = "the worker running this call was lost (killed or crashed) before it finished; nothing was returned"
 
@@ -141,7 +222,7 @@ def mark_worker_lost_if_orphaned(settings: Settings, run: Run) -> bool:
     if rerun:
         logger.warning("run %s: worker lost; the app is idempotent, so the run is queued again", run.id)
         try:
-            _enqueue(settings, fresh)
+            enqueue(settings, fresh)
             return False
         except QueueUnavailable:
             pass  # enqueue_run recorded the failure
@@ -156,8 +237,9 @@ async def dispatch_and_follow(
 ) -> Run:
     """Queue a created run and relay its progress until it ends; if the caller goes away, cancel it.
 
-    The subscription opens before the task is queued so no event can be missed; the database is polled
-    each second as well, so a lost event costs at most that second, never a hung call. A running call
+    The subscription opens before the task is queued so no event can be missed; the process's
+    RunWatcher polls the database each second as well (one query for all waiting calls), so a lost
+    event costs at most that second, never a hung call. A running call
     quiet for `worker_lost_after_seconds` has the workers asked whether one still runs it; if none
     does, the run is failed as "worker lost". A caller that goes away cancels the run unless
     `cancel_when_abandoned` is false (the run then finishes and keeps its result). Every call ends with
@@ -188,55 +270,12 @@ async def _dispatch_and_follow(
     *, settings: Settings, run: Run, on_progress: ProgressCallback | None, cancel_when_abandoned: bool
 ) -> Run:
     bus = get_event_bus(settings.events_backend_url)
+    watcher = get_run_watcher(settings.sqlalchemy_url)
     try:
         async with bus.subscribe(run.id) as events:
-            await anyio.to_thread.run_sync(enqueue, settings, run)
-            deadline = anyio.current_time() + settings.call_timeout_seconds
-            lost_after = 0 if settings.is_embedded_broker else settings.worker_lost_after_seconds
-            last_event = anyio.current_time()
-            relayed = 0  # progress only ever grows for the client, also while a run is re-run from the start
-            catch_up_until: float | None = None
-            while True:
-                if shutdown.must_close_calls():
-                    raise CallInterrupted(run.id)
-                event = await events.get(timeout=1.0)
-                if event is None:
-                    try:
-                        current = await anyio.to_thread.run_sync(_load, settings, run.id)
-                    except UNAVAILABLE_ERRORS:
-                        if anyio.current_time() > deadline:
-                            raise
-                        continue  # the database is restarting: keep relaying events, read the row once it is back
-                    if current is None or RunStatus(current.status) in TERMINAL_STATUSES:
-                        # Ended, but progress events are still on their way (a busy bus lags the
-                        # database): relay them first, for at most PROGRESS_CATCH_UP_SECONDS.
-                        behind = current is not None and on_progress is not None and relayed < current.progress_done
-                        catch_up_until = catch_up_until or anyio.current_time() + PROGRESS_CATCH_UP_SECONDS
-                        if not behind or anyio.current_time() > catch_up_until:
-                            return current or run
-                        continue
-                    quiet = anyio.current_time() - last_event
-                    if lost_after and RunStatus(current.status) is RunStatus.running and quiet > lost_after:
-                        last_event = anyio.current_time()
-                        if await anyio.to_thread.run_sync(mark_worker_lost_if_orphaned, settings, current):
-                            return await anyio.to_thread.run_sync(_load, settings, run.id) or current
-                    if anyio.current_time() > deadline:
-                        await anyio.to_thread.run_sync(_cancel, settings, run.id)
-                        final = await anyio.to_thread.run_sync(_load, settings, run.id)
-                        if final is not None and RunStatus(final.status) is RunStatus.cancelled:
-                            final.error = f"the run took longer than {settings.call_timeout_seconds:g} s and was stopped"
-                        return final or run
-                    continue
-                last_event = anyio.current_time()
-                if event.get("type") == "progress" and on_progress is not None and int(event["done"]) > relayed:
-                    relayed = int(event["done"])
-                    await on_progress(relayed, int(event["total"]), event.get("message"))
-                elif event.get("type") == "end":
-                    try:
-                        final = await anyio.to_thread.run_sync(_load, settings, run.id)
-                    except UNAVAILABLE_ERRORS:
-                        continue  # read the final row from the polling above once the database is back
-                    return final or run
+            with watcher.watch(run.id, events):
+                await anyio.to_thread.run_sync(enqueue, settings, run)
+                return await _follow(settings, run, events, watcher, on_progress)
     except (QueueUnavailable, CallInterrupted):
         raise
     except BaseException:
@@ -245,6 +284,56 @@ async def _dispatch_and_follow(
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(_cancel, settings, run.id)
         raise
+
+
+async def _follow(
+    settings: Settings, run: Run, events: Any, watcher: RunWatcher, on_progress: ProgressCallback | None
+) -> Run:
+    deadline = anyio.current_time() + settings.call_timeout_seconds
+    lost_after = 0 if settings.is_embedded_broker else settings.worker_lost_after_seconds
+    last_event = anyio.current_time()
+    relayed = 0  # progress only ever grows for the client, also while a run is re-run from the start
+    catch_up_until: float | None = None
+    while True:
+        if shutdown.must_close_calls():
+            raise CallInterrupted(run.id)
+        event = await events.get(timeout=POLL_SECONDS)
+        kind = event.get("type") if event is not None else None
+        if kind == "end" or kind == "polled":  # "polled": the watcher saw the run ended (or vanished)
+            try:
+                current = await anyio.to_thread.run_sync(_load, settings, run.id)
+            except UNAVAILABLE_ERRORS:
+                if anyio.current_time() > deadline:
+                    raise
+                continue  # the database is restarting: read the row once it is back
+            # Ended, but progress events may still be on their way (a busy bus lags the database):
+            # relay them first, for at most PROGRESS_CATCH_UP_SECONDS.
+            behind = kind == "polled" and current is not None and on_progress is not None and relayed < current.progress_done
+            catch_up_until = catch_up_until or anyio.current_time() + PROGRESS_CATCH_UP_SECONDS
+            if not behind or anyio.current_time() > catch_up_until:
+                return current or run
+            continue
+        if kind == "progress":
+            last_event = anyio.current_time()
+            if on_progress is not None and int(event["done"]) > relayed:
+                relayed = int(event["done"])
+                await on_progress(relayed, int(event["total"]), event.get("message"))
+            continue
+        if event is not None:
+            last_event = anyio.current_time()
+            continue
+        quiet = anyio.current_time() - last_event
+        if lost_after and watcher.last_status(run.id) is RunStatus.running and quiet > lost_after:
+            last_event = anyio.current_time()
+            current = await anyio.to_thread.run_sync(_load, settings, run.id)  # a re-run has a new task id
+            if current is not None and await anyio.to_thread.run_sync(mark_worker_lost_if_orphaned, settings, current):
+                return await anyio.to_thread.run_sync(_load, settings, run.id) or current
+        if anyio.current_time() > deadline:
+            await anyio.to_thread.run_sync(_cancel, settings, run.id)
+            final = await anyio.to_thread.run_sync(_load, settings, run.id)
+            if final is not None and RunStatus(final.status) is RunStatus.cancelled:
+                final.error = f"the run took longer than {settings.call_timeout_seconds:g} s and was stopped"
+            return final or run
 
 
 def run_public(run: Run) -> RunPublic:

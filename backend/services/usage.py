@@ -60,11 +60,16 @@ def recorded_arguments(
     return kept
 
 
+def progress_entry(done: int, total: int, message: str | None) -> dict[str, Any]:
+    """One event of a run's progress trail, stamped now."""
+    return {"at": utcnow().isoformat(), "done": done, "total": total, "message": message[:500] if message else None}
+
+
 def append_progress(run: Run, done: int, total: int, message: str | None) -> None:
     """Add one progress event to the run's trail (the first MAX_TRAIL events are kept)."""
     trail = list(run.progress_trail or [])
     if len(trail) < MAX_TRAIL:
-        trail.append({"at": utcnow().isoformat(), "done": done, "total": total, "message": message[:500] if message else None})
+        trail.append(progress_entry(done, total, message))
         run.progress_trail = trail
 
 

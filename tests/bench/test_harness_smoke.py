@@ -27,4 +27,5 @@ def test_harness_smoke(tmp_path: Path) -> None:
     assert text.count("<!-- bench:results -->") == 2
     assert "| system | p50 | p95 | p99 |" in text
     assert "| bare SDK |" in text and "| Toolpress embedded |" in text
+    assert "CPU time per call at 8 sessions" in text and "Toolpress embedded " in text.split("CPU time per call")[1]
     assert (img / "bench_latency_c1.png").stat().st_size > 0
