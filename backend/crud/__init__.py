@@ -22,7 +22,6 @@ from backend.crud.endpoints import (
 from backend.crud.runs import (
     create_run,
     delete_runs_before,
-    finish_run,
     get_run,
     get_run_status,
     get_run_statuses,
@@ -71,7 +70,6 @@ __all__ = [
     "create_version",
     "delete_app",
     "delete_secret",
-    "finish_run",
     "get_app",
     "get_app_by_name",
     "get_endpoint",

@@ -9,15 +9,7 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, delete, or_, select
 
-from backend.models import (
-    ALLOWED_TRANSITIONS,
-    TERMINAL_STATUSES,
-    App,
-    InvalidTransition,
-    Run,
-    RunStatus,
-    utcnow,
-)
+from backend.models import TERMINAL_STATUSES, App, Run, RunStatus
 
 
 def create_run(*, session: Session, run: Run) -> Run:
@@ -68,23 +60,6 @@ def update_run_progress(
         values["progress_trail"] = progress_trail
     session.exec(update(Run).where(col(Run.id) == run_id, col(Run.status) == RunStatus.running.value).values(**values))
     session.commit()
-
-
-def finish_run(*, session: Session, run_id: str, status: RunStatus, values: dict[str, Any]) -> bool:
-    """End a running run with `status` and `values` in one conditional UPDATE; False if it was no longer running.
-
-    The `status = 'running'` condition is the state machine's running → terminal edge, applied by the
-    database: a cancel (or any other end) committed first makes this match no row, so it is never overwritten.
-    """
-    if status not in ALLOWED_TRANSITIONS[RunStatus.running]:
-        raise InvalidTransition(f"run {run_id}: running -> {status.value} is not allowed")
-    result = session.execute(
-        update(Run)
-        .where(col(Run.id) == run_id, col(Run.status) == RunStatus.running.value)
-        .values(status=status.value, ended_at=utcnow(), **values)
-    )
-    session.commit()
-    return result.rowcount == 1
 
 
 def list_runs(

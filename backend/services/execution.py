@@ -16,7 +16,7 @@ from backend import crud
 from backend.core.db import UNAVAILABLE_ERRORS, session_scope
 from backend.core.events import get_event_bus
 from backend.core.settings import Settings
-from backend.models import Run, RunStatus, apply_transition
+from backend.models import TERMINAL_STATUSES, Run, RunStatus, apply_transition
 from backend.services import secrets as user_secrets
 from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app
 from backend.services.errors import ServiceError
@@ -67,10 +67,17 @@ def _finish(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -
 def _record_end(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> RunStatus:
     """Record the end of a run unless it already ended (a cancel won the race); return the final status."""
     with session_scope(settings.sqlalchemy_url) as session:
-        if crud.finish_run(session=session, run_id=run_id, status=status, values=fields):
+        run = _lock_run(session, run_id)
+        if run is None:
             return status
-        current = crud.get_run_status(session=session, run_id=run_id)
-        return status if current is None else current
+        if RunStatus(run.status) in TERMINAL_STATUSES:
+            session.rollback()
+            return RunStatus(run.status)
+        apply_transition(run, status)
+        for key, value in fields.items():
+            setattr(run, key, value)
+        crud.save_run(session=session, run=run)
+        return status
 
 
 # Progress reaches the caller over the event bus; the run row only mirrors it for the runs page and the
