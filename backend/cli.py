@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -177,31 +179,102 @@ def _app_url(settings: Settings, ref: str) -> tuple[str, str]:
         return name, endpoints.endpoint_url(settings=settings, endpoint=endpoint)
 
 
-def _cmd_mcp_setup(args: argparse.Namespace, settings: Settings) -> int:
-    from backend.console.clients import CLIENTS, claude_code_command, merge_server
+# Settings that hold secrets stay out of client config files (which may be committed with a project).
+_SECRET_SETTINGS = frozenset({"TOOLPRESS_SECRET_KEY"})
 
-    if args.app is None and args.url is None:
-        print("error: give an app (id or name) or --url", file=sys.stderr)
+
+def _toolpress_executable() -> str:
+    """The absolute path of the running `toolpress` command, so clients without the shell's PATH can start it."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name.startswith("toolpress") and argv0.is_file():
+        return str(argv0.absolute())
+    return shutil.which("toolpress") or "toolpress"
+
+
+def _platform_launch(args: argparse.Namespace, settings: Settings) -> tuple[list[str], dict[str, str], list[str]]:
+    """`toolpress mcp platform` for a client config: (args, env, names of variables left out as secrets).
+
+    The env pins the data directory (absolute: clients start servers in a directory of their own) and carries
+    the TOOLPRESS_* variables set here, so the server finds the same database; secrets are left out.
+    """
+    from urllib.parse import urlsplit
+
+    argv = ["mcp", "platform"]
+    if args.email:
+        argv += ["--email", args.email]
+    if args.read_only:
+        argv.append("--read-only")
+    env: dict[str, str] = {}
+    left_out: list[str] = []
+    for key, value in sorted(os.environ.items()):
+        if not key.startswith("TOOLPRESS_"):
+            continue
+        try:
+            has_password = urlsplit(value).password is not None
+        except ValueError:
+            has_password = False
+        if key in _SECRET_SETTINGS or has_password:
+            left_out.append(key)
+        else:
+            env[key] = value
+    env["TOOLPRESS_DATA_DIR"] = str(settings.data_dir.resolve())
+    return argv, env, left_out
+
+
+def _cmd_mcp_setup(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.console.clients import CLIENTS, claude_code_command, claude_code_stdio_command, merge_server
+
+    platform = args.app == "platform"
+    if platform and args.url is not None:
+        print("error: --url is for app servers; the platform server runs locally (`toolpress mcp platform`)",
+              file=sys.stderr)
         return 2
-    name, url = _app_url(settings, args.app) if args.app is not None else ("toolpress", args.url)
-    name = args.name or name
+    if not platform and (args.email is not None or args.read_only):
+        print("error: --email and --read-only are for the platform server: `toolpress mcp setup --client C platform`",
+              file=sys.stderr)
+        return 2
+    if args.app is None and args.url is None:
+        print("error: give an app (id or name), `platform` or --url", file=sys.stderr)
+        return 2
     client = CLIENTS[args.client]
     scope = args.scope or ("project" if client.project_file else "user")
+    if platform:
+        from backend.platform_mcp.stdio import stdio_user_id
+
+        if args.email:
+            stdio_user_id(settings, args.email)  # a clear error now rather than a server that cannot start
+        name = args.name or "toolpress"
+        command = _toolpress_executable()
+        argv, env, left_out = _platform_launch(args, settings)
+        entry = client.stdio_entry(command, argv, env)
+        claude_line = claude_code_stdio_command(name, command, argv, env, "user")
+    else:
+        name, url = _app_url(settings, args.app) if args.app is not None else ("toolpress", args.url)
+        name = args.name or name
+        entry = client.entry(url)
+        claude_line = claude_code_command(name, url, "user")
+        left_out = []
     if client.key == "claude-code" and scope == "user":
         print("Claude Code keeps user-scope servers in its own state file; register this one with:")
-        print(f"  {claude_code_command(name, url, 'user')}")
-        return 0
-    try:
-        path = client.path(scope, home=Path.home(), cwd=Path.cwd())
-        change = merge_server(path, client, name, url)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    kept = f"; kept {len(change.kept)} other server(s): {', '.join(change.kept)}" if change.kept else ""
-    verb = {"added": "added", "updated": "updated", "unchanged": "already had"}[change.action]
-    print(f"{change.path}: {verb} server {name!r} ({client.label}){kept}")
-    if client.key == "claude-desktop":
-        print("Restart Claude Desktop to load it (the entry runs `toolpress mcp stdio`, so keep toolpress on PATH).")
+        print(f"  {claude_line}")
+    else:
+        try:
+            path = client.path(scope, home=Path.home(), cwd=Path.cwd())
+            change = merge_server(path, client, name, entry)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        kept = f"; kept {len(change.kept)} other server(s): {', '.join(change.kept)}" if change.kept else ""
+        verb = {"added": "added", "updated": "updated", "unchanged": "already had"}[change.action]
+        print(f"{change.path}: {verb} server {name!r} ({client.label}){kept}")
+        if platform:
+            print(f"It runs `{' '.join([entry['command'], *entry['args']])}` (the platform server, on this machine's "
+                  "database).")
+        elif client.key == "claude-desktop":
+            print("Restart Claude Desktop to load it (the entry runs `toolpress mcp stdio`, so keep toolpress on PATH).")
+    if left_out:
+        print(f"Not written (secrets): {', '.join(left_out)}; the client must get them from its own environment.",
+              file=sys.stderr)
     return 0
 
 
@@ -290,14 +363,18 @@ def build_parser() -> argparse.ArgumentParser:
         ("url", "print the current URL"),
     ):
         mcp_sub.add_parser(name, help=text).add_argument("app", help="app id or unique name")
-    setup = mcp_sub.add_parser("setup", help="add the app's MCP server to an AI client's config file (merging)")
+    setup = mcp_sub.add_parser("setup", help="add an app's MCP server (or the platform's) to an AI client's config "
+                                             "file (merging)")
     setup.add_argument("--client", required=True, choices=["cursor", "vscode", "claude-code", "claude-desktop", "windsurf"])
-    setup.add_argument("app", nargs="?", help="app id or unique name (its MCP server must be on)")
+    setup.add_argument("app", nargs="?", help="app id or unique name (its MCP server must be on), or `platform` for "
+                                              "Toolpress's own MCP server (an app named platform: give its id)")
     setup.add_argument("--scope", choices=["project", "user"], default=None,
                        help="project: the file in the current directory; user: the one in your home (default: "
                             "project where the client has one)")
     setup.add_argument("--url", help="an MCP URL to add instead of a local app's")
-    setup.add_argument("--name", help="server name in the config (default: the tool name)")
+    setup.add_argument("--name", help="server name in the config (default: the tool name; toolpress for platform)")
+    setup.add_argument("--email", help="platform: act as this user (default: the local admin the CLI acts as)")
+    setup.add_argument("--read-only", action="store_true", help="platform: offer only the tools that change nothing")
     setup.set_defaults(mcp_handler=_cmd_mcp_setup)
     stdio = mcp_sub.add_parser("stdio", help="serve an app's remote MCP endpoint over stdio (for stdio-only clients)")
     stdio.add_argument("app", nargs="?", help="app id or unique name (its MCP server must be on)")

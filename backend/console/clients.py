@@ -3,6 +3,8 @@
 Each client keeps its servers under its own key and spelling: Cursor, Claude Code (`.mcp.json`) and Claude
 Desktop use `mcpServers`; VS Code uses `servers` with `"type": "http"`; Windsurf uses `serverUrl`. Claude
 Desktop's config file only starts local (stdio) servers, so its entry runs the `toolpress mcp stdio` bridge.
+A local command (`stdio_entry`, e.g. the platform server `toolpress mcp platform`) is `command` + `args` in
+every client, with `"type": "stdio"` in VS Code.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["CLIENTS", "ClientConfig", "ConfigChange", "claude_code_command", "cursor_install_link", "merge_server",
-           "snippets"]
+__all__ = ["CLIENTS", "ClientConfig", "ConfigChange", "claude_code_command", "claude_code_stdio_command",
+           "cursor_install_link", "merge_server", "snippets"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,14 @@ class ClientConfig:
         if self.key == "claude-desktop":
             return {"command": "toolpress", "args": ["mcp", "stdio", "--url", url]}
         return {"url": url}
+
+    def stdio_entry(self, command: str, args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+        """The server entry that starts `command args` as a local stdio server (with `env` set, if any)."""
+        entry: dict[str, Any] = {"type": "stdio"} if self.key == "vscode" else {}
+        entry.update(command=command, args=list(args))
+        if env:
+            entry["env"] = dict(env)
+        return entry
 
     def document(self, name: str, url: str) -> dict[str, Any]:
         """A whole config file holding just this server."""
@@ -103,6 +113,15 @@ def claude_code_command(name: str, url: str, scope: str = "local") -> str:
     return f"claude mcp add --transport http{flag} {shlex.quote(name)} {shlex.quote(url)}"
 
 
+def claude_code_stdio_command(name: str, command: str, args: list[str], env: dict[str, str] | None = None,
+                              scope: str = "local") -> str:
+    """The `claude mcp add` command line that registers a local stdio server with Claude Code."""
+    flag = "" if scope == "local" else f" --scope {scope}"
+    envs = "".join(f" --env {shlex.quote(f'{k}={v}')}" for k, v in (env or {}).items())
+    line = " ".join(shlex.quote(part) for part in (command, *args))
+    return f"claude mcp add --transport stdio{flag}{envs} {shlex.quote(name)} -- {line}"
+
+
 @dataclass(frozen=True)
 class ConfigChange:
     """What merging one server into a client config file did."""
@@ -112,8 +131,9 @@ class ConfigChange:
     kept: list[str]
 
 
-def merge_server(path: Path, client: ClientConfig, name: str, url: str) -> ConfigChange:
-    """Add or update one server in a client's JSON config file, keeping everything else in it.
+def merge_server(path: Path, client: ClientConfig, name: str, entry: dict[str, Any]) -> ConfigChange:
+    """Add or update one server (`entry`, from `client.entry` or `client.stdio_entry`) in a client's JSON config
+    file, keeping everything else in it.
 
     A file that is not a JSON object (or whose server map is not an object) is left untouched and
     ValueError says why, so a hand-edited config is never clobbered.
@@ -131,7 +151,6 @@ def merge_server(path: Path, client: ClientConfig, name: str, url: str) -> Confi
     servers = data.setdefault(client.servers_key, {})
     if not isinstance(servers, dict):
         raise ValueError(f"'{client.servers_key}' in {path} is not an object; fix or move it first")
-    entry = client.entry(url)
     previous = servers.get(name)
     action = "unchanged" if previous == entry else "updated" if previous is not None else "added"
     servers[name] = entry

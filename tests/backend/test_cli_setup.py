@@ -139,3 +139,107 @@ async def test_the_stdio_bridge_to_a_regenerated_url_exits_with_a_clear_error(em
     assert result.returncode == 1
     assert "cannot connect" in result.stderr
     assert url.split("/mcp/")[1].split("/")[0] not in result.stderr
+
+
+def platform_env(home: Path) -> dict[str, str]:
+    """A bare environment, as an AI client starting a server has: no TOOLPRESS_* settings, no venv on PATH."""
+    return {"HOME": str(home), "PATH": "/usr/bin:/bin"}
+
+
+def test_platform_setup_writes_a_stdio_entry_in_each_clients_shape(
+    embedded: Stack, greet: tuple[str, str], tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    command = str(BIN / "toolpress")
+    data_dir = str(Path(embedded.env["TOOLPRESS_DATA_DIR"]).resolve())
+    plain = ["mcp", "platform"]
+
+    assert setup(embedded, tmp_path, home, "--client", "vscode", "platform", "--read-only").returncode == 0
+    vscode = json.loads((tmp_path / ".vscode" / "mcp.json").read_text())["servers"]["toolpress"]
+    assert {k: vscode[k] for k in ("type", "command", "args")} == {
+        "type": "stdio", "command": command, "args": ["mcp", "platform", "--read-only"],
+    }
+    assert vscode["env"]["TOOLPRESS_DATA_DIR"] == data_dir
+    for client, file in (("cursor", tmp_path / ".cursor" / "mcp.json"), ("claude-code", tmp_path / ".mcp.json"),
+                         ("claude-desktop", home / ".config" / "Claude" / "claude_desktop_config.json"),
+                         ("windsurf", home / ".codeium" / "windsurf" / "mcp_config.json")):
+        result = setup(embedded, tmp_path, home, "--client", client, "platform")
+        assert result.returncode == 0, result.stderr
+        assert f"{file}: added server 'toolpress'" in result.stdout
+        entry = json.loads(file.read_text())["mcpServers"]["toolpress"]
+        assert set(entry) == {"command", "args", "env"}
+        assert (entry["command"], entry["args"], entry["env"]["TOOLPRESS_DATA_DIR"]) == (command, plain, data_dir)
+
+    user = setup(embedded, tmp_path, home, "--client", "claude-code", "platform", "--scope", "user", "--name", "tp")
+    assert user.returncode == 0
+    assert "claude mcp add --transport stdio --scope user" in user.stdout
+    assert f" tp -- {command} mcp platform" in user.stdout
+
+
+def test_platform_setup_merges_with_existing_servers_and_takes_email_and_name(
+    embedded: Stack, greet: tuple[str, str], tmp_path: Path
+) -> None:
+    app_id, url = greet
+    email = "platform-setup@example.com"
+    embedded.cli("users", "create", email, "--password", "a-long-password")
+    config = tmp_path / ".cursor" / "mcp.json"
+    assert setup(embedded, tmp_path, tmp_path / "home", "--client", "cursor", app_id).returncode == 0
+
+    result = setup(embedded, tmp_path, tmp_path / "home", "--client", "cursor", "platform", "--email", email,
+                   "--read-only", "--name", "tp")
+    assert result.returncode == 0, result.stderr
+    assert "added server 'tp'" in result.stdout and "kept 1 other server(s): word_report" in result.stdout
+    servers = json.loads(config.read_text())["mcpServers"]
+    assert servers["word_report"] == {"url": url}
+    assert servers["tp"]["args"] == ["mcp", "platform", "--email", email, "--read-only"]
+    again = setup(embedded, tmp_path, tmp_path / "home", "--client", "cursor", "platform", "--email", email,
+                  "--read-only", "--name", "tp")
+    assert "already had server 'tp'" in again.stdout
+
+
+def test_platform_setup_refuses_an_unknown_user_and_app_only_options(
+    embedded: Stack, greet: tuple[str, str], tmp_path: Path
+) -> None:
+    unknown = setup(embedded, tmp_path, tmp_path / "home", "--client", "cursor", "platform", "--email", "nobody@x.org")
+    assert unknown.returncode == 1 and "no user 'nobody@x.org'" in unknown.stderr
+    with_url = setup(embedded, tmp_path, tmp_path / "home", "--client", "cursor", "platform", "--url", greet[1])
+    assert with_url.returncode == 2 and "--url is for app servers" in with_url.stderr
+    email_for_app = setup(embedded, tmp_path, tmp_path / "home", "--client", "cursor", greet[0], "--email", "a@b.c")
+    assert email_for_app.returncode == 2 and "for the platform server" in email_for_app.stderr
+    assert not (tmp_path / ".cursor").exists()
+
+
+def test_platform_setup_leaves_secrets_out_of_the_config(embedded: Stack, tmp_path: Path) -> None:
+    secret = "s3cr3t-key-" + "x" * 32
+    result = subprocess.run(
+        [str(BIN / "toolpress"), "mcp", "setup", "--client", "cursor", "platform"],
+        env={**embedded.env, "HOME": str(tmp_path / "home"), "TOOLPRESS_SECRET_KEY": secret,
+             "TOOLPRESS_LIMITS_URL": "redis://:hunter22@127.0.0.1:6379/9"},
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / ".cursor" / "mcp.json").read_text()
+    assert secret not in text and "hunter22" not in text
+    assert "TOOLPRESS_LIMITS_URL, TOOLPRESS_SECRET_KEY" in result.stderr
+    assert secret not in result.stderr + result.stdout and "hunter22" not in result.stderr + result.stdout
+
+
+@pytest.mark.anyio
+async def test_the_written_cursor_entry_starts_a_working_platform_server(
+    embedded: Stack, greet: tuple[str, str], tmp_path: Path
+) -> None:
+    result = setup(embedded, tmp_path, tmp_path / "home", "--client", "cursor", "platform", "--read-only")
+    assert result.returncode == 0, result.stderr
+    entry = json.loads((tmp_path / ".cursor" / "mcp.json").read_text())["mcpServers"]["toolpress"]
+    elsewhere = tmp_path / "client-cwd"
+    elsewhere.mkdir()
+    server = StdioServerParameters(command=entry["command"], args=entry["args"],
+                                   env={**platform_env(tmp_path / "home"), **entry["env"]}, cwd=elsewhere)
+    async with Client(server) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        listed = await client.call_tool("list_apps", {})
+    assert "list_apps" in names
+    assert "publish_app" not in names  # --read-only was written into the entry
+    assert listed.is_error is False
+    assert greet[0] in json.dumps(listed.structured_content if listed.structured_content is not None
+                                  else [c.text for c in listed.content])
