@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.stack import Stack, start_embedded, start_production, stop_stack
+from support.stack import Stack, running, start_embedded, start_production
 
 
 @pytest.fixture
@@ -19,8 +19,5 @@ def anyio_backend() -> str:
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A live Toolpress: the embedded default, and PostgreSQL + Redis + a separate Celery worker."""
     workdir = tmp_path_factory.mktemp(request.param)
-    started = start_embedded(workdir) if request.param == "embedded" else start_production(workdir)
-    try:
+    with running(start_embedded(workdir) if request.param == "embedded" else start_production(workdir)) as started:
         yield started
-    finally:
-        stop_stack(started)

@@ -10,17 +10,14 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from support.stack import BIN, Stack, start_embedded, stop_stack
+from support.stack import BIN, Stack, running, start_embedded
 
 
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One `toolpress serve` (embedded mode) for this module."""
-    stack = start_embedded(tmp_path_factory.mktemp("cli-setup"))
-    try:
+    with running(start_embedded(tmp_path_factory.mktemp("cli-setup"))) as stack:
         yield stack
-    finally:
-        stop_stack(stack)
 
 
 @pytest.fixture(scope="module")

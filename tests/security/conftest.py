@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support.stack import Stack, free_port, stop_stack
+from support.stack import Stack, free_port, running
 
 
 def start_hardened(workdir: Path, **overrides: str) -> Stack:
@@ -32,11 +32,8 @@ def start_hardened(workdir: Path, **overrides: str) -> Stack:
 @pytest.fixture(scope="session")
 def secure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A live embedded Toolpress shared by the security tests (TOOLPRESS_HTTP_ALLOW is empty)."""
-    stack = start_hardened(tmp_path_factory.mktemp("security"))
-    try:
+    with running(start_hardened(tmp_path_factory.mktemp("security"))) as stack:
         yield stack
-    finally:
-        stop_stack(stack)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from backend.console.routes import console_router
 from security.accounts import PASSWORD, User, fixture_yaml, new_user
 from security.conftest import start_hardened
-from support.stack import Stack, stop_stack
+from support.stack import Stack, running
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -115,11 +115,8 @@ def test_cookies_are_http_only_and_same_site_lax(secure_stack: Stack, api: httpx
 @pytest.fixture(scope="module")
 def https_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A server whose public URL is https (as behind a TLS-terminating proxy)."""
-    stack = start_hardened(tmp_path_factory.mktemp("https"), TOOLPRESS_PUBLIC_URL="https://tools.example.com")
-    try:
+    with running(start_hardened(tmp_path_factory.mktemp("https"), TOOLPRESS_PUBLIC_URL="https://tools.example.com")) as stack:
         yield stack
-    finally:
-        stop_stack(stack)
 
 
 def test_cookies_are_secure_when_the_public_url_is_https(https_stack: Stack) -> None:

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,3 +209,12 @@ def stop_stack(stack: Stack) -> None:
     if url.startswith("postgresql"):
         drop_database(url)
     shutil.rmtree(stack.workdir / "data", ignore_errors=True)
+
+
+@contextmanager
+def running(stack: Stack) -> Iterator[Stack]:
+    """Hold a started stack for a `with` block, then stop it (and drop its database)."""
+    try:
+        yield stack
+    finally:
+        stop_stack(stack)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from support.stack import Stack, start_production, stop_stack
+from support.stack import Stack, running, start_production
 
 if TYPE_CHECKING:
     from conftest import Gate
@@ -19,11 +19,8 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="module")
 def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One API process, one `toolpress worker`, Redis as broker and progress bus."""
-    stack = start_production(tmp_path_factory.mktemp("console-production"))
-    try:
+    with running(start_production(tmp_path_factory.mktemp("console-production"))) as stack:
         yield stack
-    finally:
-        stop_stack(stack)
 
 
 def test_a_test_run_on_a_separate_worker_shows_live_progress_and_can_be_cancelled(

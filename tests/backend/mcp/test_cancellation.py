@@ -10,7 +10,7 @@ import httpx
 import pytest
 from mcp import Client
 from support.apps import SLOW_STEPS, published_app, slow_spec
-from support.stack import Stack, start_embedded, stop_stack
+from support.stack import Stack, running, start_embedded
 
 pytestmark = pytest.mark.anyio
 
@@ -59,11 +59,8 @@ async def test_dropping_the_call_cancels_the_run_and_stops_the_worker(stack: Sta
 @pytest.fixture(scope="module")
 def keeps_abandoned_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """An embedded Toolpress set to let a run finish when its caller's stream drops."""
-    started = start_embedded(tmp_path_factory.mktemp("no-cancel-on-disconnect"), cancel_on_disconnect="false")
-    try:
+    with running(start_embedded(tmp_path_factory.mktemp("no-cancel-on-disconnect"), cancel_on_disconnect="false")) as started:
         yield started
-    finally:
-        stop_stack(started)
 
 
 async def test_with_cancel_on_disconnect_off_a_dropped_call_still_finishes(keeps_abandoned_runs: Stack) -> None:

@@ -13,7 +13,7 @@ import yaml
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from support.apps import SLOW_STEPS, published_app, slow_spec
-from support.stack import FIXTURES, Stack, start_embedded, stop_stack
+from support.stack import FIXTURES, Stack, running, start_embedded
 from support.tasks_client import TaskHandle, Tasks, cancel_task, get_task, wait_for_task
 
 pytestmark = pytest.mark.anyio
@@ -156,11 +156,8 @@ async def test_never_keeps_calls_synchronous(stack: Stack) -> None:
 @pytest.fixture(scope="module")
 def zero_threshold(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """An embedded Toolpress where any app with a finished run counts as long-running."""
-    started = start_embedded(Path(tmp_path_factory.mktemp("tasks-auto")), task_threshold_seconds="0")
-    try:
+    with running(start_embedded(Path(tmp_path_factory.mktemp("tasks-auto")), task_threshold_seconds="0")) as started:
         yield started
-    finally:
-        stop_stack(started)
 
 
 async def test_auto_uses_a_task_once_runs_take_longer_than_the_threshold(zero_threshold: Stack) -> None:

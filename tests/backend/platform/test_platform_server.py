@@ -15,7 +15,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
-from support.stack import BIN, Stack, start_embedded, stop_stack
+from support.stack import BIN, Stack, running, start_embedded
 
 pytestmark = pytest.mark.anyio
 
@@ -57,11 +57,8 @@ def order_spec(name: str, *, greeting: str = "Order", typo: bool = False) -> str
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One embedded Toolpress for the module."""
-    started = start_embedded(tmp_path_factory.mktemp("platform"))
-    try:
+    with running(start_embedded(tmp_path_factory.mktemp("platform"))) as started:
         yield started
-    finally:
-        stop_stack(started)
 
 
 def sign_up(stack: Stack) -> tuple[str, str]:
