@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -90,25 +91,57 @@ CANCEL_CHECK_SECONDS = 0.2
 
 
 class _ProgressRecorder:
-    """Keeps a run's latest progress and its trail; writes them to the run row at most every PROGRESS_SAVE_SECONDS."""
+    """Keeps a run's latest progress and its trail; writes them to the run row at most every PROGRESS_SAVE_SECONDS.
+
+    An event that comes too soon after the last write is written when the interval is up (a timer), so a run
+    that then waits in a long step still shows its latest progress; a run that ends first writes it only once,
+    with its final state (`close`).
+    """
 
     def __init__(self, settings: Settings, run_id: str) -> None:
         self._settings, self._run_id = settings, run_id
         self._saved_at = time.monotonic()
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._closed = False
         self.done, self.total, self.message = 0, 0, None
         self.trail: list[dict[str, Any]] = []
 
     def record(self, done: int, total: int, message: str | None) -> None:
-        """Note one progress event; persist it if the last write is old enough."""
-        self.done, self.total, self.message = done, total, message[:500] if message else None
-        if len(self.trail) < MAX_TRAIL:
-            self.trail.append(progress_entry(done, total, message))
-        if time.monotonic() - self._saved_at < PROGRESS_SAVE_SECONDS:
+        """Note one progress event; persist it now if the last write is old enough, else when it is."""
+        with self._lock:
+            self.done, self.total, self.message = done, total, message[:500] if message else None
+            if len(self.trail) < MAX_TRAIL:
+                self.trail.append(progress_entry(done, total, message))
+            wait = PROGRESS_SAVE_SECONDS - (time.monotonic() - self._saved_at)
+            if wait > 0:
+                if self._timer is None and not self._closed:
+                    self._timer = threading.Timer(wait, self._save)
+                    self._timer.daemon = True
+                    self._timer.start()
+                return
+        self._save()
+
+    def close(self) -> dict[str, Any]:
+        """The run has ended: no more writes of its own; returns the fields for the final record."""
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+            return self.fields()
+
+    def _save(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._closed:
+                return
+            self._saved_at = time.monotonic()
+            fields = self.fields()
+        if not fields:
             return
-        self._saved_at = time.monotonic()
         try:
             with session_scope(self._settings.sqlalchemy_url) as session:
-                crud.update_run_progress(session=session, run_id=self._run_id, **self.fields())
+                crud.update_run_progress(session=session, run_id=self._run_id, **fields)
         except UNAVAILABLE_ERRORS:  # the database is restarting: the event still reached the caller
             logger.warning("run %s: progress not recorded, the database is unavailable", self._run_id)
 
@@ -218,19 +251,19 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
             http_allow=settings.http_allow, call_app=call_app, call_stack=(root,), timeout=settings.run_timeout_seconds,
         )
     except workflows.RunCancelled:
-        final = _finish(settings, run_id, RunStatus.cancelled, error="cancelled by the caller", **progress.fields())
+        final = _finish(settings, run_id, RunStatus.cancelled, error="cancelled by the caller", **progress.close())
     except workflows.NodeError as exc:
         final = _finish(settings, run_id, RunStatus.failed, error=redact.text(str(exc)),
-                        trace=redact.tree(_trace_of(getattr(exc, "trace", None))), **progress.fields())
+                        trace=redact.tree(_trace_of(getattr(exc, "trace", None))), **progress.close())
     except workflows.WorkflowError as exc:
-        final = _finish(settings, run_id, RunStatus.failed, error=redact.text(str(exc)), **progress.fields())
+        final = _finish(settings, run_id, RunStatus.failed, error=redact.text(str(exc)), **progress.close())
     except Exception:
         logger.exception("run %s crashed", run_id)
         final = _finish(settings, run_id, RunStatus.failed, error=f"internal error while running the app (run {run_id})",
-                        **progress.fields())
+                        **progress.close())
     else:
         final = _finish(
             settings, run_id, RunStatus.succeeded, result=redact.tree(_jsonable(result.outputs)),
-            trace=redact.tree(_trace_of(result.trace)), **progress.fields(),
+            trace=redact.tree(_trace_of(result.trace)), **progress.close(),
         )
     bus.publish(run_id, {"type": "end", "status": final.value})
