@@ -12,6 +12,7 @@ from sqlmodel import Session
 from backend.core.db import get_engine
 from backend.core.settings import Settings, get_settings
 from backend.models import App, User
+from backend.models.base import MAX_ID
 from backend.services import NotFound
 from backend.services.apps import resolve_app
 from backend.services.users import user_from_token
@@ -33,8 +34,9 @@ def session_dep(settings: SettingsDep) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(session_dep)]
 
-MAX_ID = 2**31 - 1  # row ids are 32-bit integers on PostgreSQL; larger numbers are refused, not sent to the database
 AppId = Annotated[int, Path(ge=1, le=MAX_ID, description="An app id")]
+ToolkitId = Annotated[int, Path(ge=1, le=MAX_ID, description="A toolkit id")]
+TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="A token id")]
 
 _bearer = HTTPBearer(auto_error=False, description="The access token from POST /api/auth/login")
 

@@ -7,6 +7,9 @@ from datetime import datetime, timezone
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+# Row ids are 32-bit integers on PostgreSQL; larger numbers are refused, never sent to the database.
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     """Timezone-aware now in UTC."""

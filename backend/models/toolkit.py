@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field as PField
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from backend.models.access import LimitsPublic
-from backend.models.base import TZ, utcnow
+from backend.models.base import MAX_ID, TZ, utcnow
 
 
 class Toolkit(SQLModel, table=True):
@@ -45,13 +46,16 @@ class ToolkitApp(SQLModel, table=True):
     position: int = 0
 
 
+AppRef = Annotated[int, PField(ge=1, le=MAX_ID)]
+
+
 class ToolkitCreate(BaseModel):
     """Create a toolkit from some of your published apps."""
 
     model_config = ConfigDict(extra="forbid")
     name: str = PField(min_length=1, max_length=200)
     description: str | None = PField(default=None, max_length=2000)
-    app_ids: list[int] = PField(default_factory=list, max_length=200)
+    app_ids: list[AppRef] = PField(default_factory=list, max_length=200)
 
 
 class ToolkitUpdate(BaseModel):
@@ -60,7 +64,7 @@ class ToolkitUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = PField(default=None, min_length=1, max_length=200)
     description: str | None = PField(default=None, max_length=2000)
-    app_ids: list[int] | None = PField(default=None, max_length=200)
+    app_ids: list[AppRef] | None = PField(default=None, max_length=200)
 
 
 class ToolkitToolPublic(BaseModel):

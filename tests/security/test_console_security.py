@@ -12,17 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from fastapi.routing import APIRoute
-
-from backend.console.routes import console_router
 from security.accounts import PASSWORD, User, fixture_yaml, new_user
 from security.conftest import start_hardened
+from support.routes import console_routes
 from support.stack import Stack, running
 
 pytestmark = pytest.mark.timeout(120)
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
-POST_ROUTES = sorted(route.path for route in console_router.routes if isinstance(route, APIRoute) and "POST" in route.methods)
+POST_ROUTES = sorted(path for method, path in console_routes() if method == "POST")
 
 
 def _csrf(page: httpx.Response) -> str:

@@ -16,28 +16,32 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from fastapi.routing import APIRoute
 from mcp import Client
 
-from backend.console.routes import console_router
 from backend.core.settings import Settings
 from backend.main import create_app
 from security.accounts import PASSWORD, User, fixture_yaml, new_user, publish
+from support.routes import console_routes
 from support.stack import Stack
 
 pytestmark = pytest.mark.timeout(300)
 
 # Routes that take an owner's resource id in their path, by parameter name.
-SCOPED_PARAMS = {"app_id", "run_id", "name"}
+SCOPED_PARAMS = {"app_id", "run_id", "name", "toolkit_id"}
 # Routes without such an id: what each one shows must be B's own data only (checked below), or nothing private.
+# The OAuth consent page reads a signed request bound to the signed-in owner (tested with the OAuth flow).
 UNSCOPED = {
     ("GET", "/api/apps"), ("POST", "/api/apps"), ("GET", "/api/runs"), ("GET", "/api/secrets"),
+    ("GET", "/api/toolkits"), ("POST", "/api/toolkits"),
     ("POST", "/api/auth/signup"), ("POST", "/api/auth/login"), ("GET", "/api/auth/me"),
     ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
     ("GET", "/login"), ("POST", "/login"), ("GET", "/signup"), ("POST", "/signup"), ("POST", "/logout"), ("GET", "/"),
+    ("POST", "/apps"), ("POST", "/apps/import"), ("GET", "/runs"), ("GET", "/runs.json"),
+    ("GET", "/account"), ("POST", "/account/secrets"), ("POST", "/account/tokens"),
+    ("GET", "/oauth/consent"), ("POST", "/oauth/consent"),
 }
-# PUT /api/secrets/{name} writes into the caller's own namespace: B gets B's secret, A's is untouched.
-OWN_NAMESPACE = {("PUT", "/api/secrets/{name}")}
+# Secret routes act in the caller's own namespace: B writes or deletes B's secret of that name, A's is untouched.
+OWN_NAMESPACE = {("PUT", "/api/secrets/{name}"), ("POST", "/account/secrets/{name}/delete")}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
@@ -45,10 +49,7 @@ def _routes(tmp: Path) -> list[tuple[str, str, bool]]:
     """(method, path, is_console) for every REST route (from the application's OpenAPI) and console page."""
     app = create_app(Settings(data_dir=tmp, load_examples=False))
     out = [(method.upper(), path, False) for path, item in app.openapi()["paths"].items() for method in item]
-    for route in console_router.routes:
-        if isinstance(route, APIRoute):
-            out += [(method, route.path, True) for method in sorted(route.methods - {"HEAD"})]
-    return out
+    return out + [(method, path, True) for method, path in console_routes()]
 
 
 @dataclass
@@ -61,16 +62,24 @@ class World:
     url: str
     run_id: str
     secret: str
+    toolkit_id: int
+    token_id: int
     b_console: httpx.Client
     b_csrf: str
 
 
 @pytest.fixture(scope="module")
 def world(secure_stack: Stack, api: httpx.Client) -> Iterator[World]:
-    """A owns a published, enabled app with one run, and a secret; B is signed in to the API and the console."""
+    """A owns a published, enabled app with one run and a token, a secret and an enabled toolkit; B is signed in to
+    the API and the console."""
     a, b = new_user(api), new_user(api)
     app_id, url = publish(api, a, fixture_yaml("three_steps.yaml"))
     assert api.put("/api/secrets/A_SECRET", json={"value": "a-secret-value"}, headers=a.headers).status_code == 200
+    app_token = api.post(f"/api/apps/{app_id}/mcp/tokens", json={"name": "ci"}, headers=a.headers)
+    toolkit = api.post("/api/toolkits", json={"name": "A's kit", "app_ids": [app_id]}, headers=a.headers)
+    assert app_token.status_code == toolkit.status_code == 201, (app_token.text, toolkit.text)
+    toolkit_id = toolkit.json()["id"]
+    assert api.post(f"/api/toolkits/{toolkit_id}/enable", headers=a.headers).status_code == 200
 
     async def call() -> None:
         async with Client(url, mode="legacy") as client:
@@ -82,7 +91,7 @@ def world(secure_stack: Stack, api: httpx.Client) -> Iterator[World]:
     token = _CSRF.search(console.get("/login").text).group(1)  # type: ignore[union-attr]
     assert console.post("/login", data={"email": b.email, "password": PASSWORD, "csrf_token": token}).status_code == 303
     csrf = _CSRF.search(console.get("/").text).group(1)  # type: ignore[union-attr]
-    yield World(a, b, app_id, url, run_id, "A_SECRET", console, csrf)
+    yield World(a, b, app_id, url, run_id, "A_SECRET", toolkit_id, app_token.json()["id"], console, csrf)
     console.close()
 
 
@@ -95,14 +104,18 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str, boo
 def _fill(path: str, world: World, missing: bool) -> str:
     return (path.replace("{app_id}", str(2_000_000_000 if missing else world.app_id))
             .replace("{run_id}", "f" * 32 if missing else world.run_id)
-            .replace("{name}", "NO_SUCH_SECRET" if missing else world.secret))
+            .replace("{name}", "NO_SUCH_SECRET" if missing else world.secret)
+            .replace("{toolkit_id}", str(2_000_000_000 if missing else world.toolkit_id))
+            .replace("{token_id}", str(2_000_000_000 if missing else world.token_id))
+            .replace("{number}", "1").replace("{family}", "f" * 32))
 
 
 def _send(api: httpx.Client, world: World, method: str, path: str, console: bool, missing: bool = False) -> httpx.Response:
     target = _fill(path, world, missing)
     if console:
         data = {"csrf_token": world.b_csrf} if method == "POST" else None
-        return world.b_console.request(method, target, data=data, follow_redirects=False)
+        headers = {"X-CSRF-Token": world.b_csrf} if method == "POST" else None  # the scripts' fetch calls
+        return world.b_console.request(method, target, data=data, headers=headers, follow_redirects=False)
     body = {"yaml": fixture_yaml("three_steps.yaml")} if method in ("POST", "PATCH") else None
     if path.startswith("/api/secrets/") and method == "PUT":
         body = {"value": "b-value"}
@@ -138,6 +151,8 @@ def test_list_routes_show_another_user_nothing_of_a(api: httpx.Client, world: Wo
     assert api.get("/api/runs", params={"app_id": world.app_id}, headers=b).json() == {"data": [], "count": 0}
     assert world.secret not in api.get("/api/secrets", headers=b).text
     assert f"/apps/{world.app_id}" not in world.b_console.get("/").text
+    assert api.get("/api/toolkits", headers=b).json()["data"] == []
+    assert world.run_id not in world.b_console.get("/runs.json").text
 
 
 def test_writing_a_secret_of_the_same_name_stays_in_the_writers_namespace(api: httpx.Client, world: World) -> None:
@@ -158,3 +173,6 @@ def test_a_still_has_everything_after_the_matrix(api: httpx.Client, world: World
     assert endpoint["enabled"] is True and endpoint["url"] == world.url  # not disabled or regenerated by B
     assert api.get(f"/api/runs/{world.run_id}", headers=a).json()["status"] == "succeeded"
     assert [s["name"] for s in api.get("/api/secrets", headers=a).json()["data"]] == [world.secret]
+    assert [t["name"] for t in api.get(f"/api/apps/{world.app_id}/mcp/tokens", headers=a).json()["data"]] == ["ci"]
+    toolkit = api.get(f"/api/toolkits/{world.toolkit_id}", headers=a).json()
+    assert toolkit["enabled"] is True and toolkit["name"] == "A's kit"

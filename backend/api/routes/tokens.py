@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from backend.api.deps import CurrentUser, OwnedApp, SessionDep, SettingsDep
+from backend.api.deps import CurrentUser, OwnedApp, SessionDep, SettingsDep, TokenId
+from backend.api.responses import errors
 from backend.models import AccessTokenCreate, AccessTokenPublic, AccessTokensPublic, LimitsPublic, LimitsUpdate, OAuthGrantPublic
 from backend.services import endpoints, oauth, tokens
 
-router = APIRouter(prefix="/apps/{app_id}/mcp", tags=["mcp"])
+router = APIRouter(prefix="/apps/{app_id}/mcp", tags=["mcp"], responses=errors(401, 404, 422))
 
 
 @router.get("/tokens", response_model=AccessTokensPublic)
@@ -20,7 +21,7 @@ def list_tokens(app: OwnedApp, session: SessionDep, settings: SettingsDep) -> Ac
     return AccessTokensPublic(data=[tokens.token_public(settings=settings, token=t) for t in rows], count=len(rows), url=url)
 
 
-@router.post("/tokens", response_model=AccessTokenPublic, status_code=status.HTTP_201_CREATED)
+@router.post("/tokens", response_model=AccessTokenPublic, status_code=status.HTTP_201_CREATED, responses=errors(400, 409, 413))
 def create_token(
     body: AccessTokenCreate, app: OwnedApp, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> AccessTokenPublic:
@@ -31,7 +32,7 @@ def create_token(
 
 
 @router.delete("/tokens/{token_id}", response_model=AccessTokenPublic)
-def revoke_token(token_id: int, app: OwnedApp, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> AccessTokenPublic:
+def revoke_token(token_id: TokenId, app: OwnedApp, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> AccessTokenPublic:
     """Revoke one token; it is refused from its next request on. Other tokens and the URL are untouched."""
     endpoint = endpoints.get_or_create_endpoint(session=session, settings=settings, app=app)
     row = tokens.revoke_token(session=session, token_id=token_id, owner_id=user.id, endpoint=endpoint)  # type: ignore[arg-type]
@@ -45,7 +46,7 @@ def get_limits(app: OwnedApp, session: SessionDep, settings: SettingsDep) -> Lim
     return tokens.endpoint_limits(settings=settings, endpoint=endpoint)
 
 
-@router.put("/limits", response_model=LimitsPublic)
+@router.put("/limits", response_model=LimitsPublic, responses=errors(400, 413))
 def set_limits(body: LimitsUpdate, app: OwnedApp, session: SessionDep, settings: SettingsDep) -> LimitsPublic:
     """Replace the limits; null restores the server default, 0 removes the limit."""
     endpoint = endpoints.get_or_create_endpoint(session=session, settings=settings, app=app)
