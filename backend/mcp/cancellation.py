@@ -73,6 +73,11 @@ async def follow_cancellable(
             await anyio.to_thread.run_sync(cancel)
 
         tg.start_soon(listen)
-        final = await follow()
+        try:
+            outcome: Run | Exception = await follow()
+        except Exception as exc:  # re-raised below as itself, not inside the task group's ExceptionGroup
+            outcome = exc
         tg.cancel_scope.cancel()
-    return final, cancelled
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome, cancelled

@@ -48,6 +48,10 @@ async def test_200_concurrent_calls_over_two_api_processes_and_two_workers(scale
     stack, bases = scaled
     async with httpx.AsyncClient(base_url=bases[0], timeout=30) as api:
         app_id, url, headers = await published_app(api, SPEC)
+        # 200 at once is the point here: lift the endpoint's default limits (10 at a time, so many per minute)
+        unlimited = await api.put(f"/api/apps/{app_id}/mcp/limits", json={"calls_per_minute": 0, "max_concurrent_runs": 0},
+                                  headers=headers)
+        assert unlimited.status_code == 200, unlimited.text
     outcomes: dict[int, tuple[object, list[tuple[float, float | None, str | None]]]] = {}
     # One HTTP connection pool for all the MCP clients (as an agent host would have), without a cap
     # on connections: each call holds its own response stream open.
