@@ -3,6 +3,8 @@
 One upstream connection over Streamable HTTP (the `mcp` SDK's Client) serves the whole stdio session:
 tools/list is passed through, and tools/call is forwarded with a progress callback that re-emits each
 upstream `notifications/progress` on the stdio side, so a stdio client sees the same step-by-step progress.
+With a token (`TOOLPRESS_MCP_TOKEN` for `toolpress mcp stdio`), every upstream request carries
+`Authorization: Bearer <token>`, for the token URLs (`…/mcp/e/{id}/mcp`, `…/mcp/t/{id}/mcp`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from typing import Any
 
 import mcp_types as types
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
 from mcp.server.stdio import stdio_server
+from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
 __all__ = ["serve_stdio_bridge"]
@@ -26,11 +30,15 @@ def _masked(url: str) -> str:
     return f"{head}/mcp/…" if sep else url
 
 
-async def serve_stdio_bridge(url: str) -> int:
-    """Serve the remote endpoint at `url` on this process's stdin/stdout until stdin closes."""
+async def serve_stdio_bridge(url: str, token: str | None = None) -> int:
+    """Serve the remote endpoint at `url` (with a bearer `token`, if given) on stdin/stdout until stdin closes."""
     async with AsyncExitStack() as stack:
         try:
-            upstream = await stack.enter_async_context(Client(url))
+            if token:
+                http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+                upstream = await stack.enter_async_context(Client(streamable_http_client(url, http_client=http)))
+            else:
+                upstream = await stack.enter_async_context(Client(url))
         except Exception as exc:  # unreachable, off or regenerated: say so on stderr, never with the secret
             print(f"error: cannot connect to {_masked(url)} ({type(exc).__name__}); is the MCP server on and the "
                   "URL current?", file=sys.stderr)

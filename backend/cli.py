@@ -17,7 +17,7 @@ from backend import crud
 from backend.core.db import session_scope
 from backend.core.logging import configure_logging, uvicorn_log_config
 from backend.core.settings import Settings, get_settings
-from backend.services import ServiceError, apps, endpoints, users
+from backend.services import ServiceError, apps, endpoints, toolkits, users
 from backend.services.examples import load_examples
 
 logger = logging.getLogger("toolpress")
@@ -179,6 +179,32 @@ def _app_url(settings: Settings, ref: str) -> tuple[str, str]:
         return name, endpoints.endpoint_url(settings=settings, endpoint=endpoint)
 
 
+def _toolkit_url(settings: Settings, ref: str) -> tuple[str, str]:
+    """The server name and MCP URL of a toolkit (by id or name) whose MCP server is on."""
+    from sqlmodel import select
+
+    from backend.models import Toolkit
+
+    with session_scope(settings.sqlalchemy_url) as session:
+        found = session.get(Toolkit, int(ref)) if ref.isdigit() else None
+        matches = [found] if found else list(session.exec(select(Toolkit).where(Toolkit.name == ref)))
+        if not matches:
+            raise ServiceError(f"no toolkit {ref!r}")
+        if len(matches) > 1:
+            raise ServiceError(f"several toolkits are named {ref!r}; use toolkit:<id>")
+        toolkit = matches[0]
+        if not toolkit.enabled:
+            raise ServiceError(f"the MCP server of toolkit {toolkit.name!r} is off; turn it on in the console first")
+        return toolkits.server_name(toolkit), toolkits.toolkit_url(settings=settings, toolkit=toolkit)
+
+
+def _server_url(settings: Settings, ref: str) -> tuple[str, str]:
+    """The server name and MCP URL of `ref`: an app (id or name) or `toolkit:<id or name>`."""
+    if ref.startswith("toolkit:"):
+        return _toolkit_url(settings, ref.removeprefix("toolkit:"))
+    return _app_url(settings, ref)
+
+
 # Settings that hold secrets stay out of client config files (which may be committed with a project).
 _SECRET_SETTINGS = frozenset({"TOOLPRESS_SECRET_KEY"})
 
@@ -249,7 +275,7 @@ def _cmd_mcp_setup(args: argparse.Namespace, settings: Settings) -> int:
         entry = client.stdio_entry(command, argv, env)
         claude_line = claude_code_stdio_command(name, command, argv, env, "user")
     else:
-        name, url = _app_url(settings, args.app) if args.app is not None else ("toolpress", args.url)
+        name, url = _server_url(settings, args.app) if args.app is not None else ("toolpress", args.url)
         name = args.name or name
         entry = client.entry(url)
         claude_line = claude_code_command(name, url, "user")
@@ -286,8 +312,8 @@ def _cmd_mcp_stdio(args: argparse.Namespace, settings: Settings) -> int:
     if args.app is None and args.url is None:
         print("error: give an app (id or name) or --url", file=sys.stderr)
         return 2
-    url = args.url or _app_url(settings, args.app)[1]
-    return anyio.run(serve_stdio_bridge, url)
+    url = args.url or _server_url(settings, args.app)[1]
+    return anyio.run(serve_stdio_bridge, url, os.environ.get("TOOLPRESS_MCP_TOKEN") or None)
 
 
 def _cmd_users(args: argparse.Namespace, settings: Settings) -> int:
@@ -366,8 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
     setup = mcp_sub.add_parser("setup", help="add an app's MCP server (or the platform's) to an AI client's config "
                                              "file (merging)")
     setup.add_argument("--client", required=True, choices=["cursor", "vscode", "claude-code", "claude-desktop", "windsurf"])
-    setup.add_argument("app", nargs="?", help="app id or unique name (its MCP server must be on), or `platform` for "
-                                              "Toolpress's own MCP server (an app named platform: give its id)")
+    setup.add_argument("app", nargs="?", help="app id or unique name (its MCP server must be on), toolkit:<id or name>, "
+                                              "or `platform` for Toolpress's own MCP server (an app named platform: "
+                                              "give its id)")
     setup.add_argument("--scope", choices=["project", "user"], default=None,
                        help="project: the file in the current directory; user: the one in your home (default: "
                             "project where the client has one)")
@@ -377,8 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--read-only", action="store_true", help="platform: offer only the tools that change nothing")
     setup.set_defaults(mcp_handler=_cmd_mcp_setup)
     stdio = mcp_sub.add_parser("stdio", help="serve an app's remote MCP endpoint over stdio (for stdio-only clients)")
-    stdio.add_argument("app", nargs="?", help="app id or unique name (its MCP server must be on)")
-    stdio.add_argument("--url", help="the MCP URL to bridge instead of a local app's")
+    stdio.add_argument("app", nargs="?", help="app id or unique name, or toolkit:<id or name> (its MCP server must be on)")
+    stdio.add_argument("--url", help="the MCP URL to bridge instead of a local app's (a token URL takes its token from "
+                       "TOOLPRESS_MCP_TOKEN)")
     stdio.set_defaults(mcp_handler=_cmd_mcp_stdio)
     mcp_p.set_defaults(handler=_cmd_mcp)
     _add_mcp_platform_parser(mcp_sub)

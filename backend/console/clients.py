@@ -4,7 +4,8 @@ Each client keeps its servers under its own key and spelling: Cursor, Claude Cod
 Desktop use `mcpServers`; VS Code uses `servers` with `"type": "http"`; Windsurf uses `serverUrl`. Claude
 Desktop's config file only starts local (stdio) servers, so its entry runs the `toolpress mcp stdio` bridge.
 A local command (`stdio_entry`, e.g. the platform server `toolpress mcp platform`) is `command` + `args` in
-every client, with `"type": "stdio"` in VS Code.
+every client, with `"type": "stdio"` in VS Code. With a bearer token, the HTTP entries carry a `headers` map
+and Claude Desktop's bridge gets the token in `TOOLPRESS_MCP_TOKEN`.
 """
 
 from __future__ import annotations
@@ -33,17 +34,18 @@ class ClientConfig:
     project_file: str | None
     user_file: str | None
 
-    def entry(self, url: str) -> dict[str, Any]:
-        """The server entry for `url`."""
-        if self.key == "vscode":
-            return {"type": "http", "url": url}
-        if self.key == "claude-code":
-            return {"type": "http", "url": url}
-        if self.key == "windsurf":
-            return {"serverUrl": url}
+    def entry(self, url: str, token: str | None = None) -> dict[str, Any]:
+        """The server entry for `url`, sending `Authorization: Bearer <token>` when a token is given."""
         if self.key == "claude-desktop":
-            return {"command": "toolpress", "args": ["mcp", "stdio", "--url", url]}
-        return {"url": url}
+            bridge: dict[str, Any] = {"command": "toolpress", "args": ["mcp", "stdio", "--url", url]}
+            return {**bridge, "env": {"TOOLPRESS_MCP_TOKEN": token}} if token else bridge
+        if self.key in ("vscode", "claude-code"):
+            entry: dict[str, Any] = {"type": "http", "url": url}
+        elif self.key == "windsurf":
+            entry = {"serverUrl": url}
+        else:
+            entry = {"url": url}
+        return {**entry, "headers": {"Authorization": f"Bearer {token}"}} if token else entry
 
     def stdio_entry(self, command: str, args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
         """The server entry that starts `command args` as a local stdio server (with `env` set, if any)."""
@@ -53,9 +55,9 @@ class ClientConfig:
             entry["env"] = dict(env)
         return entry
 
-    def document(self, name: str, url: str) -> dict[str, Any]:
+    def document(self, name: str, url: str, token: str | None = None) -> dict[str, Any]:
         """A whole config file holding just this server."""
-        return {self.servers_key: {name: self.entry(url)}}
+        return {self.servers_key: {name: self.entry(url, token)}}
 
     def path(self, scope: str, *, home: Path, cwd: Path) -> Path:
         """The config file for `scope` ('project' or 'user'); ValueError if the client has none there."""
@@ -90,16 +92,17 @@ def cursor_install_link(name: str, url: str) -> str:
     return f"cursor://anysphere.cursor-deeplink/mcp/install?name={quote(name, safe='')}&config={quote(config, safe='')}"
 
 
-def snippets(name: str, url: str) -> list[dict[str, str]]:
-    """One ready-to-copy snippet per client: {key, label, where, text}."""
+def snippets(name: str, url: str, token: str | None = None) -> list[dict[str, str]]:
+    """One ready-to-copy snippet per client: {key, label, where, text}; with `token`, for a token URL."""
     def doc(key: str) -> str:
-        return json.dumps(CLIENTS[key].document(name, url), indent=2)
+        return json.dumps(CLIENTS[key].document(name, url, token), indent=2)
 
+    header = f" --header {shlex.quote(f'Authorization: Bearer {token}')}" if token else ""
     return [
         {"key": "cursor", "label": "Cursor", "where": ".cursor/mcp.json (project) or ~/.cursor/mcp.json", "text": doc("cursor")},
         {"key": "vscode", "label": "VS Code", "where": ".vscode/mcp.json", "text": doc("vscode")},
         {"key": "claude-code", "label": "Claude Code", "where": "a terminal in your project",
-         "text": f"claude mcp add --transport http {shlex.quote(name)} {shlex.quote(url)}"},
+         "text": f"claude mcp add --transport http {shlex.quote(name)} {shlex.quote(url)}{header}"},
         {"key": "claude-desktop", "label": "Claude Desktop",
          "where": "claude_desktop_config.json (Settings → Developer → Edit Config); needs `pip install toolpress`",
          "text": doc("claude-desktop")},

@@ -1,4 +1,4 @@
-"""Console pages for access: the OAuth consent page, and an app's tokens and OAuth clients with revoke buttons."""
+"""The OAuth consent page: which client asks for which of your apps or toolkits; approve or deny."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from backend.api.deps import SessionDep, SettingsDep
-from backend.console.auth import ConsoleUser, CsrfChecked, OwnedConsoleApp, csrf_token
+from backend.console.auth import ConsoleUser, CsrfChecked, csrf_token
 from backend.console.render import ConsoleRoute, PageNotFound, render
-from backend.services import NotFound, endpoints, oauth, tokens
+from backend.services import oauth
 
 oauth_console_router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 
@@ -41,42 +41,3 @@ def consent_answer(
         raise PageNotFound()
     target = oauth.approve(session=session, consent=consent, owner_id=user.id) if decision == "approve" else oauth.deny(consent)  # type: ignore[arg-type]
     return RedirectResponse(target, status_code=303)
-
-
-@oauth_console_router.get("/apps/{app_id}/access")
-def access_page(request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep, user: ConsoleUser) -> Response:
-    """The app's tokens and the OAuth clients allowed to call it, each revocable."""
-    endpoint = endpoints.get_or_create_endpoint(session=session, settings=settings, app=app)
-    ref = oauth.ResourceRef("app", endpoint.id)  # type: ignore[arg-type]
-    return render(
-        request,
-        "access.html",
-        user=user,
-        app=app,
-        tokens=[tokens.token_public(settings=settings, token=t) for t in tokens.list_tokens(session=session, endpoint=endpoint)],
-        grants=oauth.grants_public(session=session, owner_id=user.id, ref=ref),  # type: ignore[arg-type]
-        token_url=tokens.bearer_url(settings=settings, endpoint_id=endpoint.id),
-        csrf_token=csrf_token(request, settings),
-    )
-
-
-@oauth_console_router.post("/apps/{app_id}/access/oauth/{family}/revoke", dependencies=[CsrfChecked])
-def revoke_client(family: str, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep, user: ConsoleUser) -> Response:
-    """Revoke an OAuth client's access to the app."""
-    endpoint = endpoints.get_or_create_endpoint(session=session, settings=settings, app=app)
-    try:
-        oauth.revoke_grant(session=session, owner_id=user.id, ref=oauth.ResourceRef("app", endpoint.id), family=family)  # type: ignore[arg-type]
-    except NotFound:
-        raise PageNotFound() from None
-    return RedirectResponse(f"/apps/{app.id}/access", status_code=303)
-
-
-@oauth_console_router.post("/apps/{app_id}/access/tokens/{token_id}/revoke", dependencies=[CsrfChecked])
-def revoke_token(token_id: int, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep, user: ConsoleUser) -> Response:
-    """Revoke one of the app's tokens."""
-    endpoint = endpoints.get_or_create_endpoint(session=session, settings=settings, app=app)
-    try:
-        tokens.revoke_token(session=session, token_id=token_id, owner_id=user.id, endpoint=endpoint)  # type: ignore[arg-type]
-    except NotFound:
-        raise PageNotFound() from None
-    return RedirectResponse(f"/apps/{app.id}/access", status_code=303)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from starlette.staticfiles import StaticFiles
 
 from backend.api.deps import SessionDep, SettingsDep
-from backend.console import account, app_list, app_pages, editor, runs
+from backend.console import access, account, app_list, app_pages, editor, runs, toolkits
 from backend.console.auth import (
     CsrfChecked,
     anonymous_csrf,
@@ -128,5 +128,5 @@ def logout(settings: SettingsDep) -> Response:
 
 
 
-for _module in (app_list, app_pages, editor, runs, account):
+for _module in (app_list, app_pages, editor, runs, account, toolkits, access):
     console_router.include_router(_module.router)

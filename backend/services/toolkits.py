@@ -8,6 +8,7 @@ adding another app never renames a tool a client already knows.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -65,6 +66,11 @@ def _secret_of(settings: Settings, toolkit: Toolkit) -> str:
 def _fresh_material(settings: Settings) -> tuple[str, str]:
     nonce = security.new_nonce()
     return nonce, security.lookup_hash(security.derive_secret(settings.signing_key(), nonce, purpose=_PURPOSE))
+
+
+def server_name(toolkit: Toolkit) -> str:
+    """The toolkit's key in an MCP client's config file: its name as a slug."""
+    return re.sub(r"[^a-z0-9]+", "-", toolkit.name.lower()).strip("-")[:64] or f"toolkit-{toolkit.id}"
 
 
 def toolkit_url(*, settings: Settings, toolkit: Toolkit) -> str:

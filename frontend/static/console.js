@@ -33,10 +33,12 @@ document.addEventListener("DOMContentLoaded", () => {
     btn.addEventListener("click", () => btn.closest("dialog").close());
   });
 
-  // Account page: copy a one-time token; "Replace…" fills the secret form with the name.
+  // One-time tokens (account and access pages): copy, and say so in the section's status line.
+  // "Replace…" fills the secret form with the name.
   document.querySelectorAll("[data-copy-text]").forEach((btn) => {
     btn.addEventListener("click", async () => {
-      const status = document.getElementById("account-status");
+      const section = btn.closest("section");
+      const status = (section && section.querySelector("[role=status]")) || document.getElementById("account-status");
       const message = await copyText(document.getElementById(btn.dataset.copyText));
       if (status) status.textContent = message;
     });

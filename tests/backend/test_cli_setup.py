@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
+import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 
-from support.stack import BIN, Stack, running, start_embedded
+from support.stack import BIN, FIXTURES, Stack, running, start_embedded
 
 
 @pytest.fixture(scope="module")
@@ -240,3 +243,65 @@ async def test_the_written_cursor_entry_starts_a_working_platform_server(
     assert listed.is_error is False
     assert greet[0] in json.dumps(listed.structured_content if listed.structured_content is not None
                                   else [c.text for c in listed.content])
+
+
+def _owner_with_toolkit(stack: Stack) -> tuple[dict[str, str], int, dict]:
+    """A user (REST headers) with the fixture app published and a toolkit of it switched on."""
+    with httpx.Client(base_url=stack.base_url, timeout=30) as api:
+        email = f"kit-{uuid.uuid4().hex[:10]}@example.com"
+        api.post("/api/auth/signup", json={"email": email, "password": "long enough pw"}).raise_for_status()
+        login = api.post("/api/auth/login", json={"email": email, "password": "long enough pw"})
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        app = api.post("/api/apps", json={"yaml": (FIXTURES / "three_steps.yaml").read_text()}, headers=headers)
+        app.raise_for_status()
+        app_id = app.json()["id"]
+        api.post(f"/api/apps/{app_id}/publish", headers=headers).raise_for_status()
+        kit = api.post("/api/toolkits", json={"name": f"Word kit {uuid.uuid4().hex[:4]}", "app_ids": [app_id]},
+                       headers=headers)
+        kit.raise_for_status()
+        enabled = api.post(f"/api/toolkits/{kit.json()['id']}/enable", headers=headers)
+        enabled.raise_for_status()
+    return headers, app_id, enabled.json()
+
+
+def test_setup_and_stdio_take_a_toolkit(embedded: Stack, tmp_path: Path) -> None:
+    _, _, kit = _owner_with_toolkit(embedded)
+    slug = kit["name"].lower().replace(" ", "-")
+    result = setup(embedded, tmp_path, tmp_path / "home", "--client", "cursor", f"toolkit:{kit['id']}")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / ".cursor" / "mcp.json").read_text()) == {"mcpServers": {slug: {"url": kit["url"]}}}
+    by_name = setup(embedded, tmp_path, tmp_path / "home", "--client", "vscode", f"toolkit:{kit['name']}")
+    assert by_name.returncode == 0, by_name.stderr
+    assert json.loads((tmp_path / ".vscode" / "mcp.json").read_text())["servers"][slug]["url"] == kit["url"]
+    missing = setup(embedded, tmp_path, tmp_path / "home", "--client", "cursor", "toolkit:no such kit")
+    assert missing.returncode == 1 and "no toolkit 'no such kit'" in missing.stderr
+
+    async def through_bridge() -> list[str]:
+        bridge = StdioServerParameters(command=str(BIN / "toolpress"), args=["mcp", "stdio", f"toolkit:{kit['id']}"],
+                                       env=embedded.env)
+        async with Client(bridge) as client:
+            return [t.name for t in (await client.list_tools()).tools]
+
+    assert anyio.run(through_bridge) == ["word_report"]
+
+
+def test_the_stdio_bridge_sends_a_token_to_a_token_url(embedded: Stack) -> None:
+    headers, app_id, _ = _owner_with_toolkit(embedded)
+    with httpx.Client(base_url=embedded.base_url, headers=headers, timeout=30) as api:
+        api.post(f"/api/apps/{app_id}/mcp/enable").raise_for_status()
+        created = api.post(f"/api/apps/{app_id}/mcp/tokens", json={"name": "bridge"}).json()
+        token_url = api.get(f"/api/apps/{app_id}/mcp/tokens").json()["url"]
+
+    async def call(token: str) -> object:
+        bridge = StdioServerParameters(command=str(BIN / "toolpress"), args=["mcp", "stdio", "--url", token_url],
+                                       env={**embedded.env, "TOOLPRESS_MCP_TOKEN": token})
+        async with Client(bridge) as client:
+            return await client.call_tool("word_report", {"text": "green tea"})
+
+    result = anyio.run(call, created["token"])
+    assert result.is_error is False and result.structured_content["words"] == 2  # type: ignore[attr-defined]
+    refused = subprocess.run(
+        [str(BIN / "toolpress"), "mcp", "stdio", "--url", token_url], env={**embedded.env, "TOOLPRESS_MCP_TOKEN": "wrong"},
+        capture_output=True, text=True, timeout=60, input="",
+    )
+    assert refused.returncode == 1 and "cannot connect" in refused.stderr

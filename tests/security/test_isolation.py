@@ -38,7 +38,7 @@ UNSCOPED = {
     ("GET", "/login"), ("POST", "/login"), ("GET", "/signup"), ("POST", "/signup"), ("POST", "/logout"), ("GET", "/"),
     ("POST", "/apps"), ("POST", "/apps/import"), ("GET", "/runs"), ("GET", "/runs.json"),
     ("GET", "/account"), ("POST", "/account/secrets"), ("POST", "/account/tokens"),
-    ("GET", "/oauth/consent"), ("POST", "/oauth/consent"),
+    ("GET", "/oauth/consent"), ("POST", "/oauth/consent"), ("GET", "/toolkits"), ("POST", "/toolkits"),
 }
 # Secret routes act in the caller's own namespace: B writes or deletes B's secret of that name, A's is untouched.
 OWN_NAMESPACE = {("PUT", "/api/secrets/{name}"), ("POST", "/account/secrets/{name}/delete")}
