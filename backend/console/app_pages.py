@@ -18,11 +18,12 @@ from backend.console.render import ConsoleRoute, PageNotFound, render
 from backend.console.runs import usage_of
 from backend.core.settings import Settings
 from backend.models import App, User
-from backend.services import InvalidSpec, ServiceError, apps, endpoints
+from backend.services import InvalidSpec, ServiceError, apps, endpoints, tokens
 
 router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 
 URL_PLACEHOLDER = "__MCP_URL__"
+TOKEN_PLACEHOLDER = "<token>"
 _NOTICES = {
     "published": "Draft published.",
     "disabled": "MCP server turned off. Its URL answers 404 until you turn it on again (the URL stays the same).",
@@ -42,6 +43,15 @@ _ANNOTATIONS = (
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
+def bearer_snippets(settings: Settings, session: Session, name: str, **owner: Any) -> list[dict[str, str]]:
+    """Snippets for the token URL with a token placeholder, when the endpoint or toolkit (`owner`) has a live token."""
+    live = [t for t in tokens.list_tokens(session=session, **owner) if tokens.token_public(settings=settings, token=t).status == "active"]
+    if not live:
+        return []
+    ids = {"endpoint_id": owner["endpoint"].id} if "endpoint" in owner else {"toolkit_id": owner["toolkit"].id}
+    return snippets(name, tokens.bearer_url(settings=settings, **ids), TOKEN_PLACEHOLDER)
+
+
 def _panel(settings: Settings, session: Session, app: App, tool_name: str, revealed_url: str | None) -> dict[str, Any]:
     endpoint = crud.get_endpoint_by_app(session=session, app_id=app.id)
     view = endpoints.endpoint_public(settings=settings, endpoint=endpoint, reveal=False) if endpoint else None
@@ -49,7 +59,9 @@ def _panel(settings: Settings, session: Session, app: App, tool_name: str, revea
     templates = snippets(tool_name, URL_PLACEHOLDER)
     for item in templates:
         item["shown"] = item["text"].replace(URL_PLACEHOLDER, shown or "<turn the MCP server on to get a URL>")
-    return {"endpoint": view, "revealed_url": revealed_url, "snippets": templates, "placeholder": URL_PLACEHOLDER}
+    bearer = bearer_snippets(settings, session, tool_name, endpoint=endpoint) if endpoint else []
+    return {"endpoint": view, "revealed_url": revealed_url, "snippets": templates, "placeholder": URL_PLACEHOLDER,
+            "bearer_snippets": bearer}
 
 
 def app_page(request: Request, session: Session, settings: Settings, user: User, app: App, *,

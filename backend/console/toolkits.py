@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from backend import crud
 from backend.api.deps import SessionDep, SettingsDep
+from backend.console.app_pages import bearer_snippets
 from backend.console.auth import ConsoleUser, CsrfChecked, csrf_token
 from backend.console.clients import snippets
 from backend.console.render import ConsoleRoute, PageNotFound, render
@@ -79,6 +80,7 @@ def _toolkit_page(request: Request, session: Session, settings: Settings, user: 
         chosen={t.app_id for t in view.tools}, error=error, notice=_NOTICES.get(request.query_params.get("notice", "")),
         endpoint=view, revealed_url=revealed_url, snippets=templates, placeholder=URL_PLACEHOLDER, server_name=name,
         not_ready=None if served else "Add at least one published app: a toolkit serves one tool per app.",
+        bearer_snippets=bearer_snippets(settings, session, name, toolkit=toolkit),
         csrf_token=csrf_token(request, settings),
     )
     response.headers["Cache-Control"] = "no-store"

@@ -116,6 +116,8 @@ document.addEventListener("DOMContentLoaded", () => {
       field({ obj: spec, key: "tool_name", path: "tool_name", label: "Tool name", help: "The name the model calls (letters, digits, _ and -). Empty: derived from the name." }),
       field({ obj: spec, key: "description", path: "description", label: "Description", kind: "textarea", help: "What it does and when a model should use it." }),
       field({ obj: spec, key: "time_limit", path: "time_limit", label: "Time limit (seconds)", kind: "number" }),
+      field({ obj: spec, key: "tasks", path: "tasks", label: "Long runs", kind: "select", options: ["auto", "always", "never"],
+              help: "For clients that support MCP tasks: answer a call with a task to poll instead of waiting. auto (the default): when the app's runs usually take longer than the server's threshold." }),
     );
   }
 

@@ -99,12 +99,14 @@ def test_inputs_and_steps_reorder_and_delete_and_every_step_type_has_a_form(
     expect(page.locator('[data-path="steps[0]"] .field-error').first).to_contain_text("greet")
     page.get_by_role("button", name="Move step repeat down").click()
     expect(page.locator("#error-summary")).to_be_hidden()
+    page.get_by_label("Long runs").select_option("always")
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_role("status").filter(has_text="Draft saved.")).to_be_visible()
     with api(console_server, owner) as client:
         spec = client.get(f"/api/apps/{app_id}").json()["spec"]
     assert [f["name"] for f in spec["inputs"]] == ["person", "times", "style"]
     assert [s["id"] for s in spec["steps"]] == ["greet", "repeat"]
+    assert spec["tasks"] == "always"
 
 
 def test_the_editor_json_endpoints_need_the_csrf_header(

@@ -159,12 +159,19 @@ def test_a_token_is_shown_once_with_snippets_works_and_is_revoked(
     result = in_thread(_bearer_call, token_url, token, "echo_token", {"word": "tea"})
     assert result.is_error is False and result.structured_content == {"text": "echo_token: tea"}
 
+    page.goto(f"/apps/{app['id']}")  # the MCP panel now offers the token variant, without any token in it
+    assert json.loads(page.locator("#bearer-cursor").text_content() or "") == {
+        "mcpServers": {"echo_token": {"url": token_url, "headers": {"Authorization": "Bearer <token>"}}}}
+    assert token not in page.content()
+
     page.goto(f"/apps/{app['id']}/access")  # the token is never shown again
     assert token not in page.content()
     expect(page.locator("tbody tr").filter(has_text="laptop")).to_contain_text("active")
     page.get_by_role("button", name="Revoke laptop").click()
     expect(page.locator("tbody tr").filter(has_text="laptop")).to_contain_text("revoked")
     assert _status(token_url, bearer) == 401
+    page.goto(f"/apps/{app['id']}")
+    expect(page.locator("#bearer-cursor")).to_have_count(0)  # no live token, no token variant
 
 
 def test_a_toolkit_has_its_own_tokens(page: Page, console_server: Server, owner: Account) -> None:
