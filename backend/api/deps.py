@@ -15,7 +15,7 @@ from backend.models import App, User
 from backend.models.base import MAX_ID
 from backend.services import NotFound
 from backend.services.apps import resolve_app
-from backend.services.users import user_from_token
+from backend.services.users import token_is_read_only, user_from_token
 
 
 def settings_dep(request: Request) -> Settings:
@@ -38,20 +38,25 @@ AppId = Annotated[int, Path(ge=1, le=MAX_ID, description="An app id")]
 ToolkitId = Annotated[int, Path(ge=1, le=MAX_ID, description="A toolkit id")]
 TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="A token id")]
 
+_READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="The access token from POST /api/auth/login")
 
 
 def current_user(
-    session: SessionDep, settings: SettingsDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, session: SessionDep, settings: SettingsDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    """The user behind the bearer token; 401 otherwise."""
+    """The user behind the bearer token; 401 otherwise, and 403 when a read-only token tries to change something."""
     user = user_from_token(session=session, settings=settings, token=creds.credentials) if creds else None
-    if user is None:
+    if user is None or creds is None:
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
             detail="missing, invalid or expired access token",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    if request.method not in _READING_METHODS and token_is_read_only(settings=settings, token=creds.credentials):
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN,
+                            detail="this access token is read-only; log in without read_only to change things")
     return user
 
 

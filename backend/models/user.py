@@ -34,6 +34,8 @@ class UserLogin(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str = PField(max_length=320)
     password: str = PField(max_length=256)
+    read_only: bool = PField(default=False, description="Issue a token that can only read: writes get 403, and the "
+                                                         "platform MCP server offers only its reading tools.")
 
 
 class UserPublic(BaseModel):
@@ -49,3 +51,4 @@ class TokenPublic(BaseModel):
 
     access_token: str
     token_type: str = "bearer"
+    read_only: bool = False

@@ -1,4 +1,6 @@
-"""The `/mcp/platform` route: a user API token in, then the SDK's stateless Streamable HTTP transport."""
+"""The `/mcp/platform` route: a user API token (or an OAuth access token granted for the platform server) in, then
+the SDK's stateless Streamable HTTP transport. A read-only API token, like the read-only header, hides every tool
+that changes anything."""
 
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ from starlette.types import Receive, Scope, Send
 import mcp_types as types
 from backend.core.db import session_scope
 from backend.core.settings import Settings
+from backend.mcp.oauth import oauth_available
 from backend.platform_mcp.server import Caller, build_server
-from backend.services.users import user_from_token
+from backend.services import oauth
+from backend.services.users import token_is_read_only, user_from_token
 
 PATHS = ("/mcp/platform/mcp", "/mcp/platform")
 READ_ONLY_HEADER = "x-toolpress-read-only"
@@ -61,17 +65,12 @@ def caller_of_request(ctx: ServerRequestContext[Any, Any]) -> Caller:
     return caller
 
 
-def _unauthorized(given: bool) -> JSONResponse:
-    challenge = 'Bearer realm="toolpress"' + (', error="invalid_token"' if given else "")
-    detail = "invalid or expired access token" if given else "an access token is required (Authorization: Bearer <token>)"
-    return JSONResponse({"detail": detail}, status_code=401, headers={"WWW-Authenticate": challenge})
-
-
 class PlatformMcpApp:
     """ASGI app for the platform server's routes: authenticates the user, then hands the request to the SDK."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.oauth = oauth_available(settings)  # a 401 then names the resource metadata, for OAuth clients
         self.server = build_server(settings, caller_of_request)
         self.manager = StreamableHTTPSessionManager(
             app=self.server,
@@ -87,16 +86,29 @@ class PlatformMcpApp:
         async with self.manager.run():
             yield
 
-    def _user_id(self, token: str) -> int | None:
+    def _caller(self, token: str, read_only: bool) -> Caller | None:
+        """The user behind an API token (read-only if the token or the request says so) or a platform OAuth token."""
         with session_scope(self.settings.sqlalchemy_url) as session:
             user = user_from_token(session=session, settings=self.settings, token=token)
-            return user.id if user is not None else None
+            if user is not None:
+                scoped = token_is_read_only(settings=self.settings, token=token)
+                return Caller(user_id=user.id, read_only=read_only or scoped)  # type: ignore[arg-type]
+            bearer = oauth.authenticate_access_token(session=session, token=token, ref=oauth.PLATFORM)
+            return Caller(user_id=bearer.owner_id, read_only=read_only) if bearer is not None else None
+
+    def _unauthorized(self, given: bool) -> JSONResponse:
+        challenge = 'Bearer realm="toolpress"' + (', error="invalid_token"' if given else "")
+        if self.oauth:
+            metadata = f"{self.settings.public_url.rstrip('/')}/.well-known/oauth-protected-resource/mcp/platform/mcp"
+            challenge += f', resource_metadata="{metadata}"'
+        detail = "invalid or expired access token" if given else "an access token is required (Authorization: Bearer <token>)"
+        return JSONResponse({"detail": detail}, status_code=401, headers={"WWW-Authenticate": challenge})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         token = _bearer(scope)
-        user_id = await anyio.to_thread.run_sync(self._user_id, token) if token else None
-        if user_id is None:
-            await _unauthorized(token is not None)(scope, receive, send)
+        caller = await anyio.to_thread.run_sync(self._caller, token, read_only_requested(scope)) if token else None
+        if caller is None:
+            await self._unauthorized(token is not None)(scope, receive, send)
             return
-        scope.setdefault("state", {})[CALLER_STATE_KEY] = Caller(user_id=user_id, read_only=read_only_requested(scope))
+        scope.setdefault("state", {})[CALLER_STATE_KEY] = caller
         await self.manager.handle_request(scope, receive, send)

@@ -41,13 +41,14 @@ CODE_SECONDS = 300
 CONSENT_SALT = "toolpress.oauth-consent"
 SCOPE = "mcp"
 _RESOURCE_PATH = re.compile(r"^/mcp/(e|t)/(\d{1,18})(?:/mcp)?/?$")
+_PLATFORM_PATH = re.compile(r"^/mcp/platform(?:/mcp)?/?$")
 
 
 @dataclass(frozen=True)
 class ResourceRef:
-    """The app endpoint or toolkit a resource indicator names."""
+    """The app endpoint, toolkit or platform server (managing the owner's apps) a resource indicator names."""
 
-    kind: str  # "app" or "toolkit"
+    kind: str  # "app", "toolkit" or "platform" (target_id 0: the grant's owner is what it opens)
     target_id: int
 
     def columns(self) -> dict[str, int | None]:
@@ -58,13 +59,18 @@ class ResourceRef:
         }
 
 
+PLATFORM = ResourceRef("platform", 0)
+
+
 def parse_resource(settings: Settings, resource: str | None) -> ResourceRef | None:
-    """The endpoint or toolkit behind a resource URL on this server, else None."""
+    """The endpoint, toolkit or platform server behind a resource URL on this server, else None."""
     if not resource:
         return None
     parts, public = urlsplit(resource), urlsplit(settings.public_url)
     if (parts.scheme, parts.netloc) != (public.scheme, public.netloc):
         return None
+    if _PLATFORM_PATH.match(parts.path):
+        return PLATFORM
     match = _RESOURCE_PATH.match(parts.path)
     if match is None:
         return None
@@ -72,7 +78,9 @@ def parse_resource(settings: Settings, resource: str | None) -> ResourceRef | No
 
 
 def resource_url(settings: Settings, ref: ResourceRef) -> str:
-    """The canonical resource URL of an endpoint or toolkit (its bearer URL)."""
+    """The canonical resource URL of an endpoint or toolkit (its bearer URL), or of the platform server."""
+    if ref.kind == "platform":
+        return f"{settings.public_url.rstrip('/')}/mcp/platform/mcp"
     return f"{settings.public_url.rstrip('/')}/mcp/{'e' if ref.kind == 'app' else 't'}/{ref.target_id}/mcp"
 
 
@@ -159,6 +167,7 @@ class OAuthBearer:
 
     family: str
     client_name: str
+    owner_id: int
 
 
 def authenticate_access_token(*, session: Session, token: str, ref: ResourceRef) -> OAuthBearer | None:
@@ -170,7 +179,7 @@ def authenticate_access_token(*, session: Session, token: str, ref: ResourceRef)
         return None
     client = session.exec(select(OAuthClient).where(OAuthClient.client_id == grant.client_id)).first()
     name = (client.info.get("client_name") if client else None) or grant.client_id
-    return OAuthBearer(family=grant.family, client_name=str(name)[:80])
+    return OAuthBearer(family=grant.family, client_name=str(name)[:80], owner_id=grant.owner_id)
 
 
 class ToolpressOAuthProvider:
@@ -203,7 +212,7 @@ class ToolpressOAuthProvider:
     async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
         ref = parse_resource(self.settings, params.resource)
         if ref is None:
-            raise AuthorizeError("invalid_request", "the resource parameter must name a Toolpress MCP URL (…/mcp/e/{id} or …/mcp/t/{id})")
+            raise AuthorizeError("invalid_request", "the resource parameter must name a Toolpress MCP URL (…/mcp/e/{id}, …/mcp/t/{id} or …/mcp/platform/mcp)")
         request = {
             "client_id": client.client_id,
             "kind": ref.kind,
@@ -328,6 +337,10 @@ def consent_request(settings: Settings, signed: str) -> dict[str, Any] | None:
 
 
 
+PLATFORM_CONSENT = ("your Toolpress apps through the platform's MCP server: list, create, change, test, publish and "
+                    "delete them, and turn their MCP servers on or off")
+
+
 @dataclass(frozen=True)
 class Consent:
     """What the consent page shows and what approving it creates."""
@@ -344,7 +357,9 @@ def load_consent(*, session: Session, settings: Settings, signed: str, owner_id:
     if request is None:
         return None
     ref = ResourceRef(str(request["kind"]), int(request["target_id"]))
-    if ref.kind == "toolkit":
+    if ref.kind == "platform":  # every signed-in user may let a client manage their own apps
+        target_name = PLATFORM_CONSENT
+    elif ref.kind == "toolkit":
         toolkit = crud.get_toolkit(session=session, toolkit_id=ref.target_id, owner_id=owner_id)
         target_name = f"the toolkit {toolkit.name}" if toolkit else None
     else:

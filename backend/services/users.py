@@ -35,9 +35,17 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def issue_token(*, settings: Settings, user: User, purpose: str = "api") -> str:
-    """A signed, expiring token: `api` for the REST API, `console` for the console cookie (not interchangeable)."""
-    return security.sign(settings.signing_key(), {"uid": user.id}, _TOKEN_SALTS[purpose])
+def issue_token(*, settings: Settings, user: User, purpose: str = "api", read_only: bool = False) -> str:
+    """A signed, expiring token: `api` for the REST API, `console` for the console cookie (not interchangeable);
+    a `read_only` API token may only read."""
+    claims: dict[str, object] = {"uid": user.id, **({"ro": True} if read_only else {})}
+    return security.sign(settings.signing_key(), claims, _TOKEN_SALTS[purpose])
+
+
+def token_is_read_only(*, settings: Settings, token: str, purpose: str = "api") -> bool:
+    """Whether a (valid) token was issued read-only."""
+    data = security.unsign(settings.signing_key(), token, _TOKEN_SALTS[purpose], TOKEN_MAX_AGE)
+    return isinstance(data, dict) and data.get("ro") is True
 
 
 def user_from_token(*, session: Session, settings: Settings, token: str, purpose: str = "api") -> User | None:

@@ -27,7 +27,7 @@ from support.stack import Stack
 pytestmark = pytest.mark.timeout(300)
 
 # Routes that take an owner's resource id in their path, by parameter name.
-SCOPED_PARAMS = {"app_id", "run_id", "name", "toolkit_id"}
+SCOPED_PARAMS = {"app_id", "run_id", "name", "toolkit_id", "family"}
 # Routes without such an id: what each one shows must be B's own data only (checked below), or nothing private.
 # The OAuth consent page reads a signed request bound to the signed-in owner (tested with the OAuth flow).
 UNSCOPED = {

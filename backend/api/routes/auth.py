@@ -33,7 +33,8 @@ def login(body: UserLogin, request: Request, session: SessionDep, settings: Sett
         login_throttle.failed(key)
         raise HTTPException(status_code=status.HTTP_401_UNAUTHORIZED, detail="wrong e-mail or password")
     login_throttle.succeeded(key)
-    return TokenPublic(access_token=users.issue_token(settings=settings, user=user))
+    token = users.issue_token(settings=settings, user=user, read_only=body.read_only)
+    return TokenPublic(access_token=token, read_only=body.read_only)
 
 
 @router.get("/me", response_model=UserPublic, responses=errors(401))

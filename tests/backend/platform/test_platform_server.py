@@ -192,10 +192,22 @@ async def test_destructive_tools_refuse_without_confirm(live: Stack, owner: tupl
         assert [t.name for t in (await client.list_tools()).tools] == ["lookup_order"]
 
 
-@pytest.mark.parametrize("how", ["header", "query"])
+def read_only_token(stack: Stack, email: str) -> str:
+    """An API token of `email` issued read-only (its scope, not a header, makes it so)."""
+    login = httpx.post(f"{stack.base_url}/api/auth/login", json={"email": email, "password": "long enough pw", "read_only": True},
+                       timeout=10)
+    assert login.status_code == 200 and login.json()["read_only"] is True, login.text
+    return login.json()["access_token"]
+
+
+@pytest.mark.parametrize("how", ["header", "query", "token scope"])
 async def test_read_only_mode_hides_and_refuses_every_writing_tool(live: Stack, owner: tuple[str, str], how: str) -> None:
-    headers, path = ({"X-Toolpress-Read-Only": "true"}, "/mcp/platform/mcp") if how == "header" else ({}, "/mcp/platform/mcp?read_only=true")
-    async with platform(live, owner[1], headers=headers, path=path) as agent:
+    token, headers, path = {
+        "header": (owner[1], {"X-Toolpress-Read-Only": "true"}, "/mcp/platform/mcp"),
+        "query": (owner[1], {}, "/mcp/platform/mcp?read_only=true"),
+        "token scope": (read_only_token(live, owner[0]), {}, "/mcp/platform/mcp"),
+    }[how]
+    async with platform(live, token, headers=headers, path=path) as agent:
         assert {t.name for t in (await agent.list_tools()).tools} == READ_TOOLS
         message = await refused(agent, "create_app", {"spec_yaml": order_spec(f"Nope {uuid.uuid4().hex[:6]}")})
         assert "read-only" in message
@@ -203,6 +215,16 @@ async def test_read_only_mode_hides_and_refuses_every_writing_tool(live: Stack, 
     async with platform(live, owner[1]) as agent:
         names = [a["name"] for a in (await call(agent, "list_apps"))["apps"]]
     assert not any(n.startswith("Nope ") for n in names)
+
+
+async def test_a_read_only_token_reads_the_rest_api_but_cannot_change_it(live: Stack, owner: tuple[str, str]) -> None:
+    headers = {"Authorization": f"Bearer {read_only_token(live, owner[0])}"}
+    with httpx.Client(base_url=live.base_url, headers=headers, timeout=10) as api:
+        assert api.get("/api/apps").status_code == 200
+        created = api.post("/api/apps", json={"yaml": order_spec(f"Nope {uuid.uuid4().hex[:6]}")})
+        assert created.status_code == 403 and "read-only" in created.json()["detail"]
+        assert api.put("/api/secrets/RO_TEST", json={"value": "x"}).status_code == 403
+        assert "RO_TEST" not in api.get("/api/secrets").text
 
 
 async def test_another_users_token_sees_none_of_these_apps(live: Stack, owner: tuple[str, str], owned_app: dict[str, Any]) -> None:
