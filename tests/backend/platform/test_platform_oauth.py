@@ -165,3 +165,16 @@ async def test_a_platform_token_opens_no_app_endpoint_and_an_app_token_not_the_p
     assert status(app_url, platform_token) == 401
     assert status(app_url, app_token) == 200
     assert status(f"{live.base_url}/mcp/platform/mcp", app_token) == 401
+
+
+async def test_the_account_page_issues_a_read_only_token_for_the_platform(live: Stack) -> None:
+    user = User(live)
+    page = user.browser.get("/account")
+    made = user.browser.post("/account/tokens", data={"csrf_token": _field(page.text, "csrf_token"), "read_only": "yes"})
+    assert made.status_code == 200 and "new read-only token" in made.text
+    token = re.search(r'<output id="new-token" class="secret">([^<]+)</output>', made.text)
+    assert token is not None
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token.group(1)}"})
+    async with Client(streamable_http_client(f"{live.base_url}/mcp/platform/mcp", http_client=http)) as agent:
+        names = {t.name for t in (await agent.list_tools()).tools}
+    assert "list_apps" in names and not names & {"create_app", "publish_app", "delete_app", "enable_mcp"}
