@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     limits_url: str | None = Field(default=None, description="Where limits are counted (Redis URL); default follows the progress bus.")
     run_retention_days: float = Field(default=30.0, ge=0, description="Runs older than this are deleted; 0 keeps them forever.")
     retention_interval_seconds: float = Field(default=3600.0, gt=0, description="How often the clean-up of old runs runs.")
+    lost_run_sweep_seconds: float = Field(
+        default=60.0, gt=0,
+        description="How often beat looks for running runs nobody follows whose worker is gone (failed as worker lost).",
+    )
     oauth_access_token_seconds: float = Field(default=3600.0, gt=0, description="Lifetime of an OAuth access token.")
     oauth_refresh_token_days: float = Field(default=30.0, gt=0, description="Lifetime of an OAuth refresh token.")
     max_recorded_argument_bytes: int = Field(default=16 * 1024, ge=256, description="Arguments kept in a run's record.")

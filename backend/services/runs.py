@@ -7,11 +7,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
 import anyio
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from backend import crud
 from backend.core import metrics, shutdown
@@ -19,7 +20,7 @@ from backend.core.db import UNAVAILABLE_ERRORS, session_scope
 from backend.core.events import get_event_bus
 from backend.core.queue import RUN_APP_TASK, get_celery, task_is_active
 from backend.core.settings import Settings
-from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunPublic, RunStatus, apply_transition, as_utc
+from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunPublic, RunStatus, apply_transition, as_utc, utcnow
 from backend.services.apps import load_spec_of
 from backend.services.errors import CallInterrupted, QueueUnavailable
 
@@ -230,6 +231,26 @@ def mark_worker_lost_if_orphaned(settings: Settings, run: Run) -> bool:
         logger.warning("run %s: worker lost", run.id)
     get_event_bus(settings.events_backend_url).publish(run.id, {"type": "end", "status": "failed"})
     return True
+
+
+SWEEP_BATCH = 50
+
+
+def sweep_lost_runs(settings: Settings) -> int:
+    """End the runs still "running" whose worker is gone, where no caller follows them to notice: a task nobody
+    polls, a call whose client left without cancelling. Runs started more than `worker_lost_after_seconds` ago are
+    checked (oldest first, at most SWEEP_BATCH) with the workers; returns how many ended as worker lost.
+    A no-op for the embedded broker (its worker lives and dies with the API process) or when detection is off."""
+    if settings.is_embedded_broker or settings.worker_lost_after_seconds <= 0:
+        return 0
+    cutoff = utcnow() - timedelta(seconds=settings.worker_lost_after_seconds)
+    with session_scope(settings.sqlalchemy_url) as session:
+        query = select(Run).where(Run.status == RunStatus.running.value, col(Run.started_at) < cutoff)
+        suspects = list(session.exec(query.order_by(col(Run.started_at)).limit(SWEEP_BATCH)))
+    ended = sum(1 for run in suspects if mark_worker_lost_if_orphaned(settings, run))
+    if ended:
+        logger.warning("sweep: %d running run(s) had lost their worker", ended)
+    return ended
 
 
 async def dispatch_and_follow(

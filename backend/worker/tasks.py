@@ -9,7 +9,10 @@ from celery import Celery
 from backend.core.queue import RUN_APP_TASK, get_celery
 from backend.core.settings import get_settings
 from backend.services.execution import execute_run
+from backend.services.runs import sweep_lost_runs
 from backend.worker.retention import PURGE_RUNS_TASK, purge
+
+SWEEP_LOST_RUNS_TASK = "toolpress.sweep_lost_runs"
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +40,18 @@ def register_tasks(app: Celery) -> Celery:
             logger.exception("the clean-up of old runs failed")
             raise
 
+    @app.task(name=SWEEP_LOST_RUNS_TASK, ignore_result=True)
+    def sweep_runs() -> None:
+        """Fail the running runs whose worker is gone and that nobody follows (scheduled by beat)."""
+        try:
+            sweep_lost_runs(get_settings())
+        except Exception:
+            logger.exception("the sweep for runs that lost their worker failed")
+            raise
+
     app.conf.beat_schedule = {
         "purge-old-runs": {"task": PURGE_RUNS_TASK, "schedule": get_settings().retention_interval_seconds},
+        "sweep-lost-runs": {"task": SWEEP_LOST_RUNS_TASK, "schedule": get_settings().lost_run_sweep_seconds},
     }
     return app
 

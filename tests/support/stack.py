@@ -119,9 +119,10 @@ class Stack:
 
         wait_until(healthy, 90, "the API server")
 
-    def start_worker(self, concurrency: int = 2) -> None:
-        """Start `toolpress worker` and wait until Celery says it is ready."""
-        proc = self._spawn(f"worker-{len(self.processes)}", "worker", "--concurrency", str(concurrency))
+    def start_worker(self, concurrency: int = 2, beat: bool = False) -> None:
+        """Start `toolpress worker` (with beat: `--beat`) and wait until Celery says it is ready."""
+        extra = ["--beat"] if beat else []
+        proc = self._spawn(f"worker-{len(self.processes)}", "worker", "--concurrency", str(concurrency), *extra)
         log = self.log_files[-1]
 
         def ready() -> bool:

@@ -20,7 +20,8 @@ from mcp import Client
 
 from backend.core.queue import RUN_APP_TASK
 from backend.services.runs import RERUN_TASK_SUFFIX
-from support.stack import REDIS_URL, stop_stack
+from support.stack import REDIS_URL, stop_stack, wait_until
+from support.tasks_client import TaskHandle, Tasks
 
 from .conftest import kill_tree, run_row, start_on_broker
 
@@ -28,7 +29,7 @@ STEPS = 60
 LOST_AFTER = 3
 
 
-def _slow_spec(path: Path, idempotent: bool = False) -> Path:
+def _slow_spec(path: Path, idempotent: bool = False, tasks: str = "auto") -> Path:
     steps = [
         {"id": f"s{i}", "type": "template", "template": "{% for i in range(900000) %}{% endfor %}" + str(i)}
         for i in range(STEPS)
@@ -38,6 +39,7 @@ def _slow_spec(path: Path, idempotent: bool = False) -> Path:
         **extra,
         "name": f"Slow {uuid.uuid4().hex[:6]}",
         "description": "Many slow steps.",
+        "tasks": tasks,
         "tool_name": "slow",
         "inputs": [],
         "steps": steps,
@@ -77,6 +79,37 @@ def test_killed_worker_fails_the_run_as_worker_lost(tmp_path: Path) -> None:
         assert row["progress_done"] < STEPS
         body = httpx.get(f"{stack.base_url}/metrics", timeout=10).text
         assert f'toolpress_call_errors_total{{app_id="{app_id}"}} 1.0' in body
+    finally:
+        stop_stack(stack)
+
+
+def test_a_task_nobody_polls_is_failed_by_the_beat_sweep_when_its_worker_dies(tmp_path: Path) -> None:
+    """No caller follows a task: beat's sweep finds the run still "running", asks the workers, and fails it."""
+    stack = start_on_broker(tmp_path, REDIS_URL, TOOLPRESS_WORKER_LOST_AFTER_SECONDS=str(LOST_AFTER),
+                            TOOLPRESS_LOST_RUN_SWEEP_SECONDS="1")
+    try:
+        app_id = stack.cli("apps", "import", str(_slow_spec(tmp_path / "slow.yaml", tasks="always"))).stdout.strip()
+        stack.cli("apps", "publish", app_id)
+        url = stack.cli("mcp", "enable", app_id).stdout.strip()
+        worker = stack.processes[0]
+
+        async def start_task() -> TaskHandle:
+            async with Client(url, mode="2026-07-28", extensions=[Tasks()]) as client:
+                return await client.session.call_tool("slow", {}, allow_claimed=True)  # type: ignore[return-value]
+
+        handle = anyio.run(start_task)  # the client goes away without ever polling
+        assert isinstance(handle, TaskHandle)
+        wait_until(lambda: (run_row(stack, app_id).get("progress_done") or 0) >= 2, 60, "the task's first steps")
+        kill_tree(worker.pid)
+        assert worker.wait(timeout=10) == -9
+        killed_at = time.monotonic()
+        stack.start_worker(concurrency=1, beat=True)  # a fresh worker, running beat
+        wait_until(lambda: run_row(stack, app_id)["status"] != "running", LOST_AFTER + 45, "the sweep")
+        row = run_row(stack, app_id)
+        assert row["id"] == handle.task_id
+        assert row["status"] == "failed" and "worker" in row["error"] and row["progress_done"] < STEPS
+        assert time.monotonic() - killed_at < LOST_AFTER + 45
+        assert "had lost their worker" in stack.logs()
     finally:
         stop_stack(stack)
 
