@@ -29,7 +29,7 @@ from backend.mcp.legacy_sse import LegacySse
 from backend.mcp.sessions import with_session
 from backend.mcp.streams import ListenStreams, StreamWatcher
 from backend.mcp.tasks import Tasks
-from backend.services.apps import describe_tool, load_spec_of
+from backend.services.apps import describe_tool, version_spec
 from backend.services.endpoints import EndpointTarget, resolve_secret
 from backend.services.toolkits import ToolkitTarget, resolve_toolkit_secret, served_tools
 
@@ -116,7 +116,7 @@ class McpEndpointApp:
         if target is None:
             return None
         tools = [
-            {**dataclasses.asdict(describe_tool(load_spec_of(tool.version.spec))), "name": tool.name}
+            {**dataclasses.asdict(describe_tool(version_spec(tool.version))), "name": tool.name}
             for tool in served_tools(target)
         ]
         return hashlib.sha256(json.dumps(tools, sort_keys=True, default=str).encode()).hexdigest()

@@ -19,7 +19,7 @@ from backend.mcp.cancellation import follow_cancellable
 from backend.mcp.sessions import SESSION_STATE_KEY
 from backend.models import Run, RunStatus
 from backend.services import CallInterrupted, QueueUnavailable
-from backend.services.apps import describe_tool, load_spec_of
+from backend.services.apps import describe_tool, version_spec
 from backend.services.endpoints import EndpointTarget
 from backend.services.runs import create_run, dispatch_and_follow, enqueue
 from backend.services.toolkits import ToolkitTarget, served_tools
@@ -97,7 +97,7 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
     ) -> types.ListToolsResult:
         tools = []
         for served in served_tools(target_of(ctx)):  # one per app: one for an app endpoint, several for a toolkit
-            info = describe_tool(load_spec_of(served.version.spec))
+            info = describe_tool(version_spec(served.version))
             tools.append(
                 types.Tool(
                     name=served.name,
@@ -115,7 +115,7 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
     ) -> types.CallToolResult | dict[str, Any]:
         target = target_of(ctx)
         tool = find_tool(target, params.name)
-        spec = load_spec_of(tool.version.spec)
+        spec = version_spec(tool.version)
         try:
             inputs = workflows.validate_inputs(spec, params.arguments)
         except workflows.InvalidInputs as exc:

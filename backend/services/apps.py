@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +77,32 @@ def _annotations(spec: workflows.AppSpec) -> dict[str, bool]:
 def load_spec_of(data: dict[str, Any]) -> workflows.AppSpec:
     """A stored spec dict back as an AppSpec (it was validated when stored)."""
     return workflows.spec_from_dict(data)
+
+
+# Parsing a spec validates it again (templates included): milliseconds, on every call and listing. A published
+# version never changes, so its parsed spec is kept, keyed by id and creation time (SQLite may reuse the id of a
+# deleted row; the time tells the new row from the old one).
+_VERSION_SPECS: OrderedDict[tuple[int, str], workflows.AppSpec] = OrderedDict()
+_VERSION_SPECS_MAX = 1024
+_VERSION_SPECS_LOCK = threading.Lock()
+
+
+def version_spec(version: AppVersion) -> workflows.AppSpec:
+    """The parsed spec of a published version, parsed once per process (callers must not change it)."""
+    if version.id is None:
+        return load_spec_of(version.spec)
+    key = (version.id, str(version.created_at))
+    with _VERSION_SPECS_LOCK:
+        cached = _VERSION_SPECS.get(key)
+        if cached is not None:
+            _VERSION_SPECS.move_to_end(key)
+            return cached
+    spec = load_spec_of(version.spec)
+    with _VERSION_SPECS_LOCK:
+        _VERSION_SPECS[key] = spec
+        while len(_VERSION_SPECS) > _VERSION_SPECS_MAX:
+            _VERSION_SPECS.popitem(last=False)
+    return spec
 
 
 def free_name(*, session: Session, owner: User, name: str) -> str:

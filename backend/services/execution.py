@@ -19,7 +19,7 @@ from backend.core.events import get_event_bus
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, Run, RunStatus, apply_transition
 from backend.services import secrets as user_secrets
-from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app
+from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app, version_spec
 from backend.services.errors import ServiceError
 from backend.services.usage import MAX_TRAIL, progress_entry
 from workflows.references import Redactor
@@ -195,10 +195,9 @@ def make_call_app(*, settings: Settings, owner_id: int, secrets: Mapping[str, st
             version = published_version(session=session, app=app)
             if version is None:
                 raise workflows.WorkflowError(f"app {call.app!r} is not published; publish it first")
-            spec_data, app_name, app_id = version.spec, app.name, app.id
+            spec, app_name, app_id = version_spec(version), app.name, app.id
         if {app_name, str(app_id)} & set(call.call_stack[:-1]):
             raise workflows.WorkflowError(f"call cycle: {' → '.join(call.call_stack)}")
-        spec = load_spec_of(spec_data)
         arguments = workflows.validate_inputs(spec, call.inputs)
         result = workflows.execute(
             spec, arguments, should_cancel=call.should_cancel, secrets=secrets, http_allow=settings.http_allow,
@@ -232,6 +231,7 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
         apply_transition(run, RunStatus.running)
         run = crud.save_run(session=session, run=run)
         spec_data, inputs = (version.spec if version is not None else draft), dict(run.inputs)
+        published = version_spec(version) if version is not None else None  # parsed once per worker process
         root = app.name if app is not None else str(run.app_id)
     redact = Redactor(secrets)
     progress = _ProgressRecorder(settings, run_id)
@@ -244,7 +244,7 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
     cancel_check = _CancelCheck(settings, run_id)
 
     try:
-        spec = load_spec_of(spec_data)
+        spec = published or load_spec_of(spec_data)
         call_app = make_call_app(settings=settings, owner_id=owner_id, secrets=secrets) if owner_id else None
         result = workflows.execute(
             spec, inputs, on_progress=on_progress, should_cancel=cancel_check, secrets=secrets,

@@ -21,7 +21,7 @@ from backend.core.events import get_event_bus
 from backend.core.queue import RUN_APP_TASK, get_celery, task_is_active
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunPublic, RunStatus, apply_transition, as_utc, utcnow
-from backend.services.apps import load_spec_of
+from backend.services.apps import version_spec
 from backend.services.errors import CallInterrupted, QueueUnavailable
 
 logger = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ def _may_rerun(session: Session, run: Run) -> bool:
     if run.task_id not in (None, run.id) or run.version_id is None:
         return False
     version = crud.get_version(session=session, version_id=run.version_id)
-    annotations = load_spec_of(version.spec).annotations if version is not None else None
+    annotations = version_spec(version).annotations if version is not None else None
     return annotations is not None and annotations.idempotent is True
 
 

@@ -18,7 +18,7 @@ from backend import crud
 from backend.core import security
 from backend.core.settings import Settings
 from backend.models import App, AppVersion, Toolkit, ToolkitApp, ToolkitCreate, ToolkitPublic, ToolkitToolPublic, ToolkitUpdate, utcnow
-from backend.services.apps import describe_tool, load_spec_of, published_version
+from backend.services.apps import describe_tool, published_version, version_spec
 from backend.services.endpoints import EndpointTarget, cancel_in_flight
 from backend.services.errors import Conflict, NotFound
 from backend.services.tokens import bearer_url, effective_limits
@@ -55,7 +55,7 @@ def served_tools(target: EndpointTarget | ToolkitTarget) -> list[ServedTool]:
     """The tools behind a resolved target: one for an app endpoint, one per published app for a toolkit."""
     if isinstance(target, ToolkitTarget):
         return list(target.tools)
-    name = describe_tool(load_spec_of(target.version.spec)).name
+    name = describe_tool(version_spec(target.version)).name
     return [ServedTool(name=name, app=target.app, version=target.version, endpoint_id=target.endpoint.id, toolkit_id=None)]
 
 
@@ -117,7 +117,7 @@ def _set_apps(session: Session, toolkit: Toolkit, app_ids: list[int]) -> None:
     for position, (app, version) in enumerate(apps):
         member = existing.get(app.id)  # type: ignore[arg-type]
         if member is None:
-            name = _unique_name(describe_tool(load_spec_of(version.spec)).name, used)
+            name = _unique_name(describe_tool(version_spec(version)).name, used)
             used.add(name)
             member = ToolkitApp(toolkit_id=toolkit.id, app_id=app.id, tool_name=name)  # type: ignore[arg-type]
         member.position = position
