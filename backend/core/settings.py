@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -114,6 +116,10 @@ class Settings(BaseSettings):
     def limits_backend_url(self) -> str:
         """Where call limits are counted: a Redis server shared by every API process, or this process."""
         return self.limits_url or self.events_backend_url
+
+    def deployment_key(self) -> str:
+        """A short name for this deployment (its database), for keys in stores several deployments may share."""
+        return hmac.new(self.signing_key().encode(), self.sqlalchemy_url.encode(), hashlib.sha256).hexdigest()[:16]
 
     def signing_key(self) -> str:
         """The server secret; in development one is generated once and kept in the data directory."""

@@ -117,7 +117,7 @@ async def admit_call(settings: Settings, ctx: ServerRequestContext[Any, Any], ta
     """
     bearer = bearer_of(ctx)
     scopes = limit_scopes(settings, target, bearer)
-    limiter = get_limiter(settings.limits_backend_url)
+    limiter = get_limiter(settings.limits_backend_url, settings.deployment_key())
     ticket = new_ticket()
     record = {
         "access": bearer.access if bearer is not None else "url",

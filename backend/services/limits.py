@@ -143,17 +143,17 @@ return {0}
 
 
 class RedisLimiter:
-    """Counts in Redis, shared by every API process using the same server."""
+    """Counts in Redis, shared by every API process of one deployment (`namespace`) using the same server."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, namespace: str) -> None:
         import redis
 
         self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._acquire = self._client.register_script(_ACQUIRE)
+        self._prefix = f"{KEY_PREFIX}{namespace}:"
 
-    @staticmethod
-    def _keys(scopes: list[LimitScope]) -> list[str]:
-        return [f"{KEY_PREFIX}{kind}:{scope.key}" for scope in scopes for kind in ("calls", "running")]
+    def _keys(self, scopes: list[LimitScope]) -> list[str]:
+        return [f"{self._prefix}{kind}:{scope.key}" for scope in scopes for kind in ("calls", "running")]
 
     def acquire(self, scopes: list[LimitScope], ticket: str, hold_seconds: float) -> None:
         if not scopes:
@@ -174,15 +174,16 @@ class RedisLimiter:
             return
         pipe = self._client.pipeline(transaction=False)
         for scope in scopes:
-            pipe.zrem(f"{KEY_PREFIX}running:{scope.key}", ticket)
+            pipe.zrem(f"{self._prefix}running:{scope.key}", ticket)
         pipe.execute()
 
 
 @lru_cache(maxsize=4)
-def get_limiter(url: str) -> LocalLimiter | RedisLimiter:
-    """One limiter per URL per process: Redis for a redis:// URL, else in memory."""
+def get_limiter(url: str, namespace: str) -> LocalLimiter | RedisLimiter:
+    """One limiter per URL per process: Redis for a redis:// URL (keys under `namespace`, so deployments sharing
+    a Redis server keep their counts apart), else in memory."""
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisLimiter(url)
+        return RedisLimiter(url, namespace)
     return LocalLimiter()
 
 
