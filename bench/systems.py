@@ -218,7 +218,10 @@ class Toolpress(System):
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOOLPRESS_")}
         env.update(TOOLPRESS_DATA_DIR=str(self.workdir / "data"), TOOLPRESS_PUBLIC_URL=f"http://127.0.0.1:{self.port}",
-                   TOOLPRESS_LOG_LEVEL="WARNING", TOOLPRESS_LOAD_EXAMPLES="false", PYTHONUNBUFFERED="1")
+                   TOOLPRESS_LOG_LEVEL="WARNING", TOOLPRESS_LOAD_EXAMPLES="false", PYTHONUNBUFFERED="1",
+                   # limits far above what the load reaches: the limiter runs on every call, as in production,
+                   # but the default 120 calls per minute and 10 at a time would refuse most of the benchmark
+                   TOOLPRESS_RATE_LIMIT_PER_MINUTE="100000000", TOOLPRESS_MAX_CONCURRENT_RUNS="100000")
         if self.production:
             import psycopg
 
