@@ -39,16 +39,23 @@ def get_celery(broker_url: str, queue: str = "toolpress") -> Celery:
     return app
 
 
-def task_is_active(app: Celery, task_id: str, timeout: float = 2.0) -> bool:
-    """Whether any live worker reports `task_id` as active or reserved (a remote-control broadcast).
+def active_tasks(app: Celery, task_ids: list[str], timeout: float = 2.0) -> set[str]:
+    """Which of `task_ids` some live worker reports as active or reserved (one remote-control broadcast).
 
     The raw reply list is used, not `inspect()`, whose dict keyed by node name drops all but one reply
     when several workers share a name (default names on one host).
     """
-    replies = app.control.broadcast("query_task", arguments={"ids": [task_id]}, reply=True, timeout=timeout) or []
-    return any(
-        isinstance(tasks, dict) and task_id in tasks
+    replies = app.control.broadcast("query_task", arguments={"ids": task_ids}, reply=True, timeout=timeout) or []
+    return {
+        task_id
         for reply in replies
         if isinstance(reply, dict)
         for tasks in reply.values()
-    )
+        if isinstance(tasks, dict)
+        for task_id in tasks
+    } & set(task_ids)
+
+
+def task_is_active(app: Celery, task_id: str, timeout: float = 2.0) -> bool:
+    """Whether any live worker reports `task_id` as active or reserved."""
+    return task_id in active_tasks(app, [task_id], timeout)

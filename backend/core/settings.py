@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET_KEYS = frozenset({"", "changeme", "change-me", "secret", "placeholder"})
@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     """Every knob Toolpress reads; defaults give the embedded single-machine mode."""
 
     model_config = SettingsConfigDict(env_prefix="TOOLPRESS_", extra="ignore")
+    _generated_key: str | None = PrivateAttr(default=None)  # the development key file, read once
 
     env: Literal["development", "production"] = "development"
     data_dir: Path = Path(".toolpress")
@@ -125,14 +126,14 @@ class Settings(BaseSettings):
         """The server secret; in development one is generated once and kept in the data directory."""
         if self.secret_key is not None and self.secret_key.get_secret_value():
             return self.secret_key.get_secret_value()
-        key_file = self.data_dir / "secret_key"
-        if key_file.exists():
-            return key_file.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        key_file.write_text(key)
-        key_file.chmod(0o600)
-        return key
+        if self._generated_key is None:  # signing is on every request's path: read the file once
+            key_file = self.data_dir / "secret_key"
+            if not key_file.exists():
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                key_file.write_text(secrets.token_urlsafe(48))
+                key_file.chmod(0o600)
+            self._generated_key = key_file.read_text().strip()
+        return self._generated_key
 
 
 @lru_cache

@@ -35,7 +35,7 @@ from backend.core.events import get_event_bus
 from backend.core.security import sign, unsign
 from backend.mcp.handlers import LEGACY_STATE_KEY, TARGET_STATE_KEY
 from backend.mcp.sessions import SESSION_MAX_AGE, binding_of
-from backend.mcp.streams import KEEPALIVE_SECONDS, StreamWatcher
+from backend.mcp.streams import KEEPALIVE_SECONDS, SSE_START, StreamWatcher
 from backend.services.endpoints import EndpointTarget
 
 logger = logging.getLogger(__name__)
@@ -85,17 +85,7 @@ class LegacySse:
         path = f"{scope.get('root_path', '').rstrip('/')}/mcp/{quote(secret)}/messages?session_id={session_id}"
         inbound_writer, inbound = anyio.create_memory_object_stream[SessionMessage | Exception](0)
         outbound, outbound_reader = anyio.create_memory_object_stream[SessionMessage](0)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"text/event-stream"),
-                    (b"cache-control", b"no-cache, no-transform"),
-                    (b"x-accel-buffering", b"no"),
-                ],
-            }
-        )
+        await send(SSE_START)
         client_left = False
         bus = get_event_bus(self._bus_url)
         try:

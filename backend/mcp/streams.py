@@ -33,6 +33,18 @@ from backend.core import shutdown
 
 logger = logging.getLogger(__name__)
 
+
+# The start of a server-sent events response (no caching, no proxy buffering).
+SSE_START = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [
+        (b"content-type", b"text/event-stream"),
+        (b"cache-control", b"no-cache, no-transform"),
+        (b"x-accel-buffering", b"no"),
+    ],
+}
+
 KEEPALIVE_SECONDS = 15.0
 CHECK_SECONDS = 1.0
 
@@ -136,17 +148,7 @@ class StreamWatcher:
 
     async def _stream(self, send: Send, receive: Receive, watch: Watch) -> None:
         try:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [
-                        (b"content-type", b"text/event-stream"),
-                        (b"cache-control", b"no-cache, no-transform"),
-                        (b"x-accel-buffering", b"no"),
-                    ],
-                }
-            )
+            await send(SSE_START)
             await send({"type": "http.response.body", "body": b": stream open\n\n", "more_body": True})
             client_left = False
             async with anyio.create_task_group() as tg:

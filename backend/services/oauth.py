@@ -15,7 +15,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import anyio
@@ -182,6 +182,21 @@ def authenticate_access_token(*, session: Session, token: str, ref: ResourceRef)
     return OAuthBearer(family=grant.family, client_name=str(name)[:80], owner_id=grant.owner_id)
 
 
+_T = TypeVar("_T", AccessToken, RefreshToken)
+
+
+def _sdk_token(kind: type[_T], token: str, grant: OAuthGrant) -> _T:
+    """The SDK's view (AccessToken or RefreshToken) of a live grant row."""
+    return kind(
+        token=token,
+        client_id=grant.client_id,
+        scopes=grant.scopes,
+        expires_at=int(as_utc(grant.expires_at).timestamp()),  # type: ignore[union-attr]
+        resource=(grant.data or {}).get("resource"),
+        subject=str(grant.owner_id),
+    )
+
+
 class ToolpressOAuthProvider:
     """The SDK's OAuthAuthorizationServerProvider over Toolpress's database."""
 
@@ -278,14 +293,7 @@ class ToolpressOAuthProvider:
             grant = _by_secret(session, refresh_token, "refresh")
             if grant is None or grant.client_id != client.client_id:
                 return None
-            return RefreshToken(
-                token=refresh_token,
-                client_id=grant.client_id,
-                scopes=grant.scopes,
-                expires_at=int(as_utc(grant.expires_at).timestamp()),  # type: ignore[union-attr]
-                resource=(grant.data or {}).get("resource"),
-                subject=str(grant.owner_id),
-            )
+            return _sdk_token(RefreshToken, refresh_token, grant)
 
         return await self._run(load)
 
@@ -305,16 +313,7 @@ class ToolpressOAuthProvider:
     async def load_access_token(self, token: str) -> AccessToken | None:
         def load(session: Session) -> AccessToken | None:
             grant = _by_secret(session, token, "access")
-            if grant is None:
-                return None
-            return AccessToken(
-                token=token,
-                client_id=grant.client_id,
-                scopes=grant.scopes,
-                expires_at=int(as_utc(grant.expires_at).timestamp()),  # type: ignore[union-attr]
-                resource=(grant.data or {}).get("resource"),
-                subject=str(grant.owner_id),
-            )
+            return _sdk_token(AccessToken, token, grant) if grant is not None else None
 
         return await self._run(load)
 

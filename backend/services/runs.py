@@ -18,7 +18,7 @@ from backend import crud
 from backend.core import metrics, shutdown
 from backend.core.db import UNAVAILABLE_ERRORS, session_scope
 from backend.core.events import get_event_bus
-from backend.core.queue import RUN_APP_TASK, get_celery, task_is_active
+from backend.core.queue import RUN_APP_TASK, active_tasks, get_celery, task_is_active
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunPublic, RunStatus, apply_transition, as_utc, utcnow
 from backend.services.apps import version_spec
@@ -247,7 +247,11 @@ def sweep_lost_runs(settings: Settings) -> int:
     with session_scope(settings.sqlalchemy_url) as session:
         query = select(Run).where(Run.status == RunStatus.running.value, col(Run.started_at) < cutoff)
         suspects = list(session.exec(query.order_by(col(Run.started_at)).limit(SWEEP_BATCH)))
-    ended = sum(1 for run in suspects if mark_worker_lost_if_orphaned(settings, run))
+    if not suspects:
+        return 0
+    # one broadcast for the batch; only the runs no worker claims get the (twice-asked) check of their own
+    held = active_tasks(get_celery(settings.broker_url, settings.queue), [r.task_id or r.id for r in suspects])
+    ended = sum(1 for run in suspects if (run.task_id or run.id) not in held and mark_worker_lost_if_orphaned(settings, run))
     if ended:
         logger.warning("sweep: %d running run(s) had lost their worker", ended)
     return ended

@@ -19,7 +19,7 @@ import yaml
 from mcp import Client
 
 from backend.core.security import derive_secret, lookup_hash
-from security.accounts import PASSWORD, User, fixture_yaml, new_user, publish
+from security.accounts import PASSWORD, fixture_yaml, new_user, publish
 from support.stack import Stack
 
 pytestmark = pytest.mark.timeout(300)

@@ -4,64 +4,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import secrets
-import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
 from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
-from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import OAuthClientMetadata
 
 from support.access import bearer_client, publish, spec_yaml
+from support.oauth import REDIRECT, MemoryStorage, Owner, form_field
+from support.probe import INIT, MCP_HEADERS, initialize
 from support.stack import Stack
 
 pytestmark = pytest.mark.anyio
-
-REDIRECT = "http://127.0.0.1:9/callback"  # never contacted: the test reads the redirect's Location
-PASSWORD = "long enough pw"
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}},
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-def _field(html: str, name: str) -> str:
-    match = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert match is not None, f"no {name} field in:\n{html[:2000]}"
-    return match.group(1)
-
-
-class Owner:
-    """A user signed in to the API and, like a browser, to the console."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.email = f"u{uuid.uuid4().hex[:10]}@example.com"
-        self.api = httpx.Client(base_url=stack.base_url, timeout=30)
-        assert self.api.post("/api/auth/signup", json={"email": self.email, "password": PASSWORD}).status_code == 201
-        token = self.api.post("/api/auth/login", json={"email": self.email, "password": PASSWORD}).json()["access_token"]
-        self.headers = {"Authorization": f"Bearer {token}"}
-        self.browser = httpx.Client(base_url=stack.base_url, timeout=30)
-        page = self.browser.get("/login")
-        form = {"email": self.email, "password": PASSWORD, "next": "/", "csrf_token": _field(page.text, "csrf_token")}
-        assert self.browser.post("/login", data=form).status_code == 303
-
-    def consent(self, authorization_url: str, decision: str = "approve") -> httpx.Response:
-        """Open the authorization URL, then answer the consent page; returns the redirect to the client."""
-        page = self.browser.get(authorization_url, follow_redirects=True)
-        if page.status_code != 200:
-            return page
-        assert "/oauth/consent" in str(page.url)
-        form = {"csrf_token": _field(page.text, "csrf_token"), "request": _field(page.text, "request"), "decision": decision}
-        return self.browser.post("/oauth/consent", data=form)
-
-    def close(self) -> None:
-        self.api.close()
-        self.browser.close()
 
 
 @pytest.fixture
@@ -75,24 +31,6 @@ def owner(stack: Stack):  # type: ignore[no-untyped-def]
 def _server_url(owner: Owner) -> tuple[int, str]:
     app_id, _ = publish(owner.api, owner.headers, spec_yaml())
     return app_id, owner.api.get(f"/api/apps/{app_id}/mcp/tokens", headers=owner.headers).json()["url"]
-
-
-class _Memory:
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
 
 
 async def test_the_sdk_client_gets_in_through_oauth_with_the_owners_consent(owner: Owner) -> None:
@@ -112,7 +50,7 @@ async def test_the_sdk_client_gets_in_through_oauth_with_the_owners_consent(owne
     async def callback_handler() -> AuthorizationCodeResult:
         return answers.pop()
 
-    storage = _Memory()
+    storage = MemoryStorage()
     provider = OAuthClientProvider(
         server_url=url,
         client_metadata=OAuthClientMetadata(client_name="E2E Agent", redirect_uris=[REDIRECT], scope="mcp"),
@@ -188,7 +126,7 @@ def test_pkce_refresh_and_revocation(owner: Owner) -> None:
     assert replay.status_code == 400
 
     def status(token: str) -> int:
-        return httpx.post(url, json=INIT, headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"}, timeout=10).status_code
+        return initialize(url, token).status_code
 
     assert status(tokens["access_token"]) == 200
     refreshed = _token(owner.api, client, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
@@ -267,6 +205,6 @@ def test_the_owner_revokes_a_client_from_the_console(owner: Owner, stack: Stack)
     assert page.status_code == 200 and "Manual" in page.text
     action = f"/apps/{app_id}/access/oauth/{grants[0]['family']}/revoke"
     assert action in page.text
-    assert owner.browser.post(action, data={"csrf_token": _field(page.text, "csrf_token")}).status_code == 303
+    assert owner.browser.post(action, data={"csrf_token": form_field(page.text, "csrf_token")}).status_code == 303
     assert httpx.post(url, json=INIT, headers=headers, timeout=10).status_code == 401
     assert owner.api.get(f"/api/apps/{app_id}/mcp/oauth", headers=owner.headers).json() == []

@@ -10,24 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from support.access import bearer_client, database_url, new_token, new_user, publish, spec_yaml
+from support.probe import INIT, MCP_HEADERS, initialize
 from support.stack import Stack, wait_until
 
 pytestmark = pytest.mark.anyio
-
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}},
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-def _initialize(url: str, token: str | None = None) -> httpx.Response:
-    headers = dict(MCP_HEADERS)
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    return httpx.post(url, json=INIT, headers=headers, timeout=10)
 
 
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
@@ -62,7 +48,7 @@ def test_missing_malformed_and_unknown_tokens_get_401_with_a_challenge(api: http
     app_id, _ = publish(api, owner, spec_yaml())
     url = new_token(api, owner, app_id)["url"]
 
-    missing = _initialize(url)
+    missing = initialize(url)
     assert missing.status_code == 401
     assert missing.headers["www-authenticate"].startswith('Bearer realm="toolpress"')
     assert "Authorization: Bearer" in missing.json()["detail"]
@@ -71,7 +57,7 @@ def test_missing_malformed_and_unknown_tokens_get_401_with_a_challenge(api: http
     assert basic.status_code == 401 and 'error="invalid_request"' in basic.headers["www-authenticate"]
 
     for forged in ("tpk_" + "A" * 43, "not-a-token", "tpk_"):
-        answer = _initialize(url, forged)
+        answer = initialize(url, forged)
         assert answer.status_code == 401, forged
         assert 'error="invalid_token"' in answer.headers["www-authenticate"]
         assert answer.json()["detail"] == "the token is not valid for this MCP server"
@@ -82,25 +68,25 @@ def test_a_token_opens_only_its_own_app(api: httpx.Client) -> None:
     first, _ = publish(api, owner, spec_yaml())
     second, _ = publish(api, owner, spec_yaml())
     token_first, token_second = new_token(api, owner, first), new_token(api, owner, second)
-    assert _initialize(token_second["url"], token_first["token"]).status_code == 401
-    assert _initialize(token_first["url"], token_first["token"]).status_code == 200
+    assert initialize(token_second["url"], token_first["token"]).status_code == 401
+    assert initialize(token_first["url"], token_first["token"]).status_code == 200
     # an endpoint id that does not exist looks exactly like a wrong token
     unknown = token_first["url"].replace(f"/e/{token_first['url'].split('/')[-2]}/", "/e/999999999/")
-    assert _initialize(unknown, token_first["token"]).status_code == 401
+    assert initialize(unknown, token_first["token"]).status_code == 401
 
 
 def test_a_revoked_token_is_refused_and_the_others_keep_working(api: httpx.Client) -> None:
     owner = new_user(api)
     app_id, _ = publish(api, owner, spec_yaml())
     doomed, kept = new_token(api, owner, app_id), new_token(api, owner, app_id)
-    assert _initialize(doomed["url"], doomed["token"]).status_code == 200
+    assert initialize(doomed["url"], doomed["token"]).status_code == 200
 
     revoked = api.delete(f"/api/apps/{app_id}/mcp/tokens/{doomed['id']}", headers=owner)
     assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
-    refused = _initialize(doomed["url"], doomed["token"])
+    refused = initialize(doomed["url"], doomed["token"])
     assert refused.status_code == 401
     assert refused.json()["detail"] == f"the token {doomed['name']!r} was revoked"
-    assert _initialize(kept["url"], kept["token"]).status_code == 200
+    assert initialize(kept["url"], kept["token"]).status_code == 200
 
 
 def test_an_expired_token_is_refused(api: httpx.Client) -> None:
@@ -108,10 +94,10 @@ def test_an_expired_token_is_refused(api: httpx.Client) -> None:
     app_id, _ = publish(api, owner, spec_yaml())
     soon = datetime.now(timezone.utc) + timedelta(seconds=2)
     token = new_token(api, owner, app_id, expires_at=soon.isoformat())
-    assert _initialize(token["url"], token["token"]).status_code == 200
+    assert initialize(token["url"], token["token"]).status_code == 200
 
-    wait_until(lambda: _initialize(token["url"], token["token"]).status_code == 401, 20, "the token to expire")
-    answer = _initialize(token["url"], token["token"])
+    wait_until(lambda: initialize(token["url"], token["token"]).status_code == 401, 20, "the token to expire")
+    answer = initialize(token["url"], token["token"])
     assert "expired" in answer.json()["detail"] and 'error="invalid_token"' in answer.headers["www-authenticate"]
     listed = api.get(f"/api/apps/{app_id}/mcp/tokens", headers=owner).json()["data"]
     assert [t["status"] for t in listed] == ["expired"]
@@ -130,7 +116,7 @@ async def test_regenerating_the_url_leaves_tokens_working(api: httpx.Client) -> 
     app_id, old_url = publish(api, owner, spec_yaml())
     token = new_token(api, owner, app_id)
     new_url = api.post(f"/api/apps/{app_id}/mcp/regenerate", headers=owner).json()["url"]
-    assert new_url != old_url and _initialize(old_url).status_code == 404
+    assert new_url != old_url and initialize(old_url).status_code == 404
     async with bearer_client(token["url"], token["token"], mode="2026-07-28") as client:
         assert (await client.call_tool("word_report", {"text": "still here"})).is_error is False
 
@@ -140,9 +126,9 @@ def test_a_switched_off_server_answers_404_even_with_a_good_token(api: httpx.Cli
     app_id, _ = publish(api, owner, spec_yaml())
     token = new_token(api, owner, app_id)
     api.post(f"/api/apps/{app_id}/mcp/disable", headers=owner)
-    assert _initialize(token["url"], token["token"]).status_code == 404
+    assert initialize(token["url"], token["token"]).status_code == 404
     api.post(f"/api/apps/{app_id}/mcp/enable", headers=owner)
-    assert _initialize(token["url"], token["token"]).status_code == 200
+    assert initialize(token["url"], token["token"]).status_code == 200
 
 
 def test_the_token_is_shown_once_and_the_database_holds_only_its_hash(api: httpx.Client, stack: Stack) -> None:
@@ -177,8 +163,8 @@ def test_the_token_never_reaches_the_logs(api: httpx.Client, stack: Stack) -> No
     owner = new_user(api)
     app_id, _ = publish(api, owner, spec_yaml())
     token = new_token(api, owner, app_id)
-    assert _initialize(token["url"], token["token"]).status_code == 200
-    assert _initialize(token["url"], token["token"] + "x").status_code == 401
+    assert initialize(token["url"], token["token"]).status_code == 200
+    assert initialize(token["url"], token["token"] + "x").status_code == 401
     assert token["token"] not in stack.logs() and token["token"][4:] not in stack.logs()
 
 
@@ -191,7 +177,7 @@ def test_one_users_tokens_are_invisible_to_another(api: httpx.Client) -> None:
     assert api.delete(f"/api/apps/{app_id}/mcp/tokens/{token['id']}", headers=bob).status_code == 404
     bobs_app, _ = publish(api, bob, spec_yaml())
     assert api.delete(f"/api/apps/{bobs_app}/mcp/tokens/{token['id']}", headers=bob).status_code == 404
-    assert _initialize(token["url"], token["token"]).status_code == 200  # still alive: Bob could not revoke it
+    assert initialize(token["url"], token["token"]).status_code == 200  # still alive: Bob could not revoke it
 
 
 def test_an_event_stream_opened_with_a_token_closes_when_the_token_is_revoked(api: httpx.Client) -> None:

@@ -10,21 +10,13 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from support.access import bearer_client, new_user, publish, spec_yaml
+from support.probe import initialize
 
 pytestmark = pytest.mark.anyio
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}},
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
 
 def _status(url: str, token: str | None = None) -> int:
-    headers = {**MCP_HEADERS, **({"Authorization": f"Bearer {token}"} if token else {})}
-    return httpx.post(url, json=INIT, headers=headers, timeout=10).status_code
+    return initialize(url, token).status_code
 
 
 def _toolkit(api: httpx.Client, headers: dict[str, str], app_ids: list[int], name: str = "Kit") -> dict[str, Any]:

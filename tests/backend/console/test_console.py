@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 from playwright.sync_api import BrowserContext, Page, expect
+from support.probe import MCP_HEADERS
 
 if TYPE_CHECKING:  # the fixtures' types, from this directory's conftest
     from conftest import Account, Server
 
 MCP_PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 def log_in(page: Page, account: Account, next_path: str | None = None) -> None:

@@ -13,12 +13,12 @@ import httpx
 import pytest
 from mcp import Client
 from playwright.sync_api import Page, expect
+from support.probe import MCP_HEADERS
 
 if TYPE_CHECKING:
     from conftest import Gate, Server
 
 MCP_PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 def in_thread(fn: Any, *args: Any) -> Any:

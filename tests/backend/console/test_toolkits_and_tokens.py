@@ -8,26 +8,14 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 from playwright.sync_api import Page, expect
+from support.access import bearer_client
 from support.console import api, create_app, in_thread, list_tools, log_in
+from support.probe import initialize
 
 if TYPE_CHECKING:
     from conftest import Account, Server
-
-_INITIALIZE = {
-    "jsonrpc": "2.0", "id": 1, "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}},
-}
-
-
-def _status(url: str, headers: dict[str, str] | None = None) -> int:
-    """The HTTP status an MCP initialize gets at `url`."""
-    accept = {"Accept": "application/json, text/event-stream", **(headers or {})}
-    return httpx.post(url, json=_INITIALIZE, headers=accept, timeout=10).status_code
 
 
 def _echo_spec(tool: str) -> dict[str, Any]:
@@ -42,8 +30,7 @@ def _echo_spec(tool: str) -> dict[str, Any]:
 
 
 async def _bearer_call(url: str, token: str, tool: str, arguments: dict[str, Any]) -> Any:
-    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
-    async with Client(streamable_http_client(url, http_client=http)) as client:
+    async with bearer_client(url, token) as client:
         return await client.call_tool(tool, arguments)
 
 
@@ -92,7 +79,7 @@ def test_a_toolkit_is_made_served_regenerated_edited_and_deleted(
     page.get_by_role("dialog").get_by_role("button", name="Regenerate URL").click()
     expect(page.locator("#new-url-notice")).to_be_visible()
     new_url = (page.locator("#mcp-url").text_content() or "").strip()
-    assert new_url != url and _status(url) == 404
+    assert new_url != url and initialize(url).status_code == 404
     assert sorted(t.name for t in in_thread(list_tools, new_url)) == ["echo_one", "echo_two"]
 
     page.goto(f"/toolkits/{kit_id}")
@@ -106,7 +93,7 @@ def test_a_toolkit_is_made_served_regenerated_edited_and_deleted(
     page.get_by_role("dialog").get_by_role("button", name="Delete toolkit").click()
     expect(page.get_by_role("status").filter(has_text="Toolkit deleted")).to_be_visible()
     expect(page.get_by_role("link", name=name)).to_have_count(0)
-    assert _status(new_url) == 404
+    assert initialize(new_url).status_code == 404
 
 
 def test_a_toolkit_needs_a_name_and_keeps_what_was_typed(page: Page, console_server: Server, owner: Account) -> None:
@@ -169,7 +156,7 @@ def test_a_token_is_shown_once_with_snippets_works_and_is_revoked(
     expect(page.locator("tbody tr").filter(has_text="laptop")).to_contain_text("active")
     page.get_by_role("button", name="Revoke laptop").click()
     expect(page.locator("tbody tr").filter(has_text="laptop")).to_contain_text("revoked")
-    assert _status(token_url, bearer) == 401
+    assert initialize(token_url, token).status_code == 401
     page.goto(f"/apps/{app['id']}")
     expect(page.locator("#bearer-cursor")).to_have_count(0)  # no live token, no token variant
 
@@ -187,4 +174,4 @@ def test_a_toolkit_has_its_own_tokens(page: Page, console_server: Server, owner:
     assert kit["token_url"] in (page.locator("#bearer-cursor").text_content() or "")
     result = in_thread(_bearer_call, kit["token_url"], token, "echo_kit", {"word": "oolong"})
     assert result.is_error is False and result.structured_content == {"text": "echo_kit: oolong"}
-    assert _status(kit["token_url"], {"Authorization": "Bearer not-a-token"}) == 401
+    assert initialize(kit["token_url"], "not-a-token").status_code == 401

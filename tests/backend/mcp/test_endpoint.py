@@ -7,19 +7,12 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
+from support.probe import INIT, MCP_HEADERS as HEADERS
 from support.stack import Stack
 
 pytestmark = pytest.mark.anyio
 
 MODES = ["legacy", "2026-07-28"]
-
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}},
-}
-HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -14,40 +14,21 @@ from mcp import Client
 from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import OAuthClientMetadata
 
+from support.oauth import REDIRECT, MemoryStorage, Owner, form_field
+from support.probe import initialize
 from support.stack import Stack, running, start_embedded
 
 pytestmark = pytest.mark.anyio
 
-PASSWORD = "long enough pw"
-REDIRECT = "http://127.0.0.1:9/callback"  # never contacted: the test reads the redirect's Location
-INIT = {
-    "jsonrpc": "2.0", "id": 1, "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}},
-}
-ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
-
-def _field(html: str, name: str) -> str:
-    match = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert match is not None, f"no {name} field in:\n{html[:2000]}"
-    return match.group(1)
-
-
-class User:
-    """An account signed in to the REST API and, like a browser, to the console."""
+class User(Owner):
+    """An account signed in to the REST API (its client sends the token) and, like a browser, to the console."""
 
     def __init__(self, stack: Stack) -> None:
-        self.email = f"p{uuid.uuid4().hex[:10]}@example.com"
-        self.api = httpx.Client(base_url=stack.base_url, timeout=30)
-        assert self.api.post("/api/auth/signup", json={"email": self.email, "password": PASSWORD}).status_code == 201
-        token = self.api.post("/api/auth/login", json={"email": self.email, "password": PASSWORD}).json()["access_token"]
-        self.api.headers["Authorization"] = f"Bearer {token}"
-        self.browser = httpx.Client(base_url=stack.base_url, timeout=30)
-        page = self.browser.get("/login")
-        form = {"email": self.email, "password": PASSWORD, "next": "/", "csrf_token": _field(page.text, "csrf_token")}
-        assert self.browser.post("/login", data=form).status_code == 303
+        super().__init__(stack)
+        self.api.headers.update(self.headers)
 
     def app(self, name: str) -> int:
         spec = {"name": name, "inputs": [{"name": "q", "type": "string"}],
@@ -64,24 +45,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield started
 
 
-class _Memory:
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
-
-
 def _oauth_client(url: str, user: User, seen: list[str]) -> Client:
     """The SDK client with its OAuth provider; the user approves the consent page like a browser would."""
     answers: list[AuthorizationCodeResult] = []
@@ -90,7 +53,7 @@ def _oauth_client(url: str, user: User, seen: list[str]) -> Client:
         page = user.browser.get(authorization_url, follow_redirects=True)
         assert page.status_code == 200 and "/oauth/consent" in str(page.url), page.text[:500]
         seen.append(page.text)
-        form = {"csrf_token": _field(page.text, "csrf_token"), "request": _field(page.text, "request"), "decision": "approve"}
+        form = {"csrf_token": form_field(page.text, "csrf_token"), "request": form_field(page.text, "request"), "decision": "approve"}
         redirect = user.browser.post("/oauth/consent", data=form)
         assert redirect.status_code == 303, redirect.text
         query = parse_qs(urlsplit(redirect.headers["location"]).query)
@@ -102,7 +65,7 @@ def _oauth_client(url: str, user: User, seen: list[str]) -> Client:
     provider = OAuthClientProvider(
         server_url=url,
         client_metadata=OAuthClientMetadata(client_name="Builder Agent", redirect_uris=[REDIRECT], scope="mcp"),
-        storage=_Memory(), redirect_handler=redirect_handler, callback_handler=callback_handler,
+        storage=MemoryStorage(), redirect_handler=redirect_handler, callback_handler=callback_handler,
     )
     return Client(streamable_http_client(url, http_client=create_mcp_http_client(auth=provider)))
 
@@ -111,7 +74,7 @@ async def test_an_agent_signs_in_with_oauth_manages_only_its_users_apps_and_is_r
     url = f"{live.base_url}/mcp/platform/mcp"
     metadata = httpx.get(f"{live.base_url}/.well-known/oauth-protected-resource/mcp/platform/mcp", timeout=10).json()
     assert metadata["resource"] == url and metadata["authorization_servers"]
-    challenge = httpx.post(url, json=INIT, headers=ACCEPT, timeout=10).headers["www-authenticate"]
+    challenge = initialize(url).headers["www-authenticate"]
     assert 'resource_metadata="' + live.base_url + "/.well-known/oauth-protected-resource/mcp/platform/mcp" in challenge
 
     alice, bob = User(live), User(live)
@@ -129,8 +92,8 @@ async def test_an_agent_signs_in_with_oauth_manages_only_its_users_apps_and_is_r
     account = alice.browser.get("/account")
     revoke = re.search(r'action="(/account/oauth/[^"]+/revoke)"', account.text)
     assert "Builder Agent" in account.text and revoke is not None
-    assert bob.browser.post(revoke.group(1), data={"csrf_token": _field(bob.browser.get("/account").text, "csrf_token")}).status_code == 404
-    done = alice.browser.post(revoke.group(1), data={"csrf_token": _field(account.text, "csrf_token")})
+    assert bob.browser.post(revoke.group(1), data={"csrf_token": form_field(bob.browser.get("/account").text, "csrf_token")}).status_code == 404
+    done = alice.browser.post(revoke.group(1), data={"csrf_token": form_field(account.text, "csrf_token")})
     assert done.status_code == 303
     assert "Builder Agent" not in alice.browser.get("/account").text
 
@@ -147,9 +110,7 @@ async def test_a_platform_token_opens_no_app_endpoint_and_an_app_token_not_the_p
         query = {"response_type": "code", "client_id": client["client_id"], "redirect_uri": REDIRECT, "scope": "mcp",
                  "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256",
                  "resource": resource}
-        page = user.browser.get("/authorize", params=query, follow_redirects=True)
-        form = {"csrf_token": _field(page.text, "csrf_token"), "request": _field(page.text, "request"), "decision": "approve"}
-        code = parse_qs(urlsplit(user.browser.post("/oauth/consent", data=form).headers["location"]).query)["code"][0]
+        code = parse_qs(urlsplit(user.consent("/authorize?" + urlencode(query)).headers["location"]).query)["code"][0]
         token = user.api.post("/token", data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
                                               "client_id": client["client_id"], "client_secret": client.get("client_secret", ""),
                                               "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"})
@@ -159,7 +120,7 @@ async def test_a_platform_token_opens_no_app_endpoint_and_an_app_token_not_the_p
     platform_token, app_token = grant(f"{live.base_url}/mcp/platform/mcp"), grant(app_url)
 
     def status(url: str, token: str) -> int:
-        return httpx.post(url, json=INIT, headers={**ACCEPT, "Authorization": f"Bearer {token}"}, timeout=10).status_code
+        return initialize(url, token).status_code
 
     assert status(f"{live.base_url}/mcp/platform/mcp", platform_token) == 200
     assert status(app_url, platform_token) == 401
@@ -170,7 +131,7 @@ async def test_a_platform_token_opens_no_app_endpoint_and_an_app_token_not_the_p
 async def test_the_account_page_issues_a_read_only_token_for_the_platform(live: Stack) -> None:
     user = User(live)
     page = user.browser.get("/account")
-    made = user.browser.post("/account/tokens", data={"csrf_token": _field(page.text, "csrf_token"), "read_only": "yes"})
+    made = user.browser.post("/account/tokens", data={"csrf_token": form_field(page.text, "csrf_token"), "read_only": "yes"})
     assert made.status_code == 200 and "new read-only token" in made.text
     token = re.search(r'<output id="new-token" class="secret">([^<]+)</output>', made.text)
     assert token is not None

@@ -15,6 +15,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
+from support.probe import INIT, MCP_HEADERS as ACCEPT
 from support.stack import BIN, Stack, running, start_embedded
 
 pytestmark = pytest.mark.anyio
@@ -26,13 +27,6 @@ WRITE_TOOLS = {
     "regenerate_mcp_url", "delete_app",
 }
 DESTRUCTIVE = {"delete_app", "regenerate_mcp_url", "disable_mcp"}
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}},
-}
-ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 def order_spec(name: str, *, greeting: str = "Order", typo: bool = False) -> str:
