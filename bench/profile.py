@@ -74,6 +74,7 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
+    parser.add_argument("--gil", action="store_true", help="sample only the thread holding the GIL (Python CPU)")
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "profile")
     args = parser.parse_args()
     pyspy = shutil.which("py-spy") or str(BIN / "py-spy")
@@ -95,7 +96,8 @@ def main() -> int:
                 out = Path(f"{args.out}-{label}.txt")
                 spies.append((label, out, subprocess.Popen(
                     [pyspy, "record", "--pid", str(pid), "--rate", str(args.rate), "--duration", str(int(args.seconds)),
-                     "--format", "raw", "--threads", "--nonblocking", "--output", str(out)],
+                     "--format", "raw", "--threads", "--nonblocking", "--output", str(out),
+                     *(["--gil"] if args.gil else [])],
                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)))
             result = anyio.run(load_cn, tp, args.sessions, args.seconds)
             print(f"load during the profile: {result['throughput']:.1f} calls/s, p95 {result['p95']:.1f} ms, "

@@ -44,6 +44,12 @@ def _compile(source: str) -> Template:
     return environment.from_string(source)
 
 
+@lru_cache(maxsize=512)
+def _compile_expression(expression: str) -> Any:
+    # compiled once per process: compiling costs far more than evaluating, and the result holds no run state
+    return environment.compile_expression(expression, undefined_to_none=False)
+
+
 def _single_expression(source: str) -> str | None:
     text = source.strip()
     if not (text.startswith("{{") and text.endswith("}}")):
@@ -227,7 +233,6 @@ def evaluate(source: str, variables: Mapping[str, Any]) -> Any:
         return render(source, variables)
     try:
         with render_budget():
-            compiled = environment.compile_expression(expression, undefined_to_none=False)
-            return _materialise(compiled(**dict(variables)))
+            return _materialise(_compile_expression(expression)(**dict(variables)))
     except Exception as exc:  # noqa: BLE001 - every failure becomes a readable reason
         raise RenderError(describe_error(exc)) from None

@@ -13,11 +13,12 @@ RUN_APP_TASK = "toolpress.run_app"
 def get_celery(broker_url: str, queue: str = "toolpress") -> Celery:
     """One Celery app per broker URL per process, tuned for low latency."""
     app = Celery("toolpress", broker=broker_url)
-    options: dict[str, object] = {}
+    transport: dict[str, object] = {}
     if broker_url.startswith("memory://"):
-        # The in-memory transport polls; the default 1 s interval would add up to a second per call.
-        options["polling_interval"] = 0.005
+        # kombu's in-memory transport polls for messages; this one is woken by each message instead.
+        transport["broker_transport"] = "backend.core.memory_broker:Transport"
     app.conf.update(
+        **transport,
         task_default_queue=queue,
         task_ignore_result=True,
         result_backend=None,
@@ -26,7 +27,6 @@ def get_celery(broker_url: str, queue: str = "toolpress") -> Celery:
         worker_prefetch_multiplier=1,
         task_serializer="json",
         accept_content=["json"],
-        broker_transport_options=options,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=3,
         task_publish_retry=True,

@@ -159,6 +159,7 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
                     run=run,
                     on_progress=relay,
                     cancel_when_abandoned=settings.cancel_on_disconnect or legacy,
+                    outcome_only=True,  # result_of needs only the status, result and error
                 )
 
             final, _ = await follow_cancellable(settings, ctx, run, follow)

@@ -52,8 +52,11 @@ def _lock_run(session: Session, run_id: str) -> Run | None:
     return session.exec(select(Run).where(Run.id == run_id).with_for_update()).first()
 
 
-def _finish(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> RunStatus:
-    """Record the end of a run, retrying while the database is unreachable (bounded); return the final status."""
+def _finish(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> tuple[RunStatus, bool]:
+    """Record the end of a run, retrying while the database is unreachable (bounded).
+
+    Returns the final status and whether this write made it (False when a cancel had already ended the run).
+    """
     deadline = time.monotonic() + FINISH_RETRY_SECONDS
     while True:
         try:
@@ -65,20 +68,34 @@ def _finish(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -
             time.sleep(1.0)
 
 
-def _record_end(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> RunStatus:
-    """Record the end of a run unless it already ended (a cancel won the race); return the final status."""
+def _record_end(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> tuple[RunStatus, bool]:
+    """Record the end of a run unless it already ended (a cancel won the race); see _finish."""
     with session_scope(settings.sqlalchemy_url) as session:
         run = _lock_run(session, run_id)
         if run is None:
-            return status
+            return status, False
         if RunStatus(run.status) in TERMINAL_STATUSES:
             session.rollback()
-            return RunStatus(run.status)
+            return RunStatus(run.status), False
         apply_transition(run, status)
         for key, value in fields.items():
             setattr(run, key, value)
         crud.save_run(session=session, run=run)
-        return status
+        return status, True
+
+
+# An "end" event carries the run's result and error up to this size, so a caller that needs no more than
+# those (an MCP tools/call) does not read the row back; a larger outcome is read from the database.
+MAX_EVENT_OUTCOME_BYTES = 64 * 1024
+
+
+def _end_event(status: RunStatus, recorded: bool, result: Any = None, error: str | None = None) -> dict[str, Any]:
+    event: dict[str, Any] = {"type": "end", "status": status.value}
+    if recorded:
+        outcome = {"result": result, "error": error}
+        if len(json.dumps(outcome, default=str)) <= MAX_EVENT_OUTCOME_BYTES:
+            event["outcome"] = outcome
+    return event
 
 
 # Progress reaches the caller over the event bus; the run row only mirrors it for the runs page and the
@@ -251,19 +268,25 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
             http_allow=settings.http_allow, call_app=call_app, call_stack=(root,), timeout=settings.run_timeout_seconds,
         )
     except workflows.RunCancelled:
-        final = _finish(settings, run_id, RunStatus.cancelled, error="cancelled by the caller", **progress.close())
+        end = _end(settings, run_id, RunStatus.cancelled, error="cancelled by the caller", **progress.close())
     except workflows.NodeError as exc:
-        final = _finish(settings, run_id, RunStatus.failed, error=redact.text(str(exc)),
-                        trace=redact.tree(_trace_of(getattr(exc, "trace", None))), **progress.close())
+        end = _end(settings, run_id, RunStatus.failed, error=redact.text(str(exc)),
+                   trace=redact.tree(_trace_of(getattr(exc, "trace", None))), **progress.close())
     except workflows.WorkflowError as exc:
-        final = _finish(settings, run_id, RunStatus.failed, error=redact.text(str(exc)), **progress.close())
+        end = _end(settings, run_id, RunStatus.failed, error=redact.text(str(exc)), **progress.close())
     except Exception:
         logger.exception("run %s crashed", run_id)
-        final = _finish(settings, run_id, RunStatus.failed, error=f"internal error while running the app (run {run_id})",
-                        **progress.close())
+        end = _end(settings, run_id, RunStatus.failed, error=f"internal error while running the app (run {run_id})",
+                   **progress.close())
     else:
-        final = _finish(
+        end = _end(
             settings, run_id, RunStatus.succeeded, result=redact.tree(_jsonable(result.outputs)),
             trace=redact.tree(_trace_of(result.trace)), **progress.close(),
         )
-    bus.publish(run_id, {"type": "end", "status": final.value})
+    bus.publish(run_id, end)
+
+
+def _end(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> dict[str, Any]:
+    """Record the end of a run (_finish) and return the "end" event to publish."""
+    final, recorded = _finish(settings, run_id, status, **fields)
+    return _end_event(final, recorded, fields.get("result"), fields.get("error"))

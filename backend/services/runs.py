@@ -258,7 +258,12 @@ def sweep_lost_runs(settings: Settings) -> int:
 
 
 async def dispatch_and_follow(
-    *, settings: Settings, run: Run, on_progress: ProgressCallback | None = None, cancel_when_abandoned: bool = True
+    *,
+    settings: Settings,
+    run: Run,
+    on_progress: ProgressCallback | None = None,
+    cancel_when_abandoned: bool = True,
+    outcome_only: bool = False,
 ) -> Run:
     """Queue a created run and relay its progress until it ends; if the caller goes away, cancel it.
 
@@ -267,14 +272,19 @@ async def dispatch_and_follow(
     event costs at most that second, never a hung call. A running call
     quiet for `worker_lost_after_seconds` has the workers asked whether one still runs it; if none
     does, the run is failed as "worker lost". A caller that goes away cancels the run unless
-    `cancel_when_abandoned` is false (the run then finishes and keeps its result). Every call ends with
-    one metrics update and one log line.
+    `cancel_when_abandoned` is false (the run then finishes and keeps its result). With `outcome_only`
+    the returned run is only sure to have its final status, result and error: when the worker's "end"
+    event carries them, the row is not read back. Every call ends with one metrics update and one log line.
     """
     # an exception below means the caller went away
     started, status = time.monotonic(), "cancelled" if cancel_when_abandoned else "abandoned"
     try:
         final = await _dispatch_and_follow(
-            settings=settings, run=run, on_progress=on_progress, cancel_when_abandoned=cancel_when_abandoned
+            settings=settings,
+            run=run,
+            on_progress=on_progress,
+            cancel_when_abandoned=cancel_when_abandoned,
+            outcome_only=outcome_only,
         )
         status = RunStatus(final.status).value
         return final
@@ -292,7 +302,7 @@ async def dispatch_and_follow(
 
 
 async def _dispatch_and_follow(
-    *, settings: Settings, run: Run, on_progress: ProgressCallback | None, cancel_when_abandoned: bool
+    *, settings: Settings, run: Run, on_progress: ProgressCallback | None, cancel_when_abandoned: bool, outcome_only: bool
 ) -> Run:
     bus = get_event_bus(settings.events_backend_url)
     watcher = get_run_watcher(settings.sqlalchemy_url)
@@ -300,7 +310,7 @@ async def _dispatch_and_follow(
         async with bus.subscribe(run.id) as events:
             with watcher.watch(run.id, events):
                 await anyio.to_thread.run_sync(enqueue, settings, run)
-                return await _follow(settings, run, events, watcher, on_progress)
+                return await _follow(settings, run, events, watcher, on_progress, outcome_only)
     except (QueueUnavailable, CallInterrupted):
         raise
     except BaseException:
@@ -312,7 +322,12 @@ async def _dispatch_and_follow(
 
 
 async def _follow(
-    settings: Settings, run: Run, events: Any, watcher: RunWatcher, on_progress: ProgressCallback | None
+    settings: Settings,
+    run: Run,
+    events: Any,
+    watcher: RunWatcher,
+    on_progress: ProgressCallback | None,
+    outcome_only: bool,
 ) -> Run:
     deadline = anyio.current_time() + settings.call_timeout_seconds
     lost_after = 0 if settings.is_embedded_broker else settings.worker_lost_after_seconds
@@ -324,6 +339,11 @@ async def _follow(
             raise CallInterrupted(run.id)
         event = await events.get(timeout=POLL_SECONDS)
         kind = event.get("type") if event is not None else None
+        if kind == "end" and outcome_only and isinstance(event.get("outcome"), dict):
+            # the worker recorded this outcome and sent it along: no need to read the row back
+            outcome = event["outcome"]
+            run.status, run.result, run.error = RunStatus(event["status"]), outcome["result"], outcome["error"]
+            return run
         if kind == "end" or kind == "polled":  # "polled": the watcher saw the run ended (or vanished)
             try:
                 current = await anyio.to_thread.run_sync(_load, settings, run.id)

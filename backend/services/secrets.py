@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -33,8 +34,14 @@ class InvalidSecretName(ServiceError):
 
 
 def _fernet(settings: Settings) -> Fernet:
+    return _fernet_for(settings.signing_key())
+
+
+@lru_cache(maxsize=4)
+def _fernet_for(key: str) -> Fernet:
+    # derived once per server key and process: every run and every recorded call decrypts the owner's secrets
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO)
-    return Fernet(base64.urlsafe_b64encode(hkdf.derive(settings.signing_key().encode())))
+    return Fernet(base64.urlsafe_b64encode(hkdf.derive(key.encode())))
 
 
 def check_name(name: str) -> str:
