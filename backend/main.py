@@ -88,16 +88,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.extend(oauth_routes(settings))
     app.mount("/static", static_mount(), name="static")
     # the platform server's fixed paths first: "/mcp/{secret}/mcp" would match "/mcp/platform/mcp" too
-    for path in PLATFORM_PATHS:
-        app.router.routes.append(Route(path, endpoint=platform_mcp, methods=["GET", "POST", "DELETE"]))
+    # The MCP routes go first: every agent call is one of them, and a router tries its routes in order
+    # (matching the API and console routes first cost about 0.3 ms per MCP request). Among themselves,
+    # the fixed paths come before /mcp/{secret}, which would also match "/mcp/platform" or "/mcp/e/…".
+    mcp_routes = [Route(path, endpoint=platform_mcp, methods=["GET", "POST", "DELETE"]) for path in PLATFORM_PATHS]
     bounded = limit_body(mcp_endpoint, settings.max_request_bytes)
     by_token = {"e": BearerRoute(mcp_endpoint, "app"), "t": BearerRoute(mcp_endpoint, "toolkit")}
-    for kind, route in by_token.items():  # before /mcp/{secret}/mcp, which would take "/mcp/e/mcp"
+    for kind, route in by_token.items():
         for path in (f"/mcp/{kind}/{{target_id}}/mcp", f"/mcp/{kind}/{{target_id}}"):
-            app.router.routes.append(Route(path, endpoint=limit_body(route, settings.max_request_bytes), methods=["GET", "POST", "DELETE"]))
+            mcp_routes.append(Route(path, endpoint=limit_body(route, settings.max_request_bytes), methods=["GET", "POST", "DELETE"]))
     for path in ("/mcp/{secret}/mcp", "/mcp/{secret}"):
-        app.router.routes.append(Route(path, endpoint=bounded, methods=["GET", "POST", "DELETE"]))
-    app.router.routes.append(Route("/mcp/{secret}/sse", endpoint=mcp_endpoint.legacy_sse, methods=["GET"]))
-    app.router.routes.append(Route("/mcp/{secret}/messages", endpoint=mcp_endpoint.legacy_messages, methods=["POST"]))
-
+        mcp_routes.append(Route(path, endpoint=bounded, methods=["GET", "POST", "DELETE"]))
+    mcp_routes.append(Route("/mcp/{secret}/sse", endpoint=mcp_endpoint.legacy_sse, methods=["GET"]))
+    mcp_routes.append(Route("/mcp/{secret}/messages", endpoint=mcp_endpoint.legacy_messages, methods=["POST"]))
+    app.router.routes[:0] = mcp_routes
     return app

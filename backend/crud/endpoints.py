@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from backend.models import App, AppVersion, McpEndpoint
@@ -37,12 +38,15 @@ def get_live_endpoint_by_hash(
     """The enabled endpoint whose secret hashes to `secret_hash`, with its app and published version, in one query.
 
     None when no endpoint has that hash, it is switched off, or its app has no published version.
+    The two spec documents are not loaded: serving needs neither the app's draft nor, when its parse is
+    cached, the version's spec (`version.spec` loads on first access while the session is open).
     """
     row = session.exec(
         select(McpEndpoint, App, AppVersion)
         .join(App, col(App.id) == col(McpEndpoint.app_id))
         .join(AppVersion, col(AppVersion.id) == col(App.published_version_id))
         .where(col(McpEndpoint.secret_hash) == secret_hash, col(McpEndpoint.enabled).is_(True))
+        .options(defer(App.spec, raiseload=True), defer(AppVersion.spec))
     ).first()
     return None if row is None else (row[0], row[1], row[2])
 

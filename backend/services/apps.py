@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -81,9 +82,12 @@ def load_spec_of(data: dict[str, Any]) -> workflows.AppSpec:
 
 # Parsing a spec validates it again (templates included): milliseconds, on every call and listing. A published
 # version never changes, so its parsed spec is kept, keyed by id and creation time (SQLite may reuse the id of a
-# deleted row; the time tells the new row from the old one).
-_VERSION_SPECS: OrderedDict[tuple[int, str], workflows.AppSpec] = OrderedDict()
+# deleted row; the time tells the new row from the old one). An entry used in the last _VERSION_SPECS_PINNED
+# seconds is never evicted: the secret lookup parses (or finds) the spec and leaves the version's own spec
+# unloaded, so the request that follows must still find the entry.
+_VERSION_SPECS: OrderedDict[tuple[int, str], tuple[workflows.AppSpec, float]] = OrderedDict()
 _VERSION_SPECS_MAX = 1024
+_VERSION_SPECS_PINNED = 60.0
 _VERSION_SPECS_LOCK = threading.Lock()
 
 
@@ -92,15 +96,20 @@ def version_spec(version: AppVersion) -> workflows.AppSpec:
     if version.id is None:
         return load_spec_of(version.spec)
     key = (version.id, str(version.created_at))
+    now = time.monotonic()
     with _VERSION_SPECS_LOCK:
         cached = _VERSION_SPECS.get(key)
         if cached is not None:
+            _VERSION_SPECS[key] = (cached[0], now)
             _VERSION_SPECS.move_to_end(key)
-            return cached
+            return cached[0]
     spec = load_spec_of(version.spec)
     with _VERSION_SPECS_LOCK:
-        _VERSION_SPECS[key] = spec
+        _VERSION_SPECS[key] = (spec, now)
         while len(_VERSION_SPECS) > _VERSION_SPECS_MAX:
+            oldest = next(iter(_VERSION_SPECS.values()))
+            if now - oldest[1] < _VERSION_SPECS_PINNED:
+                break  # every entry is in recent use: grow for now, shrink once they age
             _VERSION_SPECS.popitem(last=False)
     return spec
 

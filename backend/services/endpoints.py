@@ -10,6 +10,7 @@ from backend import crud
 from backend.core import security
 from backend.core.settings import Settings
 from backend.models import App, AppVersion, EndpointPublic, McpEndpoint, utcnow
+from backend.services.apps import version_spec
 from backend.services.errors import Conflict
 from backend.services.runs import cancel_run
 
@@ -118,4 +119,5 @@ def resolve_secret(*, session: Session, settings: Settings, secret: str) -> Endp
     endpoint, app, version = row
     if not security.same_secret(_secret_of(settings, endpoint), secret):
         return None
+    version_spec(version)  # parsed (its spec loaded) now, while the session is open, unless already cached
     return EndpointTarget(endpoint=endpoint, app=app, version=version)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 import workflows
@@ -17,7 +18,7 @@ from backend import crud
 from backend.core.db import UNAVAILABLE_ERRORS, session_scope
 from backend.core.events import get_event_bus
 from backend.core.settings import Settings
-from backend.models import TERMINAL_STATUSES, Run, RunStatus, apply_transition
+from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunStatus, apply_transition
 from backend.services import secrets as user_secrets
 from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app, version_spec
 from backend.services.errors import ServiceError
@@ -233,8 +234,9 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
         if run is None or RunStatus(run.status) is not RunStatus.queued:
             session.rollback()
             return
-        version = crud.get_version(session=session, version_id=run.version_id) if run.version_id else None
-        app = crud.get_app(session=session, app_id=run.app_id)
+        # the spec documents load only when used below (a cached parse or a published run needs no draft)
+        version = session.get(AppVersion, run.version_id, options=[defer(AppVersion.spec)]) if run.version_id else None
+        app = session.get(App, run.app_id, options=[defer(App.spec)])
         # A console test run has no version: it runs the app's draft as it is when the worker picks it up.
         draft = app.spec if version is None and run.source == CONSOLE_SOURCE and app is not None else None
         if version is None and draft is None:
@@ -245,10 +247,10 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
             return
         owner_id = app.owner_id if app is not None else None
         secrets = user_secrets.secret_values(session=session, settings=settings, owner_id=owner_id) if owner_id else {}
+        published = version_spec(version) if version is not None else None  # parsed once per worker process
         apply_transition(run, RunStatus.running)
         run = crud.save_run(session=session, run=run)
-        spec_data, inputs = (version.spec if version is not None else draft), dict(run.inputs)
-        published = version_spec(version) if version is not None else None  # parsed once per worker process
+        inputs = dict(run.inputs)
         root = app.name if app is not None else str(run.app_id)
     redact = Redactor(secrets)
     progress = _ProgressRecorder(settings, run_id)
@@ -261,7 +263,7 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
     cancel_check = _CancelCheck(settings, run_id)
 
     try:
-        spec = published or load_spec_of(spec_data)
+        spec = published or load_spec_of(draft)
         call_app = make_call_app(settings=settings, owner_id=owner_id, secrets=secrets) if owner_id else None
         result = workflows.execute(
             spec, inputs, on_progress=on_progress, should_cancel=cancel_check, secrets=secrets,
