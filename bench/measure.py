@@ -287,13 +287,20 @@ def rss_of(pid: int) -> int:
     return total
 
 
+SLOW_CALL_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+                     "MCP-Protocol-Version": "2025-11-25"}
+
+
+def slow_call(i: int) -> dict[str, Any]:
+    """The raw JSON-RPC tools/call of the slow app (bench/run.py SLOW_APP), request id i."""
+    return {"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": "slow", "arguments": {"text": f"m{i}"}}}
+
+
 async def memory_inflight(tp: Toolpress, url: str, n: int) -> dict[str, Any]:
     """Open n raw Streamable HTTP tools/call POSTs to a slow app and sample the API process RSS."""
     base_rss = rss_of(tp.api_pid)
     opened = 0
     done = anyio.Event()
-    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
-               "MCP-Protocol-Version": "2025-11-25"}
     limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=0)
     peak = base_rss
     counters = None
@@ -302,10 +309,8 @@ async def memory_inflight(tp: Toolpress, url: str, n: int) -> dict[str, Any]:
 
         async def one(i: int) -> None:
             nonlocal opened
-            body = {"jsonrpc": "2.0", "id": i, "method": "tools/call",
-                    "params": {"name": "slow", "arguments": {"text": f"m{i}"}}}
             with contextlib.suppress(Exception):
-                async with http.stream("POST", url, json=body, headers=headers) as resp:
+                async with http.stream("POST", url, json=slow_call(i), headers=SLOW_CALL_HEADERS) as resp:
                     if resp.status_code == 200:
                         opened += 1
                     await done.wait()

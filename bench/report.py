@@ -131,8 +131,8 @@ def body(results: dict[str, Any], img: Path, out: Path) -> str:
              f"{m['cpus']} cores, Python {m['python']}, {m['platform']}. Load average before/after: "
              f"{' '.join(f'{x:.2f}' for x in m['load_before'])} / {' '.join(f'{x:.2f}' for x in m.get('load_after', []))}.")
     L.append("")
-    L.append("**Caveat:** a shared 2-core machine; client, servers, workers, Redis and PostgreSQL share the cores, and "
-             "other engineers were running test suites concurrently. Absolute numbers are noisy; the ratios "
+    L.append("**Caveat:** client, servers, workers, Redis and PostgreSQL share the machine's cores, and whatever else "
+             "runs on it (see the load average) shares them too. Absolute numbers are noisy; the ratios "
              "(measured in the same run, systems interleaved within each repeat) are the figures to read.")
     L.append("")
     L.append(f"Settings: {cfg['repeats']} repeats; concurrency 1: {cfg['c1_calls']} calls per repeat after 5 warm-ups; "

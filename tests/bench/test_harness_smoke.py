@@ -29,3 +29,29 @@ def test_harness_smoke(tmp_path: Path) -> None:
     assert "| bare SDK |" in text and "| Toolpress embedded |" in text
     assert "CPU time per call at 8 sessions" in text and "Toolpress embedded " in text.split("CPU time per call")[1]
     assert (img / "bench_latency_c1.png").stat().st_size > 0
+
+
+@pytest.mark.timeout(300)
+def test_ab_harness_smoke() -> None:
+    """bench/ab.py runs two trees (here the same one twice) interleaved and prints both medians."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "ab.py"), str(REPO), str(REPO), "--repeats", "1", "--calls", "3",
+         "--seconds", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=280,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    medians = [line for line in proc.stdout.splitlines() if line.startswith("median ")]
+    assert [line.split()[1] for line in medians] == ["A", "B"]
+    assert all(line.endswith("errors 0") for line in medians), medians
+
+
+@pytest.mark.timeout(300)
+def test_heap_harness_smoke() -> None:
+    """bench/heap.py serves waiting calls under tracemalloc and prints where their memory is held."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "heap.py"), "--calls", "20", "--hold", "3"],
+        cwd=REPO, capture_output=True, text=True, timeout=280,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Python allocations held after 20 calls opened" in proc.stdout
+    assert "| file | KB per call |" in proc.stdout
