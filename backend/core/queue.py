@@ -13,12 +13,10 @@ RUN_APP_TASK = "toolpress.run_app"
 def get_celery(broker_url: str, queue: str = "toolpress") -> Celery:
     """One Celery app per broker URL per process, tuned for low latency."""
     app = Celery("toolpress", broker=broker_url)
-    transport: dict[str, object] = {}
-    if broker_url.startswith("memory://"):
-        # kombu's in-memory transport polls for messages; this one is woken by each message instead.
-        transport["broker_transport"] = "backend.core.memory_broker:Transport"
+    # kombu's in-memory transport polls for messages; the embedded broker's is woken by each message instead
+    memory = broker_url.startswith("memory://")
     app.conf.update(
-        **transport,
+        broker_transport="backend.core.memory_broker:Transport" if memory else None,
         task_default_queue=queue,
         task_ignore_result=True,
         result_backend=None,

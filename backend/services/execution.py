@@ -90,15 +90,6 @@ def _record_end(settings: Settings, run_id: str, status: RunStatus, **fields: An
 MAX_EVENT_OUTCOME_BYTES = 64 * 1024
 
 
-def _end_event(status: RunStatus, recorded: bool, result: Any = None, error: str | None = None) -> dict[str, Any]:
-    event: dict[str, Any] = {"type": "end", "status": status.value}
-    if recorded:
-        outcome = {"result": result, "error": error}
-        if len(json.dumps(outcome, default=str)) <= MAX_EVENT_OUTCOME_BYTES:
-            event["outcome"] = outcome
-    return event
-
-
 # Progress reaches the caller over the event bus; the run row only mirrors it for the runs page and the
 # REST API, so it is written at most this often while the run lasts, and always with the final state.
 PROGRESS_SAVE_SECONDS = 1.0
@@ -289,6 +280,11 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
 
 
 def _end(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> dict[str, Any]:
-    """Record the end of a run (_finish) and return the "end" event to publish."""
+    """Record the end of a run (_finish) and return the "end" event to publish, with the outcome when this
+    write recorded it (not when a cancel had ended the run first)."""
     final, recorded = _finish(settings, run_id, status, **fields)
-    return _end_event(final, recorded, fields.get("result"), fields.get("error"))
+    event: dict[str, Any] = {"type": "end", "status": final.value}
+    outcome = {"result": fields.get("result"), "error": fields.get("error")}
+    if recorded and len(json.dumps(outcome, default=str)) <= MAX_EVENT_OUTCOME_BYTES:
+        event["outcome"] = outcome
+    return event

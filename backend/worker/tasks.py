@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from celery import Celery
 
@@ -17,6 +19,16 @@ SWEEP_LOST_RUNS_TASK = "toolpress.sweep_lost_runs"
 logger = logging.getLogger(__name__)
 
 
+@contextmanager
+def _logged_failure(what: str, *args: object) -> Iterator[None]:
+    """Log a task's failure with its traceback under our logger (then let Celery see it)."""
+    try:
+        yield
+    except Exception:
+        logger.exception(what + " failed", *args)
+        raise
+
+
 def register_tasks(app: Celery) -> Celery:
     """Register Toolpress's tasks on a Celery app (idempotent)."""
     if RUN_APP_TASK in app.tasks:
@@ -25,29 +37,20 @@ def register_tasks(app: Celery) -> Celery:
     @app.task(name=RUN_APP_TASK, ignore_result=True, acks_late=True)
     def run_app(run_id: str) -> None:
         """Execute one run by id."""
-        try:
+        with _logged_failure("run task %s", run_id):
             execute_run(settings=get_settings(), run_id=run_id)
-        except Exception:
-            logger.exception("run task %s failed", run_id)
-            raise
 
     @app.task(name=PURGE_RUNS_TASK, ignore_result=True)
     def purge_runs() -> None:
         """Delete runs past the retention period (scheduled by beat: `toolpress worker --beat`)."""
-        try:
+        with _logged_failure("the clean-up of old runs"):
             purge(get_settings())
-        except Exception:
-            logger.exception("the clean-up of old runs failed")
-            raise
 
     @app.task(name=SWEEP_LOST_RUNS_TASK, ignore_result=True)
     def sweep_runs() -> None:
         """Fail the running runs whose worker is gone and that nobody follows (scheduled by beat)."""
-        try:
+        with _logged_failure("the sweep for runs that lost their worker"):
             sweep_lost_runs(get_settings())
-        except Exception:
-            logger.exception("the sweep for runs that lost their worker failed")
-            raise
 
     app.conf.beat_schedule = {
         "purge-old-runs": {"task": PURGE_RUNS_TASK, "schedule": get_settings().retention_interval_seconds},
