@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,10 @@ from typing import Any, Protocol
 logger = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "toolpress:run:"
+# A publish waits at most this long for Redis; after a failure, publishes are skipped (dropped) this long,
+# so a run with many steps does not wait out a timeout per step while the bus is away.
+PUBLISH_TIMEOUT_SECONDS = 2.0
+UNREACHABLE_BACKOFF_SECONDS = 1.0
 
 
 class EventBus(Protocol):
@@ -89,13 +94,34 @@ class RedisEventBus:
         import redis
 
         self.url = url
-        self._publisher = redis.Redis.from_url(url)
+        self._publisher = redis.Redis.from_url(
+            url, socket_timeout=PUBLISH_TIMEOUT_SECONDS, socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS
+        )
+        self._unreachable_until = 0.0
         self._local = LocalEventBus()
         self._reader: asyncio.Task[None] | None = None
         self._started: asyncio.Event | None = None
 
     def publish(self, run_id: str, event: dict[str, Any]) -> None:
-        self._publisher.publish(CHANNEL_PREFIX + run_id, json.dumps(event))
+        """Send an event; while Redis is unreachable it is dropped (with one warning per outage), never raised.
+
+        An event is a courtesy to the caller waiting on the run, whose row in the database is the record of
+        truth (the API polls it): a bus outage must not fail a run that is otherwise healthy.
+        """
+        import redis
+
+        if time.monotonic() < self._unreachable_until:
+            return
+        try:
+            self._publisher.publish(CHANNEL_PREFIX + run_id, json.dumps(event))
+        except redis.RedisError as exc:
+            if not self._unreachable_until:
+                logger.warning("progress bus unreachable (%s); events are dropped until it is back", type(exc).__name__)
+            self._unreachable_until = time.monotonic() + UNREACHABLE_BACKOFF_SECONDS
+            return
+        if self._unreachable_until:
+            logger.info("progress bus reachable again")
+            self._unreachable_until = 0.0
 
     async def _ensure_reader(self) -> None:
         if self._started is None:
@@ -107,12 +133,16 @@ class RedisEventBus:
         import redis.asyncio as aioredis
 
         assert self._started is not None
+        lost = False  # one warning per outage, not one per reconnection attempt
         while True:
             client = aioredis.Redis.from_url(self.url)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(CHANNEL_PREFIX + "*")
                 self._started.set()
+                if lost:
+                    logger.info("progress bus connection re-established")
+                    lost = False
                 while True:
                     message = await pubsub.get_message(timeout=5.0)
                     if message is None or message.get("type") != "pmessage":
@@ -125,8 +155,11 @@ class RedisEventBus:
                     self._local.publish(channel[len(CHANNEL_PREFIX) :], event)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.warning("progress bus connection lost; reconnecting", exc_info=True)
+            except Exception as exc:
+                if not lost:
+                    logger.warning("progress bus connection lost (%s); reconnecting", type(exc).__name__)
+                    lost = True
+                logger.debug("progress bus connection attempt failed", exc_info=True)
                 self._started.set()  # callers fall back to polling the database meanwhile
                 await asyncio.sleep(0.5)
             finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from functools import lru_cache
 
 from celery import Celery
@@ -9,14 +10,24 @@ from celery import Celery
 RUN_APP_TASK = "toolpress.run_app"
 
 
+def _transport(broker_url: str) -> str | None:
+    """Our transports: the embedded broker woken by each message (kombu's in-memory one polls), and Redis
+    channels that survive a lost connection (see backend.core.redis_broker); others are kombu's own."""
+    if broker_url.startswith("memory://"):
+        return "backend.core.memory_broker:Transport"
+    if broker_url.startswith(("redis://", "rediss://")):
+        return "backend.core.redis_broker:Transport"
+    return None
+
+
 @lru_cache(maxsize=4)
 def get_celery(broker_url: str, queue: str = "toolpress") -> Celery:
     """One Celery app per broker URL per process, tuned for low latency."""
     app = Celery("toolpress", broker=broker_url)
-    # kombu's in-memory transport polls for messages; the embedded broker's is woken by each message instead
-    memory = broker_url.startswith("memory://")
     app.conf.update(
-        broker_transport="backend.core.memory_broker:Transport" if memory else None,
+        broker_transport=_transport(broker_url),
+        # rediss:// named by class loses kombu's scheme-based TLS default; verify certificates
+        broker_use_ssl={"ssl_cert_reqs": ssl.CERT_REQUIRED} if broker_url.startswith("rediss://") else None,
         task_default_queue=queue,
         task_ignore_result=True,
         result_backend=None,
@@ -29,6 +40,8 @@ def get_celery(broker_url: str, queue: str = "toolpress") -> Celery:
         broker_connection_timeout=3,
         task_publish_retry=True,
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.4, "interval_max": 1},
+        # a task running while the broker connection drops goes on and is acknowledged once reconnected
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         task_send_sent_event=False,

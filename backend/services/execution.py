@@ -269,7 +269,7 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
         end = _end(settings, run_id, RunStatus.failed, error=redact.text(str(exc)), **progress.close())
     except Exception:
         logger.exception("run %s crashed", run_id)
-        end = _end(settings, run_id, RunStatus.failed, error=f"internal error while running the app (run {run_id})",
+        end = _end(settings, run_id, RunStatus.failed, error="internal error while running the app",
                    **progress.close())
     else:
         end = _end(

@@ -204,7 +204,11 @@ def mark_worker_lost_if_orphaned(settings: Settings, run: Run) -> bool:
     mark it failed. True if the run ended (failed), False if it goes on (still held, or queued again)."""
     app = get_celery(settings.broker_url, settings.queue)
     for _ in range(2):
-        if task_is_active(app, run.task_id or run.id):
+        try:
+            if task_is_active(app, run.task_id or run.id):
+                return False
+        except Exception as exc:  # noqa: BLE001 - the broker is away: nobody can be asked, so nothing is decided
+            logger.warning("run %s: cannot ask the workers whether they hold it (%s)", run.id, type(exc).__name__)
             return False
     with session_scope(settings.sqlalchemy_url) as session:
         fresh = session.exec(select(Run).where(Run.id == run.id).with_for_update()).first()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,6 +18,10 @@ from backend.worker.retention import PURGE_RUNS_TASK, purge
 SWEEP_LOST_RUNS_TASK = "toolpress.sweep_lost_runs"
 
 logger = logging.getLogger(__name__)
+
+# We keep tasks running through a broker outage on purpose (worker_cancel_long_running_tasks_on_connection_loss
+# is False, see backend.core.queue); Celery warns about that default at every reconnection.
+warnings.filterwarnings("ignore", message=r"\s*In Celery 5.1 we introduced an optional breaking change")
 
 
 @contextmanager
