@@ -2,20 +2,28 @@
 
 Jinja2's sandbox stops attribute escapes but not denial of service: ``'a' * 10**9``,
 ``'x' | center(10**9)`` or nested loops allocate or spin without limit. This module
-adds per-render budgets (operations, range items, wall time) and argument caps so a
-template fails fast with a clear message instead of exhausting a worker.
+adds per-render budgets (operations, range items, data copied, wall time), caps on
+arguments and on the size of numbers, so a template fails fast with a clear message
+instead of exhausting a worker. A single C-level operation cannot be interrupted from
+inside the interpreter (``(10**2000)**10000`` holds the GIL for seconds), so such
+operations are refused by the size of their operands before they run. These checks
+are the first line; the process a run executes in has CPU, memory and wall-clock
+limits enforced by the operating system as the last.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from itertools import chain, islice
 from typing import Any
 
-from jinja2 import StrictUndefined, nodes
+from jinja2 import StrictUndefined, nodes, pass_environment
+from jinja2.filters import make_attrgetter
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -37,6 +45,10 @@ MAX_RANGE_ITEMS = 1_000_000  # total items produced by range() in one render
 MAX_OPERATIONS = 5_000_000  # attribute lookups, item lookups and calls in one render
 MAX_WIDTH = 100_000  # width/count arguments of padding and slicing helpers
 MAX_EXPONENT = 10_000
+MAX_INT_BITS = 65_536  # operands and results of integer arithmetic (about 19,700 decimal digits)
+# Items and characters copied into new strings and lists in one render (`+`, `~`, `*`, `sum`): building a
+# list by `ns.items = ns.items + [x]` in a loop copies quadratically even when the final list is small.
+MAX_COPIED = 200_000_000
 TIME_LIMIT_SECONDS = 10.0
 
 _PERCENT_SPEC = re.compile(r"%[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
@@ -54,6 +66,7 @@ class _Budget:
     def __init__(self) -> None:
         self.operations = 0
         self.range_items = 0
+        self.copied = 0
         self.deadline = time.monotonic() + TIME_LIMIT_SECONDS
 
     def tick(self) -> None:
@@ -67,6 +80,13 @@ class _Budget:
         self.range_items += items
         if self.range_items > MAX_RANGE_ITEMS:
             raise RenderError(f"template loops over more than {MAX_RANGE_ITEMS} range() items in total")
+
+    def take_copy(self, items: int) -> None:
+        self.copied += items
+        if self.copied > MAX_COPIED:
+            raise RenderError(f"template copied more than {MAX_COPIED} items or characters into new lists and "
+                              "strings (growing a value by + in a loop copies it every time); build it with a "
+                              "loop that outputs, join or map instead")
 
 
 _BUDGET: ContextVar[_Budget | None] = ContextVar("workflows_render_budget", default=None)
@@ -86,6 +106,66 @@ def _tick() -> None:
     budget = _BUDGET.get()
     if budget is not None:
         budget.tick()
+
+
+def _copy(items: int) -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.take_copy(items)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_int_size(operator: str, *values: Any) -> None:
+    for value in values:
+        if _is_int(value) and value.bit_length() > MAX_INT_BITS:
+            raise RenderError(f"a number in '{operator}' has more than {MAX_INT_BITS} bits; numbers that large are "
+                              "not supported")
+
+
+def _check_arithmetic(operator: str, left: Any, right: Any) -> None:
+    """Refuse integer arithmetic whose operands or result would exceed MAX_INT_BITS, before it runs."""
+    _check_int_size(operator, left, right)
+    if not (_is_int(left) and _is_int(right)):
+        return
+    if operator == "*":
+        bits = left.bit_length() + right.bit_length()
+    elif operator == "**":
+        bits = math.ceil(right * math.log2(abs(left))) if right > 0 and abs(left) > 1 else 0
+    else:
+        return
+    if bits > MAX_INT_BITS:
+        raise RenderError(f"the result of '{operator}' would have about {bits} bits, more than the limit of "
+                          f"{MAX_INT_BITS}")
+
+
+def _checked_sum(environment: Any, iterable: Any, attribute: Any = None, start: Any = 0) -> Any:
+    """The ``sum`` filter in linear time: lists (or tuples) are concatenated once, not pairwise.
+
+    ``items|sum(start=[])`` in Python copies the growing list for every item (quadratic, in one C call);
+    numbers are checked against the integer size limit as they add up.
+    """
+    if attribute is not None:
+        iterable = map(make_attrgetter(environment, attribute), iterable)
+    items = list(islice(iterable, MAX_OUTPUT_CHARS + 1))
+    if len(items) > MAX_OUTPUT_CHARS:
+        raise RenderError(f"sum over more than {MAX_OUTPUT_CHARS} items")
+    if isinstance(start, (list, tuple)):
+        kind = type(start)
+        if not all(isinstance(item, kind) for item in items):
+            raise RenderError(f"sum with a {kind.__name__} start can only add {kind.__name__}s")
+        size = len(start) + sum(len(item) for item in items)
+        _check_size("sum", size)
+        _copy(size)
+        return kind(chain(start, *items))
+    total = start
+    for item in items:
+        _tick()
+        _check_arithmetic("+", total, item)
+        total = total + item
+    return total
 
 
 def _check_width(what: str, values: Any) -> None:
@@ -209,14 +289,17 @@ class _CodeGenerator(CodeGenerator):
 class _Environment(ImmutableSandboxedEnvironment):
     """Immutable sandbox with operation, size and time budgets."""
 
-    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    # every arithmetic operator: the sandbox sees each one (and none is folded into a constant at compile time)
+    intercepted_binops = frozenset({"*", "**", "+", "-", "/", "//", "%"})
     code_generator_class = _CodeGenerator
 
     def checked_concat(self, parts: tuple[Any, ...]) -> str:
         """``a ~ b``: the joined text, refused when it would outgrow the output limit."""
         _tick()
         texts = [str(part) for part in parts]
-        _check_size("concatenation (~)", sum(len(t) for t in texts))
+        size = sum(len(t) for t in texts)
+        _check_size("concatenation (~)", size)
+        _copy(size)
         return "".join(texts)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
@@ -226,6 +309,7 @@ class _Environment(ImmutableSandboxedEnvironment):
                 if isinstance(seq, (str, list, tuple)) and isinstance(count, int):
                     if len(seq) * count > MAX_OUTPUT_CHARS:
                         raise RenderError(f"repeating a sequence would exceed {MAX_OUTPUT_CHARS} items")
+                    _copy(len(seq) * max(0, count))
         elif operator == "**":
             if isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT and abs(left) > 1:
                 raise RenderError(f"exponent {right} is larger than the limit of {MAX_EXPONENT}")
@@ -233,9 +317,11 @@ class _Environment(ImmutableSandboxedEnvironment):
             if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
                 if len(left) + len(right) > MAX_OUTPUT_CHARS:
                     raise RenderError(f"concatenation would exceed {MAX_OUTPUT_CHARS} items")
+                _copy(len(left) + len(right))
         elif operator == "%" and isinstance(left, str):
             _check_format(left, right)
             _check_growth("format", left, right if isinstance(right, tuple) else (right,), {})
+        _check_arithmetic(operator, left, right)
         return super().call_binop(context, operator, left, right)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
@@ -252,6 +338,8 @@ class _Environment(ImmutableSandboxedEnvironment):
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         _tick()
         owner = getattr(__obj, "__self__", None)
+        if _is_int(owner) and getattr(__obj, "__name__", "") == "to_bytes":
+            _check_width("int.to_bytes", [*args[:1], *kwargs.values()])
         if isinstance(owner, str) and getattr(__obj, "__name__", "") in _WIDTH_METHODS:
             _check_width(f"str.{__obj.__name__}", [*args, *kwargs.values()])
         if isinstance(owner, str) and getattr(__obj, "__name__", "") in _GROWING_METHODS:
@@ -287,6 +375,7 @@ def _make_environment() -> _Environment:
     for name in ("replace", "join", "indent", "wordwrap"):
         env.filters[name] = _growing_filter(name, env.filters[name])
     env.filters["format"] = _format_filter
+    env.filters["sum"] = pass_environment(_checked_sum)
     return env
 
 

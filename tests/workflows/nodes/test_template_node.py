@@ -93,6 +93,15 @@ def test_mutating_inputs_is_refused() -> None:
         ("{% set ns = namespace(s='ab') %}{% for i in range(30) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
          "concatenation (~)"),
         ("{{ lipsum(10**9) }}", "lipsum"),
+        # one C call each, holding the GIL for seconds: refused by the size of their operands
+        ("{{ (([[1] * 1000] * 2000)|sum(start=[]))|length }}", "sum would produce more than"),
+        ("{% set x = (10**2000)**10000 %}", "bits"),
+        ("{% set ns = namespace(x=3) %}{% for i in range(40) %}{% set ns.x = ns.x * ns.x %}{% endfor %}", "bits"),
+        ("{% set ns = namespace(x=7) %}{% for i in range(64) %}{% set ns.x = ns.x ** 2 %}{% endfor %}", "bits"),
+        ("{{ (7 ** 9000) * (7 ** 9000) * (7 ** 9000) }}", "bits"),
+        ("{{ 1 .to_bytes(10**9, 'big') }}", "to_bytes"),
+        ("{% set ns = namespace(l=[]) %}{% for i in range(1000000) %}{% set ns.l = ns.l + [i] %}{% endfor %}",
+         "copied more than"),
         ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "recursed"),
     ],
 )
@@ -104,6 +113,18 @@ def test_ordinary_use_of_the_guarded_helpers_still_works() -> None:
     text = _run("{{ 'ab' * 2 }}|{{ 'x' | center(5) }}|{{ '%03d' | format(7) }}|{{ '{:>3}'.format(1) }}|"
                 "{{ range(3) | list }}|{{ 2 ** 10 }}")["text"]
     assert text == "abab|  x  |007|  1|[0, 1, 2]|1024"
+
+
+def test_ordinary_arithmetic_and_sums_still_work() -> None:
+    text = _run("{{ [1, 2, 3]|sum }}|{{ [[1], [2, 3]]|sum(start=[]) }}|{{ [{'n': 2}, {'n': 5}]|sum(attribute='n') }}|"
+                "{{ 2 ** 100 }}|{{ 7 - 10 }}|{{ 7 // 2 }}|{{ 7 / 2 }}|{{ 7 % 4 }}|{{ [1.5, 2]|sum(start=1) }}|"
+                # Python's sum copies the growing list per item (quadratic); the sandbox's concatenates once
+                "{{ (([[1]] * 150000)|sum(start=[]))|length }}")["text"]
+    assert text == f"6|[1, 2, 3]|7|{2 ** 100}|-3|3|3.5|3|4.5|150000"
+
+
+def test_a_sum_mixing_lists_and_other_values_is_refused() -> None:
+    assert "can only add lists" in _reason("{{ [[1], 2]|sum(start=[]) }}")
 
 
 def test_undefined_names_fail_loudly() -> None:
