@@ -97,10 +97,14 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.services.execution import sandbox_pool
     from backend.worker.tasks import celery_app
 
+    settings.worker_concurrency = args.concurrency or settings.worker_concurrency
     argv = ["worker", "--without-gossip", "--without-mingle", "--without-heartbeat", f"--loglevel={settings.log_level}"]
-    argv += [f"--concurrency={args.concurrency or settings.worker_concurrency}", f"--pool={args.pool}"]
+    argv += [f"--concurrency={settings.worker_concurrency}", f"--pool={args.pool}"]
+    if args.pool != "prefork":  # a prefork pool's processes each start sandbox processes of their own, when needed
+        sandbox_pool(settings).start(warm=settings.worker_concurrency)
     if args.beat:  # periodic tasks (the clean-up of old runs); run it in exactly one worker
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         argv += ["--beat", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
@@ -364,7 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run a Celery worker (production mode)")
     worker.add_argument("--concurrency", type=int)
-    worker.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"])
+    worker.add_argument("--pool", default="threads", choices=["threads", "prefork", "solo"],
+                        help="how runs are handed out (default threads: each run executes in a sandbox process anyway)")
     worker.add_argument("--beat", action="store_true", help="also run the periodic tasks (in one worker only)")
     worker.set_defaults(handler=_cmd_worker)
 

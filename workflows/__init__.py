@@ -19,7 +19,7 @@ from workflows.loader import dump_spec, load_spec, spec_from_dict, spec_to_dict
 from workflows.nodes import REGISTRY, CallApp, Node, NodeContext, SubAppCall, get_node_type, node_types
 from workflows.results import ProgressEvent, RunResult, StepTrace
 from workflows.schema import input_schema, output_schema
-from workflows.spec import AppSpec, InputField, ItemSpec, OutputField, StepSpec, ToolAnnotations
+from workflows.spec import AppSpec, InputField, ItemSpec, OutputField, RunLimits, StepSpec, ToolAnnotations
 
 __all__ = [
     "REGISTRY",
@@ -35,6 +35,7 @@ __all__ = [
     "OutputField",
     "ProgressEvent",
     "RunCancelled",
+    "RunLimits",
     "RunResult",
     "RunTimedOut",
     "SpecError",

@@ -231,6 +231,8 @@ class _Run:
                        f"of {self.time_limit:g} s")
             self._close(entry, started, "failed", message)
             raise RunTimedOut(step.id, message) from None
+        except MemoryError:
+            raise  # the process is out of memory: the run ends, it is not this step's failure to report
         except Exception as exc:  # noqa: BLE001 - a node's failure becomes a clean NodeError
             reason = exc.reason if isinstance(exc, NodeFailure) else describe_error(exc)
             message = self.redactor.text(f"step '{step.id}' ({step.type}) failed: {reason}")
@@ -295,6 +297,9 @@ def execute(
     cancel_poll_interval: float = 0.25,
 ) -> RunResult:
     """Run the steps and return typed outputs; raise NodeError (RunTimedOut) or RunCancelled.
+
+    A ``MemoryError`` is not turned into a step failure: it means the process ran out of the memory it
+    is allowed (its host sets the limit), and propagates so the host can end the run and report that.
 
     ``secrets`` are visible to templates as ``secrets.NAME`` and redacted from everything
     the run reports; ``http_allow`` lists ``host``/``host:port`` targets the SSRF guard lets

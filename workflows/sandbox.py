@@ -142,10 +142,12 @@ def _check_arithmetic(operator: str, left: Any, right: Any) -> None:
 
 
 def _checked_sum(environment: Any, iterable: Any, attribute: Any = None, start: Any = 0) -> Any:
-    """The ``sum`` filter in linear time: lists (or tuples) are concatenated once, not pairwise.
+    """The ``sum`` filter with its cost checked first.
 
-    ``items|sum(start=[])`` in Python copies the growing list for every item (quadratic, in one C call);
-    numbers are checked against the integer size limit as they add up.
+    ``items|sum(start=[])`` means adding lists pairwise, which copies the growing list for every item:
+    quadratic work in one C call that nothing can interrupt. That work is charged to the render's copy
+    budget before anything runs (and, once allowed, the lists are concatenated in one linear pass).
+    Numbers are checked against the integer size limit as they add up.
     """
     if attribute is not None:
         iterable = map(make_attrgetter(environment, attribute), iterable)
@@ -156,9 +158,15 @@ def _checked_sum(environment: Any, iterable: Any, attribute: Any = None, start: 
         kind = type(start)
         if not all(isinstance(item, kind) for item in items):
             raise RenderError(f"sum with a {kind.__name__} start can only add {kind.__name__}s")
-        size = len(start) + sum(len(item) for item in items)
+        size, pairwise = len(start), 0
+        for item in items:
+            size += len(item)
+            pairwise += size
         _check_size("sum", size)
-        _copy(size)
+        if pairwise > MAX_COPIED:
+            raise RenderError(f"sum of {len(items)} {kind.__name__}s would copy about {pairwise} items (each + copies "
+                              f"everything so far), more than the limit of {MAX_COPIED}; use map, join or a loop")
+        _copy(pairwise)
         return kind(chain(start, *items))
     total = start
     for item in items:

@@ -26,6 +26,7 @@ __all__ = [
     "ItemSpec",
     "OutputField",
     "OutputType",
+    "RunLimits",
     "SpecIssuesError",
     "StepSpec",
 ]
@@ -163,6 +164,16 @@ class ToolAnnotations(_Model):
     open_world: bool | None = Field(default=None, description="The app talks to systems outside Toolpress.")
 
 
+class RunLimits(_Model):
+    """Resources one run may use, enforced by the host from outside the interpreter (see ``workflows.engine``).
+
+    An app can only ask for less than its host allows; the host's limits apply where these are not set.
+    """
+
+    cpu_seconds: float | None = Field(default=None, gt=0, le=MAX_TIME_LIMIT, description="CPU time of a whole run.")
+    memory_mb: int | None = Field(default=None, ge=32, le=65_536, description="Memory of the process running it.")
+
+
 class AppSpec(_Model):
     """A whole app. Validating it also runs the semantic checks in ``workflows.checks``."""
 
@@ -179,6 +190,7 @@ class AppSpec(_Model):
     outputs: list[OutputField] = Field(default_factory=list)
     time_limit: float | None = Field(default=None, gt=0, le=MAX_TIME_LIMIT,
                                      description="Seconds a whole run may take.")
+    limits: RunLimits | None = Field(default=None, description="CPU and memory a run may use (at most the host's).")
     annotations: ToolAnnotations | None = None
     tasks: Literal["auto", "always", "never"] = Field(
         default="auto",

@@ -210,6 +210,8 @@ def render(source: str, variables: Mapping[str, Any]) -> str:
                     raise RenderError(f"rendered text is longer than {MAX_OUTPUT_CHARS} characters")
                 chunks.append(chunk)
             return "".join(chunks)
+    except MemoryError:
+        raise  # the process ran out of its memory: not this template's failure to describe (see execute)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a readable reason
         raise RenderError(describe_error(exc)) from None
 
@@ -234,5 +236,7 @@ def evaluate(source: str, variables: Mapping[str, Any]) -> Any:
     try:
         with render_budget():
             return _materialise(_compile_expression(expression)(**dict(variables)))
+    except MemoryError:
+        raise
     except Exception as exc:  # noqa: BLE001 - every failure becomes a readable reason
         raise RenderError(describe_error(exc)) from None

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1024 * 1024
     call_timeout_seconds: float = 600.0
     run_timeout_seconds: float = Field(default=600.0, gt=0, description="Longest a run may take in the worker.")
+    run_cpu_seconds: float = Field(default=30.0, gt=0, description="CPU time a run may use (its process is stopped beyond).")
+    run_memory_mb: int = Field(default=512, ge=64, description="Memory the process running a run may use.")
     http_allow: list[str] = Field(default_factory=list, description="host or host:port targets apps may reach even if not public.")
     load_examples: bool = True
     log_level: str = "INFO"

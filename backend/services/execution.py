@@ -1,13 +1,18 @@
-"""Execute a queued run inside a worker: the engine call, progress publishing and the final record."""
+"""Execute a queued run inside a worker: claim it, hand it to a sandbox process, publish progress, record the end.
+
+The worker's thread does the bookkeeping (database, progress bus); the workflow itself runs in a sandbox
+process (backend.sandbox) under the run's CPU, memory and wall-clock limits, so nothing a template does
+reaches the worker or the API process.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import defer
@@ -19,6 +24,7 @@ from backend.core.db import UNAVAILABLE_ERRORS, session_scope
 from backend.core.events import get_event_bus
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunStatus, apply_transition
+from backend.sandbox import Hooks, Job, Limits, Outcome, SandboxPool, SpecSource, SubApp, SubAppNotFound
 from backend.services import secrets as user_secrets
 from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app, version_spec
 from backend.services.errors import ServiceError
@@ -32,18 +38,10 @@ MAX_TRACE_BYTES = 256 * 1024
 FINISH_RETRY_SECONDS = 120.0
 
 
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return json.loads(json.dumps(dataclasses.asdict(value), default=str))
-    return json.loads(json.dumps(value, default=str))
-
-
 def _trace_of(trace: Any) -> list[dict[str, Any]] | None:
     if not trace:
         return None
-    items = [_jsonable(step) for step in trace]
+    items = list(trace)
     if len(json.dumps(items)) > MAX_TRACE_BYTES:
         return [*items[:1], {"truncated": True, "steps": len(items)}]
     return items
@@ -187,38 +185,61 @@ class _CancelCheck:
         return self._cancelled
 
 
-def make_call_app(*, settings: Settings, owner_id: int, secrets: Mapping[str, str]) -> Callable[[workflows.SubAppCall], dict[str, Any]]:
-    """The ``call_app`` callback of a run: runs another published app of the same owner, recursively.
+def _spec_source(spec: workflows.AppSpec, version: AppVersion | None) -> SpecSource:
+    """A published version's spec by a key sandbox processes cache it under; a draft's is sent each time."""
+    key = f"{version.id}:{version.created_at.isoformat()}" if version is not None else None
+    return SpecSource(key=key, document=lambda: workflows.spec_to_dict(spec))
 
-    ``call.app`` is an app id or a unique name among the owner's apps; other owners' apps are
-    invisible (the same "not found" as a missing app). The called app gets the caller's
-    secrets, allow-list, cancellation check and remaining time, and the extended call stack.
+
+def _sub_app_finder(settings: Settings, owner_id: int) -> Callable[[str], SubApp]:
+    """How a run's `sub_app` steps find the app they call: by id or unique name, among the same owner's apps.
+
+    Other owners' apps are invisible (the same "not found" as a missing app); the called app runs in the
+    calling run's sandbox process, under its limits, with its secrets and allow-list.
     """
 
-    def call_app(call: workflows.SubAppCall) -> dict[str, Any]:
+    def find(ref: str) -> SubApp:
         with session_scope(settings.sqlalchemy_url) as session:
             try:
-                app = resolve_app(session=session, ref=call.app, owner_id=owner_id)
+                app = resolve_app(session=session, ref=ref, owner_id=owner_id)
             except ServiceError as exc:
-                raise workflows.WorkflowError(str(exc)) from None
+                raise SubAppNotFound(str(exc)) from None
             version = published_version(session=session, app=app)
             if version is None:
-                raise workflows.WorkflowError(f"app {call.app!r} is not published; publish it first")
-            spec, app_name, app_id = version_spec(version), app.name, app.id
-        if {app_name, str(app_id)} & set(call.call_stack[:-1]):
-            raise workflows.WorkflowError(f"call cycle: {' → '.join(call.call_stack)}")
-        arguments = workflows.validate_inputs(spec, call.inputs)
-        result = workflows.execute(
-            spec, arguments, should_cancel=call.should_cancel, secrets=secrets, http_allow=settings.http_allow,
-            call_app=call_app, call_stack=call.call_stack, timeout=call.timeout,
-        )
-        return dict(result.outputs)
+                raise SubAppNotFound(f"app {ref!r} is not published; publish it first")
+            return SubApp(name=app.name, app_id=app.id, spec=_spec_source(version_spec(version), version))
 
-    return call_app
+    return find
+
+
+def _no_sub_apps(ref: str) -> SubApp:
+    raise SubAppNotFound("this run cannot call other apps")
+
+
+def run_limits(settings: Settings, spec: workflows.AppSpec) -> Limits:
+    """The server's limits for one run, lowered where the app asks for less."""
+    asked = spec.limits
+    return Limits(
+        cpu_seconds=settings.run_cpu_seconds, memory_mb=settings.run_memory_mb, wall_seconds=settings.run_timeout_seconds
+    ).narrowed(
+        cpu_seconds=asked.cpu_seconds if asked else None,
+        memory_mb=asked.memory_mb if asked else None,
+        wall_seconds=spec.time_limit,
+    )
+
+
+@lru_cache(maxsize=4)
+def _pool(capacity: int, memory_mb: int) -> SandboxPool:
+    return SandboxPool(capacity=capacity, memory_mb=memory_mb)
+
+
+def sandbox_pool(settings: Settings) -> SandboxPool:
+    """This process's pool of sandbox processes (one per run slot of its worker)."""
+    return _pool(settings.worker_concurrency, settings.run_memory_mb)
 
 
 def execute_run(*, settings: Settings, run_id: str) -> None:
-    """Run the workflow of a queued run once; a redelivered or cancelled run is left alone."""
+    """Run the workflow of a queued run once, in a sandbox process; a redelivered or cancelled run is left alone."""
     bus = get_event_bus(settings.events_backend_url)
     with session_scope(settings.sqlalchemy_url) as session:
         run = _lock_run(session, run_id)
@@ -246,37 +267,43 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
     redact = Redactor(secrets)
     progress = _ProgressRecorder(settings, run_id)
 
-    def on_progress(event: Any) -> None:
-        message = getattr(event, "message", None)
-        bus.publish(run_id, {"type": "progress", "done": event.done, "total": event.total, "message": message})
-        progress.record(event.done, event.total, message)
-
-    cancel_check = _CancelCheck(settings, run_id)
+    def on_progress(done: int, total: int, message: str | None) -> None:
+        bus.publish(run_id, {"type": "progress", "done": done, "total": total, "message": message})
+        progress.record(done, total, message)
 
     try:
         spec = published or load_spec_of(draft)
-        call_app = make_call_app(settings=settings, owner_id=owner_id, secrets=secrets) if owner_id else None
-        result = workflows.execute(
-            spec, inputs, on_progress=on_progress, should_cancel=cancel_check, secrets=secrets,
-            http_allow=settings.http_allow, call_app=call_app, call_stack=(root,), timeout=settings.run_timeout_seconds,
-        )
-    except workflows.RunCancelled:
-        end = _end(settings, run_id, RunStatus.cancelled, error="cancelled by the caller", **progress.close())
-    except workflows.NodeError as exc:
-        end = _end(settings, run_id, RunStatus.failed, error=redact.text(str(exc)),
-                   trace=redact.tree(_trace_of(getattr(exc, "trace", None))), **progress.close())
     except workflows.WorkflowError as exc:
-        end = _end(settings, run_id, RunStatus.failed, error=redact.text(str(exc)), **progress.close())
+        bus.publish(run_id, _end(settings, run_id, RunStatus.failed, error=redact.text(str(exc)), **progress.close()))
+        return
+    job = Job(run_id=run_id, spec=_spec_source(spec, version), inputs=inputs, secrets=dict(secrets),
+              http_allow=list(settings.http_allow), call_stack=[root], timeout=settings.run_timeout_seconds)
+    hooks = Hooks(on_progress=on_progress, should_cancel=_CancelCheck(settings, run_id),
+                  find_app=_sub_app_finder(settings, owner_id) if owner_id else _no_sub_apps)
+    try:
+        outcome = sandbox_pool(settings).run(job, run_limits(settings, spec), hooks)
     except Exception:
-        logger.exception("run %s crashed", run_id)
-        end = _end(settings, run_id, RunStatus.failed, error="internal error while running the app",
-                   **progress.close())
-    else:
-        end = _end(
-            settings, run_id, RunStatus.succeeded, result=redact.tree(_jsonable(result.outputs)),
-            trace=redact.tree(_trace_of(result.trace)), **progress.close(),
-        )
-    bus.publish(run_id, end)
+        logger.exception("run %s: no sandbox process could run it", run_id)
+        outcome = Outcome("failed", error="internal error while running the app")
+    bus.publish(run_id, _record_outcome(settings, run_id, outcome, redact, progress))
+
+
+def _record_outcome(settings: Settings, run_id: str, outcome: Outcome, redact: Redactor,
+                    progress: _ProgressRecorder) -> dict[str, Any]:
+    """Record how the sandbox says the run ended; return the "end" event."""
+    if outcome.crashed:
+        logger.error("run %s crashed: %s", run_id, redact.text(outcome.detail or "no detail"))
+    elif outcome.limit is not None:
+        logger.warning("run %s stopped at its %s limit: %s", run_id, outcome.limit, outcome.error)
+    trace = redact.tree(_trace_of(outcome.trace))
+    if outcome.status == "succeeded":
+        return _end(settings, run_id, RunStatus.succeeded, result=redact.tree(outcome.outputs or {}), trace=trace,
+                    **progress.close())
+    if outcome.status == "cancelled":
+        return _end(settings, run_id, RunStatus.cancelled, error="cancelled by the caller", **progress.close())
+    fields = {"trace": trace} if trace else {}
+    return _end(settings, run_id, RunStatus.failed, error=redact.text(outcome.error or "the run failed"), **fields,
+                **progress.close())
 
 
 def _end(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""A real Celery worker running in threads of the API process, for the embedded (no services) mode."""
+"""A real Celery worker in threads of the API process, for the embedded (no services) mode.
+
+Its threads only do the bookkeeping of runs (claim, progress, record the end); each run executes in a
+sandbox process of their own (backend.sandbox), so the API process never runs a step.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,14 @@ from celery import Celery
 from celery.apps.worker import Worker
 
 from backend.core.settings import get_settings
+from backend.services.execution import sandbox_pool
 from backend.worker.retention import RetentionLoop
 
 logger = logging.getLogger(__name__)
 
 
 class EmbeddedWorker:
-    """Start and stop a Celery WorkController with a thread pool inside this process."""
+    """Start and stop a Celery WorkController with a thread pool inside this process, and its sandbox processes."""
 
     def __init__(self, app: Celery, concurrency: int = 4) -> None:
         self.app = app
@@ -25,7 +30,8 @@ class EmbeddedWorker:
         self._retention: RetentionLoop | None = None
 
     def start(self) -> None:
-        """Start consuming in a daemon thread and wait until the worker is ready."""
+        """Start the sandbox processes and consuming in a daemon thread; wait until the worker is ready."""
+        sandbox_pool(get_settings()).start(warm=self.concurrency)  # the runs execute there, not in this process
         ready = threading.Event()
         self._worker = self.app.WorkController(
             pool_cls="threads",
@@ -53,3 +59,4 @@ class EmbeddedWorker:
             self._worker.stop(in_sighandler=False)
         if self._thread is not None:
             self._thread.join(timeout=10)
+        sandbox_pool(get_settings()).close()
