@@ -23,7 +23,7 @@ from backend.core.db import session_scope
 from backend.core.events import get_event_bus
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, App, Run, RunStatus, User, as_utc
-from backend.services import QueueUnavailable, apps, runs
+from backend.services import QueueUnavailable, apps, queueing, runs
 
 router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 
@@ -106,7 +106,7 @@ def start_test_run(app: OwnedConsoleApp, session: SessionDep, settings: Settings
         return JSONResponse({"errors": errors}, status_code=422)
     run = apps.create_test_run(session=session, app=app, inputs=inputs)
     try:
-        runs.enqueue_run(session=session, settings=settings, run=run)
+        queueing.enqueue_run(session=session, settings=settings, run=run)
     except QueueUnavailable as exc:
         return JSONResponse({"errors": [{"path": "(run)", "message": str(exc)}], "run_id": run.id}, status_code=503)
     return JSONResponse({"run_id": run.id, "events": f"/runs/{run.id}/events", "detail": f"/runs/{run.id}"},

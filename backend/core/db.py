@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -20,6 +21,9 @@ DATABASE_UNAVAILABLE = "the database is unavailable; nothing was changed, try ag
 # What a lost, restarting or unreachable database raises (psycopg's OperationalError arrives wrapped
 # in SQLAlchemy's; a pool that cannot hand out a connection in time raises TimeoutError).
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
+
+
+_ENGINES: dict[str, Engine] = {}  # what get_engine made, for the at-fork clean-up below
 
 
 @lru_cache(maxsize=8)
@@ -44,9 +48,10 @@ def get_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        _ENGINES[url] = engine
         return engine
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if url.startswith("postgresql") else {}
-    return create_engine(
+    engine = _ENGINES[url] = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=10,
@@ -54,6 +59,19 @@ def get_engine(url: str) -> Engine:
         pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args=connect_args,
     )
+    return engine
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked child (a prefork worker process), drop the parent's pooled connections without closing them.
+
+    Their sockets belong to the parent; a child that used one would interleave its queries with the parent's.
+    """
+    for url in list(_ENGINES):
+        _ENGINES[url].dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 @contextmanager

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     port: int = 8000
     embedded_worker: bool | None = Field(default=None, description="Run a worker thread inside `serve`.")
     worker_concurrency: int = 4
+    worker_heartbeat_seconds: float = Field(
+        default=5.0, gt=0, description="How often a worker says it is alive; silent for 3 intervals, it is gone."
+    )
     allowed_hosts: list[str] = Field(default_factory=list, description="Extra Host values accepted by /mcp.")
     allowed_origins: list[str] = Field(default_factory=list, description="Extra Origin values accepted by /mcp.")
     max_request_bytes: int = 1024 * 1024

@@ -46,7 +46,12 @@ from backend.crud.toolkits import (
 )
 from backend.crud.users import create_user, get_user, get_user_by_email
 
+from backend.crud.workers import delete_workers, list_workers, save_worker_heartbeat
+
 __all__ = [
+    "delete_workers",
+    "list_workers",
+    "save_worker_heartbeat",
     "create_token",
     "create_toolkit",
     "delete_runs_before",

@@ -21,7 +21,8 @@ from backend.models import Run, RunStatus
 from backend.services import CallInterrupted, QueueUnavailable
 from backend.services.apps import describe_tool, version_spec
 from backend.services.endpoints import EndpointTarget
-from backend.services.runs import create_run, dispatch_and_follow, enqueue
+from backend.services.queueing import enqueue
+from backend.services.runs import create_run, dispatch_and_follow
 from backend.services.toolkits import ToolkitTarget, served_tools
 from backend.services.usage import recorded_arguments
 

@@ -37,7 +37,8 @@ from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, Run, RunStatus, as_utc, utcnow
 from backend.services.endpoints import EndpointTarget
 from backend.services.toolkits import ToolkitTarget
-from backend.services.runs import cancel_run, mark_worker_lost_if_orphaned
+from backend.services.lost_runs import mark_worker_lost_if_orphaned
+from backend.services.runs import cancel_run
 
 logger = logging.getLogger(__name__)
 

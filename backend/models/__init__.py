@@ -33,6 +33,7 @@ from backend.models.toolkit import (
     ToolkitUpdate,
 )
 from backend.models.user import TokenPublic, User, UserCreate, UserLogin, UserPublic
+from backend.models.worker import Worker, WorkerPublic
 
 __all__ = [
     "AccessToken",
@@ -77,6 +78,8 @@ __all__ = [
     "UserCreate",
     "UserLogin",
     "UserPublic",
+    "Worker",
+    "WorkerPublic",
     "apply_transition",
     "as_utc",
     "utcnow",

@@ -75,6 +75,8 @@ class Run(SQLModel, table=True):
     client_name: str | None = Field(default=None, max_length=200, index=True)
     client_version: str | None = Field(default=None, max_length=100)
     task_id: str | None = Field(default=None, max_length=64)
+    # the worker holding the run: the one running it, or (embedded mode) the one whose in-memory queue has it
+    worker: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=TZ, index=True)
     started_at: datetime | None = Field(default=None, sa_type=TZ)
     ended_at: datetime | None = Field(default=None, sa_type=TZ)
@@ -118,6 +120,7 @@ class RunPublic(BaseModel):
     token_name: str | None = None
     access: str | None = None
     progress_trail: list[dict[str, Any]] | None = None
+    worker: str | None = None
 
 
 class RunsPublic(BaseModel):

@@ -1,6 +1,19 @@
 """Multi-step operations; the only layer besides crud that commits."""
 
-from backend.services import apps, endpoints, execution, limits, runs, tokens, toolkits, usage, users
+from backend.services import (
+    apps,
+    endpoints,
+    execution,
+    limits,
+    lost_runs,
+    queueing,
+    runs,
+    tokens,
+    toolkits,
+    usage,
+    users,
+    workers,
+)
 from backend.services.errors import CallInterrupted, Conflict, InvalidSpec, NotFound, QueueUnavailable, ServiceError
 
 __all__ = [
@@ -14,9 +27,12 @@ __all__ = [
     "endpoints",
     "execution",
     "limits",
+    "lost_runs",
+    "queueing",
     "runs",
     "tokens",
     "toolkits",
     "usage",
     "users",
+    "workers",
 ]

@@ -16,6 +16,7 @@ import workflows
 from backend import crud
 from backend.models import App, AppPublic, AppVersion, AppVersionPublic, Run, User
 from backend.services.errors import Conflict, InvalidSpec, NotFound
+from backend.services.workers import local_queue_owner
 
 CONSOLE_SOURCE = "console"
 """The `source` of a test run started in the console; the worker runs such a run on the draft."""
@@ -231,7 +232,8 @@ def duplicate_app(*, session: Session, app: App, owner: User) -> App:
 
 def create_test_run(*, session: Session, app: App, inputs: dict[str, Any]) -> Run:
     """Record a queued console test run of the app's draft (inputs already validated against the draft)."""
-    run = Run(app_id=app.id, version_id=None, source=CONSOLE_SOURCE, inputs=inputs, client_name="Toolpress console")
+    run = Run(app_id=app.id, version_id=None, source=CONSOLE_SOURCE, inputs=inputs, client_name="Toolpress console",
+              worker=local_queue_owner())
     run.task_id = run.id
     return crud.create_run(session=session, run=run)
 

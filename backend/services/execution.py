@@ -238,8 +238,11 @@ def sandbox_pool(settings: Settings) -> SandboxPool:
     return _pool(settings.worker_concurrency, settings.run_memory_mb)
 
 
-def execute_run(*, settings: Settings, run_id: str) -> None:
-    """Run the workflow of a queued run once, in a sandbox process; a redelivered or cancelled run is left alone."""
+def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -> None:
+    """Run the workflow of a queued run once, in a sandbox process; a redelivered or cancelled run is left alone.
+
+    `worker` (the Celery node name) is recorded on the run: the sweep ends it if that worker dies.
+    """
     bus = get_event_bus(settings.events_backend_url)
     with session_scope(settings.sqlalchemy_url) as session:
         run = _lock_run(session, run_id)
@@ -261,6 +264,7 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
         secrets = user_secrets.secret_values(session=session, settings=settings, owner_id=owner_id) if owner_id else {}
         published = version_spec(version) if version is not None else None  # parsed once per worker process
         apply_transition(run, RunStatus.running)
+        run.worker = worker
         run = crud.save_run(session=session, run=run)
         inputs = dict(run.inputs)
         root = app.name if app is not None else str(run.app_id)

@@ -7,22 +7,23 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
 import anyio
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from backend import crud
 from backend.core import metrics, shutdown
 from backend.core.db import UNAVAILABLE_ERRORS, session_scope
 from backend.core.events import get_event_bus
-from backend.core.queue import RUN_APP_TASK, active_tasks, get_celery, task_is_active
+from backend.core.queue import get_celery
 from backend.core.settings import Settings
-from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunPublic, RunStatus, apply_transition, as_utc, utcnow
-from backend.services.apps import version_spec
+from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunPublic, RunStatus, apply_transition, as_utc
 from backend.services.errors import CallInterrupted, QueueUnavailable
+from backend.services.lost_runs import mark_worker_lost_if_orphaned
+from backend.services.queueing import NO_WORKER, enqueue, fail_unstarted
+from backend.services.workers import any_worker_alive, local_queue_owner
 
 logger = logging.getLogger(__name__)
 
@@ -50,25 +51,12 @@ def create_run(
         inputs=inputs,
         client_name=(client_name or None) and client_name[:200],
         client_version=(client_version or None) and client_version[:100],
+        worker=local_queue_owner(),  # embedded mode: the worker whose in-memory queue will hold it
     )
     for field, value in (record or {}).items():
         setattr(run, field, value)
     run.task_id = run.id
     return crud.create_run(session=session, run=run)
-
-
-def enqueue_run(*, session: Session, settings: Settings, run: Run) -> None:
-    """Hand the run to the task queue; if the broker refuses, the run is marked failed and QueueUnavailable raised."""
-    try:
-        get_celery(settings.broker_url, settings.queue).send_task(RUN_APP_TASK, args=[run.id], task_id=run.task_id)
-    except Exception as exc:
-        logger.warning("could not queue run %s: %s", run.id, type(exc).__name__)
-        fresh = crud.get_run(session=session, run_id=run.id)
-        if fresh is not None and RunStatus(fresh.status) is RunStatus.queued:
-            apply_transition(fresh, RunStatus.failed)
-            fresh.error = "the task queue is unavailable; nothing was run, try again shortly"
-            crud.save_run(session=session, run=fresh)
-        raise QueueUnavailable("the task queue is unavailable; nothing was run, try again shortly") from None
 
 
 def cancel_run(*, session: Session, settings: Settings, run_id: str, reason: str = "cancelled by the caller") -> Run | None:
@@ -93,10 +81,9 @@ def _load(settings: Settings, run_id: str) -> Run | None:
         return crud.get_run(session=session, run_id=run_id)
 
 
-def enqueue(settings: Settings, run: Run) -> None:
-    """enqueue_run in a database session of its own (for callers off the event loop)."""
+def _fail_queued(settings: Settings, run_id: str, reason: str) -> bool:
     with session_scope(settings.sqlalchemy_url) as session:
-        enqueue_run(session=session, settings=settings, run=run)
+        return fail_unstarted(session=session, run_id=run_id, reason=reason)
 
 
 def _cancel(settings: Settings, run_id: str) -> None:
@@ -182,83 +169,6 @@ class RunWatcher:
 def get_run_watcher(url: str) -> RunWatcher:
     """The watcher for a database URL, one per process."""
     return RunWatcher(url)
-
-
-WORKER_LOST = "the worker running this call was lost (killed or crashed) before it finished; nothing was returned"
-
-
-RERUN_TASK_SUFFIX = "-rerun"
-
-
-def _may_rerun(session: Session, run: Run) -> bool:
-    """A run of an app marked idempotent is re-run once after its worker is lost (a new task id marks the re-run)."""
-    if run.task_id not in (None, run.id) or run.version_id is None:
-        return False
-    version = crud.get_version(session=session, version_id=run.version_id)
-    annotations = version_spec(version).annotations if version is not None else None
-    return annotations is not None and annotations.idempotent is True
-
-
-def mark_worker_lost_if_orphaned(settings: Settings, run: Run) -> bool:
-    """If no live worker holds the run's task (asked twice), re-run it once if its app is idempotent, else
-    mark it failed. True if the run ended (failed), False if it goes on (still held, or queued again)."""
-    app = get_celery(settings.broker_url, settings.queue)
-    for _ in range(2):
-        try:
-            if task_is_active(app, run.task_id or run.id):
-                return False
-        except Exception as exc:  # noqa: BLE001 - the broker is away: nobody can be asked, so nothing is decided
-            logger.warning("run %s: cannot ask the workers whether they hold it (%s)", run.id, type(exc).__name__)
-            return False
-    with session_scope(settings.sqlalchemy_url) as session:
-        fresh = session.exec(select(Run).where(Run.id == run.id).with_for_update()).first()
-        if fresh is None or RunStatus(fresh.status) is not RunStatus.running:
-            session.rollback()
-            return False
-        rerun = _may_rerun(session, fresh)
-        if rerun:
-            apply_transition(fresh, RunStatus.queued)
-            fresh.task_id = f"{fresh.id}{RERUN_TASK_SUFFIX}"
-            fresh.started_at, fresh.progress_done, fresh.progress_message = None, 0, None
-        else:
-            apply_transition(fresh, RunStatus.failed)
-            fresh.error = WORKER_LOST
-        fresh = crud.save_run(session=session, run=fresh)
-    if rerun:
-        logger.warning("run %s: worker lost; the app is idempotent, so the run is queued again", run.id)
-        try:
-            enqueue(settings, fresh)
-            return False
-        except QueueUnavailable:
-            pass  # enqueue_run recorded the failure
-    else:
-        logger.warning("run %s: worker lost", run.id)
-    get_event_bus(settings.events_backend_url).publish(run.id, {"type": "end", "status": "failed"})
-    return True
-
-
-SWEEP_BATCH = 50
-
-
-def sweep_lost_runs(settings: Settings) -> int:
-    """End the runs still "running" whose worker is gone, where no caller follows them to notice: a task nobody
-    polls, a call whose client left without cancelling. Runs started more than `worker_lost_after_seconds` ago are
-    checked (oldest first, at most SWEEP_BATCH) with the workers; returns how many ended as worker lost.
-    A no-op for the embedded broker (its worker lives and dies with the API process) or when detection is off."""
-    if settings.is_embedded_broker or settings.worker_lost_after_seconds <= 0:
-        return 0
-    cutoff = utcnow() - timedelta(seconds=settings.worker_lost_after_seconds)
-    with session_scope(settings.sqlalchemy_url) as session:
-        query = select(Run).where(Run.status == RunStatus.running.value, col(Run.started_at) < cutoff)
-        suspects = list(session.exec(query.order_by(col(Run.started_at)).limit(SWEEP_BATCH)))
-    if not suspects:
-        return 0
-    # one broadcast for the batch; only the runs no worker claims get the (twice-asked) check of their own
-    held = active_tasks(get_celery(settings.broker_url, settings.queue), [r.task_id or r.id for r in suspects])
-    ended = sum(1 for run in suspects if (run.task_id or run.id) not in held and mark_worker_lost_if_orphaned(settings, run))
-    if ended:
-        logger.warning("sweep: %d running run(s) had lost their worker", ended)
-    return ended
 
 
 async def dispatch_and_follow(
@@ -372,6 +282,10 @@ async def _follow(
             last_event = anyio.current_time()
             continue
         quiet = anyio.current_time() - last_event
+        if watcher.last_status(run.id) is RunStatus.queued and not await anyio.to_thread.run_sync(any_worker_alive, settings):
+            # every worker died while the run waited for one: say so now rather than at the call's time limit
+            if await anyio.to_thread.run_sync(_fail_queued, settings, run.id, NO_WORKER):
+                return await anyio.to_thread.run_sync(_load, settings, run.id) or run
         if lost_after and watcher.last_status(run.id) is RunStatus.running and quiet > lost_after:
             last_event = anyio.current_time()
             current = await anyio.to_thread.run_sync(_load, settings, run.id)  # a re-run has a new task id
@@ -408,4 +322,5 @@ def run_public(run: Run) -> RunPublic:
         started_at=run.started_at,
         ended_at=run.ended_at,
         duration_ms=duration,
+        worker=run.worker,
     )

@@ -12,7 +12,8 @@ from celery import Celery
 from backend.core.queue import RUN_APP_TASK, get_celery
 from backend.core.settings import get_settings
 from backend.services.execution import execute_run
-from backend.services.runs import sweep_lost_runs
+from backend.services.lost_runs import sweep_lost_runs
+from backend.services.workers import this_worker
 from backend.worker.retention import PURGE_RUNS_TASK, purge
 
 SWEEP_LOST_RUNS_TASK = "toolpress.sweep_lost_runs"
@@ -41,9 +42,9 @@ def register_tasks(app: Celery) -> Celery:
 
     @app.task(name=RUN_APP_TASK, ignore_result=True, acks_late=True)
     def run_app(run_id: str) -> None:
-        """Execute one run by id."""
+        """Execute one run by id (the run records the name of the worker that runs it)."""
         with _logged_failure("run task %s", run_id):
-            execute_run(settings=get_settings(), run_id=run_id)
+            execute_run(settings=get_settings(), run_id=run_id, worker=this_worker())
 
     @app.task(name=PURGE_RUNS_TASK, ignore_result=True)
     def purge_runs() -> None:

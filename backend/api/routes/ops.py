@@ -16,6 +16,7 @@ from backend.core import metrics
 from backend.core.db import get_engine
 from backend.core.settings import Settings
 from backend.models import Run, RunStatus
+from backend.services.workers import HEARTBEAT_MISSED, live_workers
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,16 @@ def check_broker(settings: Settings) -> dict[str, Any]:
         return {"ok": True, "transport": conn.transport_cls}
 
 
+def check_workers(settings: Settings) -> dict[str, Any]:
+    """At least one worker is alive (by the heartbeats workers write; see services.workers)."""
+    alive, _ = live_workers(settings)
+    if not alive:
+        window = settings.worker_heartbeat_seconds * HEARTBEAT_MISSED
+        return {"ok": False, "error": f"no worker is alive (none has reported in the last {window:g} s); calls fail "
+                                      "until one is started"}
+    return {"ok": True, "alive": len(alive), "names": [worker.name for worker in alive[:20]]}
+
+
 def queue_depth(settings: Settings) -> int | None:
     """Messages waiting in the run queue, or None when the transport cannot tell cheaply."""
     url, timeout = settings.broker_url, settings.readiness_timeout_seconds
@@ -103,17 +114,20 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "The database or the broker is not ready"}})
+@router.get("/readyz", responses={503: {"description": "The database, the broker or the workers are not ready"}})
 def readyz(request: Request) -> JSONResponse:
-    """Ready to serve calls: the database is reachable and migrated, and the broker answers."""
+    """Ready to serve calls: the database is reachable and migrated, the broker answers, a worker is alive."""
     settings = _settings(request)
     checks: dict[str, dict[str, Any]] = {}
-    for name, check in (("database", check_database), ("broker", check_broker)):
+    for name, check in (("database", check_database), ("broker", check_broker), ("workers", check_workers)):
+        if name == "workers" and not checks["database"]["ok"]:  # the heartbeats are in the database
+            checks[name] = {"ok": None, "error": "not checked: the database is unavailable"}
+            continue
         try:
             checks[name] = check(settings)
         except Exception as exc:
             checks[name] = {"ok": False, "error": _describe(exc)}
-    failed = sorted(name for name, result in checks.items() if not result["ok"])
+    failed = sorted(name for name, result in checks.items() if result["ok"] is False)
     body = {"status": "ok" if not failed else "unavailable", "failed": failed, "checks": checks}
     return JSONResponse(body, status_code=200 if not failed else 503)
 

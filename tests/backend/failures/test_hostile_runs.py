@@ -20,6 +20,7 @@ import pytest
 import yaml
 from mcp import Client
 
+from support.apps import ApiUser
 from support.sandbox import sandbox_pids
 from support.stack import Stack, wait_until
 
@@ -52,26 +53,19 @@ def _spec(name: str, template: str, limits: dict[str, Any] | None) -> str:
 @pytest.fixture(scope="module")
 def apps(stack: Stack) -> Iterator[dict[str, Any]]:
     """One user with every hostile app and a benign one, published with their MCP servers on."""
-    with httpx.Client(base_url=stack.base_url, timeout=30) as api:
-        email = f"attacker-{uuid.uuid4().hex[:8]}@example.com"
-        api.post("/api/auth/signup", json={"email": email, "password": "long enough pw"}).raise_for_status()
-        token = api.post("/api/auth/login", json={"email": email, "password": "long enough pw"}).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        urls: dict[str, str] = {}
-        ids: dict[str, int] = {}
-        specs = {name: _spec(name, template, limits) for name, (template, limits, _) in HOSTILE.items()}
-        specs["echo"] = yaml.safe_dump({
-            "name": f"Echo {uuid.uuid4().hex[:6]}", "tool_name": "echo",
-            "inputs": [{"name": "text", "type": "string", "required": True}],
-            "steps": [], "outputs": [{"name": "text", "type": "string", "value": "{{ inputs.text }}"}],
-        })
-        for name, spec in specs.items():
-            created = api.post("/api/apps", json={"yaml": spec}, headers=headers)
-            assert created.status_code in (200, 201), created.text
-            ids[name] = created.json()["id"]
-            api.post(f"/api/apps/{ids[name]}/publish", headers=headers).raise_for_status()
-            urls[name] = api.post(f"/api/apps/{ids[name]}/mcp/enable", headers=headers).json()["url"]
-        yield {"urls": urls, "ids": ids, "headers": headers}
+    user = ApiUser(stack.base_url)
+    specs = {name: _spec(name, template, limits) for name, (template, limits, _) in HOSTILE.items()}
+    specs["echo"] = yaml.safe_dump({
+        "name": f"Echo {uuid.uuid4().hex[:6]}", "tool_name": "echo",
+        "inputs": [{"name": "text", "type": "string", "required": True}],
+        "steps": [], "outputs": [{"name": "text", "type": "string", "value": "{{ inputs.text }}"}],
+    })
+    published = {name: user.publish(spec) for name, spec in specs.items()}
+    try:
+        yield {"user": user, "urls": {name: url for name, (_, url) in published.items()},
+               "ids": {name: app_id for name, (app_id, _) in published.items()}}
+    finally:
+        user.close()
 
 
 async def _call(url: str, tool: str, arguments: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
@@ -130,8 +124,7 @@ def test_a_hostile_template_fails_naming_its_limit_while_the_server_keeps_servin
     assert result.is_error is True
     expected = HOSTILE[name][2]
     assert expected in result.content[0].text
-    runs = httpx.get(f"{stack.base_url}/api/runs", params={"app_id": apps["ids"][name]},
-                     headers=apps["headers"], timeout=30).json()["data"]
+    runs = apps["user"].runs(apps["ids"][name])
     assert runs[0]["status"] == "failed" and expected in runs[0]["error"]
 
     assert bystander.echoes and set(bystander.echoes) == {"still here"}

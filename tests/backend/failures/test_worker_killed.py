@@ -19,7 +19,7 @@ import yaml
 from mcp import Client
 
 from backend.core.queue import RUN_APP_TASK
-from backend.services.runs import RERUN_TASK_SUFFIX
+from backend.services.lost_runs import RERUN_TASK_SUFFIX
 from support.stack import REDIS_URL, stop_stack, wait_until
 from support.tasks_client import TaskHandle, Tasks
 

@@ -40,6 +40,9 @@ async def test_readyz_checks_database_migrations_and_broker(stack: Stack) -> Non
     assert body["status"] == "ok" and body["failed"] == []
     assert body["checks"]["database"]["ok"] is True and body["checks"]["database"]["revision"]
     assert body["checks"]["broker"] == {"ok": True, "transport": "memory" if stack.name == "embedded" else "redis"}
+    workers = body["checks"]["workers"]
+    assert workers["ok"] is True and workers["alive"] >= 1
+    assert all(name.startswith("embedded-" if stack.name == "embedded" else "toolpress-") for name in workers["names"])
 
 
 async def test_metrics_count_calls_errors_and_durations_per_app(stack: Stack) -> None:
@@ -97,8 +100,10 @@ def test_readyz_names_the_unreachable_broker_and_stale_schema(tmp_path: Path) ->
         response = httpx.get(f"{stack.base_url}/readyz", timeout=10)
         assert response.status_code == 503
         body = response.json()
-        assert body["status"] == "unavailable" and body["failed"] == ["broker"]
+        # no worker could start without a broker either: both are named
+        assert body["status"] == "unavailable" and body["failed"] == ["broker", "workers"]
         assert body["checks"]["database"]["ok"] is True
+        assert "no worker is alive" in body["checks"]["workers"]["error"]
         assert body["checks"]["broker"]["ok"] is False and "Connection" in body["checks"]["broker"]["error"]
         metrics = httpx.get(f"{stack.base_url}/metrics", timeout=10)
         assert metrics.status_code == 200

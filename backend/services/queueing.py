@@ -1,0 +1,52 @@
+"""Hand a recorded run to the task queue, or fail it at once when nothing could run it."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import Session, select
+
+from backend import crud
+from backend.core.db import session_scope
+from backend.core.queue import RUN_APP_TASK, get_celery
+from backend.core.settings import Settings
+from backend.models import Run, RunStatus, apply_transition
+from backend.services.errors import QueueUnavailable
+from backend.services.workers import any_worker_alive
+
+logger = logging.getLogger(__name__)
+
+QUEUE_UNAVAILABLE = "the task queue is unavailable; nothing was run, try again shortly"
+NO_WORKER = "no worker is available; nothing was run, try again shortly"
+
+
+def fail_unstarted(*, session: Session, run_id: str, reason: str) -> bool:
+    """Mark a run that no worker has started as failed with `reason`; False if it had already left the queue."""
+    run = session.exec(select(Run).where(Run.id == run_id).with_for_update()).first()
+    if run is None or RunStatus(run.status) is not RunStatus.queued:
+        session.rollback()
+        return False
+    apply_transition(run, RunStatus.failed)
+    run.error = reason
+    crud.save_run(session=session, run=run)
+    return True
+
+
+def enqueue_run(*, session: Session, settings: Settings, run: Run) -> None:
+    """Hand the run to the task queue. With no live worker, or a broker that refuses it, the run is marked
+    failed and QueueUnavailable raised (saying which): a call fails in seconds instead of waiting in a queue."""
+    if not any_worker_alive(settings):
+        fail_unstarted(session=session, run_id=run.id, reason=NO_WORKER)
+        raise QueueUnavailable(NO_WORKER)
+    try:
+        get_celery(settings.broker_url, settings.queue).send_task(RUN_APP_TASK, args=[run.id], task_id=run.task_id)
+    except Exception as exc:
+        logger.warning("could not queue run %s: %s", run.id, type(exc).__name__)
+        fail_unstarted(session=session, run_id=run.id, reason=QUEUE_UNAVAILABLE)
+        raise QueueUnavailable(QUEUE_UNAVAILABLE) from None
+
+
+def enqueue(settings: Settings, run: Run) -> None:
+    """enqueue_run in a database session of its own (for callers off the event loop)."""
+    with session_scope(settings.sqlalchemy_url) as session:
+        enqueue_run(session=session, settings=settings, run=run)
