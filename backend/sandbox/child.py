@@ -44,11 +44,29 @@ def _harden() -> None:
     except (OSError, AttributeError):  # not Linux: the supervisor's pipe closing still ends the process
         pass
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _forget_environment()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(NICENESS)
+
+
+def _forget_environment() -> None:
+    """Keep only _ENVIRONMENT_KEPT: in os.environ, and in the process's initial environment block too.
+
+    Clearing os.environ leaves the strings the process was started with in its memory, where
+    /proc/self/environ still shows them; they are zeroed (no pointer into them is left once every
+    variable has been unset and the kept ones set again from copies).
+    """
     kept = {key: os.environ[key] for key in _ENVIRONMENT_KEPT if key in os.environ}
     os.environ.clear()
     os.environ.update(kept)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.nice(NICENESS)
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[47]), int(fields[48])  # env_start, env_end (fields 50 and 51 of proc(5))
+    except (OSError, IndexError, ValueError):
+        return
+    if 0 < start < end:
+        ctypes.memset(start, 0, end - start)
 
 
 def _jsonable(value: Any) -> Any:

@@ -27,11 +27,11 @@ def run_hosts(stack: Stack) -> list[int]:
     return workers or [proc.pid for proc in stack.api.values() if proc.poll() is None]
 
 
+def sandbox_pids_of(host: int) -> set[int]:
+    """The sandbox processes of one process (a worker, `serve`, or a test that runs a pool): its fork server's children."""
+    return {pid for server in _children(host) if "forkserver" in _cmdline(server) for pid in _children(server)}
+
+
 def sandbox_pids(stack: Stack) -> set[int]:
-    """The sandbox processes alive now: the children of each run host's fork server."""
-    found: set[int] = set()
-    for host in run_hosts(stack):
-        for server in _children(host):
-            if "forkserver" in _cmdline(server):
-                found.update(_children(server))
-    return found
+    """The sandbox processes of a stack alive now."""
+    return {pid for host in run_hosts(stack) for pid in sandbox_pids_of(host)}

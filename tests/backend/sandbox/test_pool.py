@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from backend.sandbox import Hooks, Job, Limits, SandboxPool, SpecSource, SubApp, SubAppNotFound
+from support.sandbox import sandbox_pids_of
 
 ROOMY = Limits(cpu_seconds=20, memory_mb=256, wall_seconds=30)
 
 
+SERVER_SECRET = "TOOLPRESS_TEST_SANDBOX_SECRET"
+
+
 @pytest.fixture(scope="module")
 def pool() -> Iterator[SandboxPool]:
+    os.environ[SERVER_SECRET] = "the server's own configuration"  # what sandbox processes must not inherit
     started = SandboxPool(capacity=2, memory_mb=256)
     started.start(warm=2)
     try:
         yield started
     finally:
         started.close()
+        os.environ.pop(SERVER_SECRET, None)
 
 
 def _spec(*templates: str, name: str = "T") -> dict[str, Any]:
@@ -124,3 +132,13 @@ def test_a_cancel_between_steps_ends_the_run_without_killing_it(pool: SandboxPoo
     outcome = pool.run(_job(_spec("a", "b")), ROOMY, _hooks(cancel=cancel))
     assert outcome.status in ("cancelled", "succeeded")  # a run this short may finish before the cancel lands
     assert pool.run(_job(_spec("next")), ROOMY, _hooks()).outputs == {"text": "next"}
+
+
+def test_sandbox_processes_keep_nothing_of_the_server_environment_and_run_at_a_lower_priority(pool: SandboxPool) -> None:
+    assert pool.run(_job(_spec("warm")), ROOMY, _hooks()).status == "succeeded"
+    processes = sandbox_pids_of(os.getpid())
+    assert processes
+    for pid in processes:
+        environment = Path(f"/proc/{pid}/environ").read_bytes()
+        assert SERVER_SECRET.encode() not in environment and b"the server's own" not in environment
+        assert int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16]) > os.nice(0)
