@@ -114,6 +114,7 @@ class _Runtime:
                 os._exit(0)  # the supervisor is gone (or broke the protocol): nothing left to do
             kind = message.get("type")
             if kind == "run":
+                self.send({"type": "accepted"})
                 with self._job_ready:
                     self._cancelled.clear()
                     self._jobs.append(message)

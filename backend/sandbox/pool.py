@@ -52,6 +52,10 @@ _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(["__main__", "backend.sandbox.child"])
 
 
+class _NotAccepted(Exception):
+    """A process could not take a job (it had died while idle)."""
+
+
 class SubAppNotFound(Exception):
     """A sub_app step names an app the run's owner cannot call (the message says why)."""
 
@@ -115,6 +119,7 @@ class _Watch:
     limits: Limits
     deadline: float
     specs: dict[str | None, SpecSource] = field(default_factory=dict)
+    accepted: bool = False
     cancel_sent_at: float | None = None
     cpu_at_start: float = 0.0
     resident_at_start: int = 0
@@ -174,21 +179,16 @@ class _Process:
         """Run `job` in this process under `limits`; the process may be dead afterwards (see alive())."""
         watch = _Watch(limits=limits, deadline=time.monotonic() + limits.wall_seconds + WALL_GRACE_SECONDS)
         watch.specs[job.spec.key] = job.spec
-        # Only soft limits change per job (a hard limit, once lowered, cannot be raised again without privilege).
-        # Past the soft CPU limit the kernel sends SIGXCPU, whose default action ends the process; _look kills
-        # a process that somehow goes on. Past the soft memory limit allocations fail (MemoryError).
-        used = watch.cpu_at_start = watch.cpu_seconds = self.cpu_seconds()
-        self._set_limit(resource.RLIMIT_CPU, math.ceil(used + limits.cpu_seconds), resource.RLIM_INFINITY)
-        # The memory limit is what the run may add to the idle process (the engine's own modules excluded).
-        watch.resident_at_start = self.resident_bytes()
-        self.resident_when_started = self.resident_when_started or watch.resident_at_start
-        allowed = limits.memory_mb * 1024 * 1024
-        self._set_limit(resource.RLIMIT_DATA, self.data_bytes() + allowed, resource.RLIM_INFINITY)
-        self._send({
-            "type": "run", "run_id": job.run_id, "spec_key": job.spec.key,
-            "spec": self._document(job.spec), "inputs": job.inputs, "secrets": job.secrets,
-            "http_allow": job.http_allow, "call_stack": job.call_stack, "timeout": job.timeout,
-        })
+        try:
+            self._limit(limits, watch)
+            self._send({
+                "type": "run", "run_id": job.run_id, "spec_key": job.spec.key,
+                "spec": self._document(job.spec), "inputs": job.inputs, "secrets": job.secrets,
+                "http_allow": job.http_allow, "call_stack": job.call_stack, "timeout": job.timeout,
+            })
+        except OSError as exc:  # no such process, or its pipe is closed: it died while idle
+            self.known_specs.clear()
+            raise _NotAccepted(str(exc)) from None
         next_look = time.monotonic() + LOOK_EVERY_SECONDS
         while True:
             ready = wait([self.conn, self.process.sentinel], timeout=LOOK_EVERY_SECONDS)
@@ -196,6 +196,9 @@ class _Process:
                 try:
                     outcome = self._handle(receive(self.conn), watch, hooks)
                 except EOFError:
+                    if not watch.accepted:  # it died before it saw the job: not this run's doing
+                        self.known_specs.clear()
+                        raise _NotAccepted("the process ended before it took the job") from None
                     return self._died(watch)
                 except (MessageTooLarge, ValueError) as exc:
                     self.kill()
@@ -203,6 +206,9 @@ class _Process:
                 if outcome is not None:
                     return outcome
             elif self.process.sentinel in ready:
+                if not watch.accepted:
+                    self.known_specs.clear()
+                    raise _NotAccepted("the process ended before it took the job")
                 return self._died(watch)
             now = time.monotonic()
             if now >= next_look:  # looked at however busy the pipe is
@@ -210,6 +216,20 @@ class _Process:
                 outcome = self._look(watch, hooks, now)
                 if outcome is not None:
                     return outcome
+
+    def _limit(self, limits: Limits, watch: _Watch) -> None:
+        """Set the process's limits for the next job; note where its CPU time and memory start from.
+
+        Only soft limits change per job (a hard limit, once lowered, cannot be raised again without
+        privilege). Past the soft CPU limit the kernel sends SIGXCPU, whose default action ends the process
+        (_look kills one that goes on); past the soft memory limit allocations fail (MemoryError). The memory
+        limit is what the run may add to the idle process, whose own modules do not count.
+        """
+        used = watch.cpu_at_start = watch.cpu_seconds = self.cpu_seconds()
+        self._set_limit(resource.RLIMIT_CPU, math.ceil(used + limits.cpu_seconds), resource.RLIM_INFINITY)
+        watch.resident_at_start = self.resident_bytes()
+        self.resident_when_started = self.resident_when_started or watch.resident_at_start
+        self._set_limit(resource.RLIMIT_DATA, self.data_bytes() + limits.memory_mb * 1024 * 1024, resource.RLIM_INFINITY)
 
     def _document(self, spec: SpecSource) -> dict[str, Any] | None:
         if spec.key is not None and spec.key in self.known_specs:
@@ -223,7 +243,9 @@ class _Process:
 
     def _handle(self, message: dict[str, Any], watch: _Watch, hooks: Hooks) -> Outcome | None:
         kind = message.get("type")
-        if kind == "progress":
+        if kind == "accepted":
+            watch.accepted = True
+        elif kind == "progress":
             hooks.on_progress(int(message["done"]), int(message["total"]), message.get("message"))
         elif kind == "need_spec":
             source = watch.specs.get(message.get("key"))
@@ -251,6 +273,9 @@ class _Process:
             found = hooks.find_app(ref)
         except SubAppNotFound as exc:
             return {"error": str(exc)}
+        except Exception:  # the host could not look (its database is away): the step fails, the run goes on
+            logger.exception("looking up app %r for a sub_app step failed", ref)
+            return {"error": f"app {ref!r} could not be looked up just now; try again"}
         watch.specs[found.spec.key] = found.spec
         return {"name": found.name, "app_id": found.app_id, "key": found.spec.key, "spec": self._document(found.spec)}
 
@@ -325,18 +350,28 @@ class SandboxPool:
             self._put_back(process)
 
     def run(self, job: Job, limits: Limits, hooks: Hooks) -> Outcome:
-        """Execute one run in a sandbox process; never raises for what the run does."""
-        process = self._take()
-        reusable = False
-        try:
-            outcome = process.execute(job, limits, hooks)
-            reusable = process.alive() and not outcome.crashed and self._healthy(process)
-            return outcome
-        finally:
-            if reusable:
-                self._put_back(process)
-            else:
-                self._retire(process)
+        """Execute one run in a sandbox process; never raises for what the run does.
+
+        A process that died while idle (found when the job cannot be handed to it) is replaced and the job
+        handed to another, once.
+        """
+        for attempt in (1, 2):
+            process = self._take()
+            reusable = False
+            try:
+                outcome = process.execute(job, limits, hooks)
+                reusable = process.alive() and not outcome.crashed and self._healthy(process)
+                return outcome
+            except _NotAccepted:
+                if attempt == 2:
+                    raise
+                logger.warning("a sandbox process had died while idle; handing the run to another")
+            finally:
+                if reusable:
+                    self._put_back(process)
+                else:
+                    self._retire(process)
+        raise AssertionError("unreachable")
 
     def _healthy(self, process: _Process) -> bool:
         try:

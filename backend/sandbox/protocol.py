@@ -5,8 +5,8 @@ unpickling would let that process run code in the supervisor.
 
 Supervisor → process: ``run`` (a job), ``spec`` (a spec document it asked for), ``app`` (the answer
 to a sub-app lookup), ``cancel``.
-Process → supervisor: ``need_spec``, ``progress``, ``call_app``, and one of ``done``, ``failed``
-(``kind``: node, workflow, cancelled, crashed) or ``out_of_memory`` to end a job.
+Process → supervisor: ``accepted`` (the job arrived), ``need_spec``, ``progress``, ``call_app``, and one of
+``done``, ``failed`` (``kind``: node, workflow, cancelled, crashed) or ``out_of_memory`` to end a job.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ def receive(conn: Connection) -> dict[str, Any]:
     """Read one message (EOFError when the other side has gone; MessageTooLarge for an oversized one)."""
     try:
         data = conn.recv_bytes(MAX_MESSAGE_BYTES)
+    except ConnectionError:  # the other side died (a reset rather than a clean end of file)
+        raise EOFError from None
     except OSError as exc:  # multiprocessing's "bad message length": the writer sent more than we accept
         raise MessageTooLarge(str(exc)) from None
     message = json.loads(data)

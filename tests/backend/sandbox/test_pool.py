@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -142,3 +143,12 @@ def test_sandbox_processes_keep_nothing_of_the_server_environment_and_run_at_a_l
         environment = Path(f"/proc/{pid}/environ").read_bytes()
         assert SERVER_SECRET.encode() not in environment and b"the server's own" not in environment
         assert int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16]) > os.nice(0)
+
+
+def test_processes_killed_while_idle_are_replaced_and_the_next_run_still_runs(pool: SandboxPool) -> None:
+    assert pool.run(_job(_spec("warm")), ROOMY, _hooks()).status == "succeeded"
+    idle = sandbox_pids_of(os.getpid())
+    for pid in idle:
+        os.kill(pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    assert pool.run(_job(_spec("still here")), ROOMY, _hooks()).outputs == {"text": "still here"}
+    assert not idle & sandbox_pids_of(os.getpid())
