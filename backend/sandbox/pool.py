@@ -344,6 +344,8 @@ class SandboxPool:
 
     def start(self, warm: int = 0) -> None:
         """Start `warm` processes now (and keep that many ready after one is retired)."""
+        if not (hasattr(resource, "prlimit") and os.path.isdir("/proc/self")):
+            raise RuntimeError("sandbox processes need Linux (prlimit and /proc), which this system does not have")
         self._warm = min(warm, self.capacity)
         for _ in range(self._warm):
             process = self._spawn_counted()
