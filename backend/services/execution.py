@@ -23,7 +23,6 @@ from backend.services import secrets as user_secrets
 from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app, version_spec
 from backend.services.errors import ServiceError
 from backend.services.usage import MAX_TRAIL, progress_entry
-from workflows.references import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +242,6 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
         run = crud.save_run(session=session, run=run)
         inputs = dict(run.inputs)
         root = app.name if app is not None else str(run.app_id)
-    redact = Redactor(secrets)
     progress = _ProgressRecorder(settings, run_id)
 
     def on_progress(event: Any) -> None:
@@ -263,18 +261,18 @@ def execute_run(*, settings: Settings, run_id: str) -> None:
     except workflows.RunCancelled:
         end = _end(settings, run_id, RunStatus.cancelled, error="cancelled by the caller", **progress.close())
     except workflows.NodeError as exc:
-        end = _end(settings, run_id, RunStatus.failed, error=redact.text(str(exc)),
-                   trace=redact.tree(_trace_of(getattr(exc, "trace", None))), **progress.close())
+        end = _end(settings, run_id, RunStatus.failed, error=str(exc),
+                   trace=_trace_of(getattr(exc, "trace", None)), **progress.close())
     except workflows.WorkflowError as exc:
-        end = _end(settings, run_id, RunStatus.failed, error=redact.text(str(exc)), **progress.close())
+        end = _end(settings, run_id, RunStatus.failed, error=str(exc), **progress.close())
     except Exception:
         logger.exception("run %s crashed", run_id)
         end = _end(settings, run_id, RunStatus.failed, error=f"internal error while running the app (run {run_id})",
                    **progress.close())
     else:
         end = _end(
-            settings, run_id, RunStatus.succeeded, result=redact.tree(_jsonable(result.outputs)),
-            trace=redact.tree(_trace_of(result.trace)), **progress.close(),
+            settings, run_id, RunStatus.succeeded, result=_jsonable(result.outputs),
+            trace=_trace_of(result.trace), **progress.close(),
         )
     bus.publish(run_id, end)
 
