@@ -1,5 +1,6 @@
 """SQLModel tables and their API schema families."""
 
+from backend.models.account import AccountToken, AccountTokenCreate, AccountTokenPublic, AccountTokensPublic
 from backend.models.access import (
     AccessToken,
     AccessTokenCreate,
@@ -35,6 +36,10 @@ from backend.models.toolkit import (
 from backend.models.user import TokenPublic, User, UserCreate, UserLogin, UserPublic
 
 __all__ = [
+    "AccountToken",
+    "AccountTokenCreate",
+    "AccountTokenPublic",
+    "AccountTokensPublic",
     "AccessToken",
     "AccessTokenCreate",
     "AccessTokenPublic",
