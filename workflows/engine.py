@@ -35,9 +35,9 @@ from workflows.errors import NodeError, NodeFailure, RunCancelled, RunTimedOut
 from workflows.files import resolve_file
 from workflows.nodes import NodeContext, get_node_type
 from workflows.outputs import evaluate_outputs
-from workflows.references import MaskedSecrets, Secrets, WithheldSecrets, resolve
+from workflows.references import MaskedSecrets, Secrets, WithheldSecrets, resolve, template_strings
 from workflows.results import ProgressEvent, RunResult, StepTrace
-from workflows.secret_flow import Redactor, sent_secrets
+from workflows.secret_flow import Redactor, sent_secrets, uses_secrets
 from workflows.spec import AppSpec, StepSpec
 from workflows.templating import describe_error
 from workflows.tracing import DEFAULT_TRACE_LIMIT, limit_trace
@@ -68,6 +68,10 @@ def _earliest(*deadlines: float | None) -> float | None:
     return min(known) if known else None
 
 
+def _reads_secrets(value: Any, name: str) -> bool:
+    return any(uses_secrets(source) for _, source in template_strings(value, name))
+
+
 _WITHHELD = WithheldSecrets()
 _MASKED = MaskedSecrets()
 
@@ -85,7 +89,7 @@ class _Sending:
     def __init__(self, secrets: Mapping[str, Any], names: frozenset[str]) -> None:
         self.names = names
         self.scrub = Redactor(str(secrets[n]) for n in names if n in secrets and secrets[n] is not None)
-        self.shown: dict[str, Any] = {}
+        self.shown: dict[str, Any] = {}  # the step's input as the trace shows it
         self._swaps: dict[str, str] = {}
 
     def __bool__(self) -> bool:
@@ -246,25 +250,24 @@ class _Run:
         The trace gets the same fields rendered with ``[secret NAME]`` in place of each secret, never a
         value-based redaction of the real ones, which a caller could probe with guesses.
         """
-        raw, shown = dict(step.config), dict(step.config)
+        raw, masked = dict(step.config), {}
         for name in node_type.resolved_fields:
             if name not in raw:
                 continue
-            if name in node_type.secret_sinks and sending:
+            if name in node_type.secret_sinks and sending and _reads_secrets(raw[name], name):
+                masked[name] = resolve(raw[name], {**variables, "secrets": _MASKED})
                 real = resolve(raw[name], {**variables, "secrets": self.secrets})
-                shown[name] = resolve(raw[name], {**variables, "secrets": _MASKED})
-                sending.remember(real, shown[name])
+                sending.remember(real, masked[name])
                 raw[name] = real
             else:
-                raw[name] = shown[name] = resolve(raw[name], variables)
+                raw[name] = resolve(raw[name], variables)
         try:
             config = node_type.Config.model_validate(raw)
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
             raise NodeFailure(f"invalid step config{f' at {where}' if where else ''}: {err['msg']}") from None
-        sending.shown = {**config.model_dump(mode="json", by_alias=True), **{
-            k: v for k, v in shown.items() if k in node_type.resolved_fields and k in node_type.secret_sinks}}
+        sending.shown = {**config.model_dump(mode="json", by_alias=True), **masked}
         return config
 
     def _run_step(self, step: StepSpec, *, inputs: Mapping[str, Any], scope: dict[str, Any],

@@ -5,6 +5,8 @@ When the `docker compose` plugin is installed, `docker compose config` validates
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 import shutil
 import subprocess
@@ -109,9 +111,6 @@ def test_api_replicas_get_more_time_to_stop_than_their_drain_grace_period(compos
 def test_the_api_trusts_forwarded_addresses_from_the_proxy_alone(compose: dict) -> None:
     """The log-in limits count per client address: behind nginx the API must see the client's, and only nginx
     may tell it (a client's own X-Forwarded-For from anywhere else is ignored)."""
-    import ipaddress
-    import json
-
     trusted = json.loads(compose["x-toolpress-env"]["TOOLPRESS_TRUSTED_PROXIES"])
     proxy_address = compose["services"]["proxy"]["networks"]["default"]["ipv4_address"]
     assert trusted == [proxy_address]
