@@ -97,19 +97,22 @@ def test_one_address_cannot_spray_many_accounts(front: Front) -> None:
 
 
 def test_many_addresses_are_slowed_down_on_one_account_but_its_known_client_is_not(front: Front) -> None:
-    email = _account(front)
-    owner = httpx.Client(timeout=30)
+    email, other = _account(front), _account(front)
+    owner, stranger = httpx.Client(timeout=30), httpx.Client(timeout=30)
     assert front.login(email, PASSWORD, _address(), owner).status_code == 200  # the owner's browser is now known
+    assert front.login(other, PASSWORD, _address(), stranger).status_code == 200  # known to another account only
     botnet = [_address() for _ in range(6)]
     assert [front.login(email, WRONG, bot).status_code for bot in botnet[:5]] == [401] * 5
     held = front.login(email, WRONG, botnet[5])
     assert held.status_code == 429 and held.json()["detail"].startswith("too many failed log-ins for this account;")
     assert 0 < int(held.headers["retry-after"]) <= 15
     assert front.login(email, PASSWORD, _address()).status_code == 429  # an unknown client waits, right or wrong
+    assert front.login(email, PASSWORD, _address(), stranger).status_code == 429
+    with httpx.Client(timeout=30, cookies={"toolpress_known": "forged.value.sig"}) as forger:
+        assert front.login(email, PASSWORD, _address(), forger).status_code == 429
     assert front.login(email, PASSWORD, _address(), owner).status_code == 200  # the owner gets in at once
-    other = _account(front)
-    assert front.login(other, PASSWORD, _address(), owner).status_code == 200  # known to one account: no hint to others
     owner.close()
+    stranger.close()
 
 
 def test_guesses_sent_at_once_are_counted_before_any_is_checked(front: Front) -> None:

@@ -88,6 +88,8 @@ def test_log_out_everywhere_ends_every_session_and_token_at_once(two_apis: Stack
     a, b = _apis(two_apis)
     other_browser, cookie_b = _log_in(b, owner.email)
     cookie_a, token = owner.browser.cookies["toolpress_session"], _api_token(b, owner.email)
+    platform = f"{two_apis.base_url}/mcp/platform/mcp"
+    grant = owner.oauth_token(platform)
     page = owner.browser.get("/account")
     assert "Log out everywhere" in page.text and "logged in to the console in 2 browsers" in page.text
 
@@ -99,6 +101,7 @@ def test_log_out_everywhere_ends_every_session_and_token_at_once(two_apis: Stack
         assert not _cookie_works(base, cookie_a) and not _cookie_works(base, cookie_b)
         assert not _token_works(base, token) and not _token_works(base, owner.headers["Authorization"][7:])
     assert other_browser.get("/account").headers["location"].startswith("/login")
+    assert initialize(platform, grant).status_code == 401
     fresh = _api_token(a, owner.email)
     assert _token_works(b, fresh)
     assert httpx.post(f"{b}/api/auth/logout-everywhere", headers={"Authorization": f"Bearer {fresh}"}).status_code == 204
