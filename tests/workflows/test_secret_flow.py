@@ -196,3 +196,15 @@ def test_a_spec_stored_before_the_rule_cannot_read_a_secret_at_run_time() -> Non
         "config": {"template": "{{ secrets.API_KEY }}"}})]})  # as if saved by an older version
     with pytest.raises(NodeError, match="secret 'API_KEY' can only be sent to the outside"):
         execute(stored, {"text": "x"}, secrets=SECRETS)
+
+
+def test_a_models_key_and_base_url_may_come_from_secrets(server: Any) -> None:
+    answer = {"model": "m", "choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}]}
+    server.route("/v1/chat/completions", answer)
+    spec = spec_from_dict(_spec([{"id": "ask", "type": "llm", "base_url": "{{ secrets.LLM_BASE }}/v1", "model": "m",
+                                  "api_key": "{{ secrets.API_KEY }}", "user": "{{ inputs.text }}"}],
+                                [{"name": "said", "type": "string", "value": "{{ steps.ask.text }}"}]))
+    result = execute(spec, {"text": "hello"}, http_allow=server.allow, secrets={**SECRETS, "LLM_BASE": server.url})
+    assert result.outputs == {"said": "hi"} and server.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    assert result.trace[0].input["base_url"] == "[secret LLM_BASE]/v1"  # type: ignore[index]
+    assert server.url not in json.dumps(result.trace[0].to_dict()["input"])
