@@ -17,7 +17,7 @@ from backend import crud
 from backend.core.db import session_scope
 from backend.core.logging import configure_logging, uvicorn_log_config
 from backend.core.settings import Settings, get_settings
-from backend.services import ServiceError, apps, endpoints, toolkits, users
+from backend.services import ServiceError, accounts, apps, endpoints, toolkits, users
 from backend.services.examples import load_examples
 
 logger = logging.getLogger("toolpress")
@@ -87,6 +87,9 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=port,
         log_config=uvicorn_log_config(settings.log_level),
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        # X-Forwarded-For/-Proto count only from the configured proxies (uvicorn's default trusts any loopback peer)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
     )
     server = _draining_server(config)
     try:
@@ -343,10 +346,12 @@ def _cmd_mcp_stdio(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_users(args: argparse.Namespace, settings: Settings) -> int:
-    password = args.password or getpass.getpass("password: ")
-    if len(password) < 8:
-        print("error: the password needs at least 8 characters", file=sys.stderr)
-        return 2
+    password = ""
+    if args.users_cmd in ("create", "set-password"):
+        password = args.password or getpass.getpass("password: ")
+        if len(password) < 8:
+            print("error: the password needs at least 8 characters", file=sys.stderr)
+            return 2
 
     def run(session: Session) -> int:
         user = crud.get_user_by_email(session=session, email=args.email)
@@ -355,8 +360,12 @@ def _cmd_users(args: argparse.Namespace, settings: Settings) -> int:
         elif user is None:
             print(f"error: no user {args.email!r}", file=sys.stderr)
             return 1
+        elif args.users_cmd == "set-password":
+            user = accounts.change_password(session=session, user=user, password=password)
+        elif args.users_cmd == "disable":
+            user = accounts.disable(session=session, settings=settings, user=user)
         else:
-            users.set_password(session=session, user=user, password=password)
+            user = accounts.enable(session=session, user=user)
         print(user.id)
         return 0
 
@@ -442,10 +451,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     users_p = sub.add_parser("users", help="console accounts")
     users_sub = users_p.add_subparsers(dest="users_cmd", required=True)
-    for name in ("create", "set-password"):
-        p = users_sub.add_parser(name)
+    for name, text in (("create", "a new account"),
+                       ("set-password", "a new password; every session and API token of the account ends")):
+        p = users_sub.add_parser(name, help=text)
         p.add_argument("email")
         p.add_argument("--password", help="read from a prompt when omitted")
+    for name, text in (("disable", "refuse the account's log-ins, end its sessions, tokens and OAuth grants, and "
+                                   "switch its MCP servers off"),
+                       ("enable", "let a disabled account log in again")):
+        users_sub.add_parser(name, help=text).add_argument("email")
     users_p.set_defaults(handler=_cmd_users)
     return parser
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from workflows.errors import SpecIssue
 from workflows.nodes import get_node_type, node_types
 from workflows.schema import field_schema, type_definitions
+from workflows.secret_flow import secret_flow_issues
 from workflows.templating import check_template, is_single_expression
 
 if TYPE_CHECKING:
@@ -271,4 +272,4 @@ def check_spec(spec: AppSpec) -> list[SpecIssue]:
         for problem in check_template(out.value, inputs=input_names, earlier_steps=ids,
                                       step_fields=scope.fields):
             issues.append(SpecIssue(f"outputs[{index}].value", problem))
-    return issues
+    return issues + secret_flow_issues(spec)

@@ -11,6 +11,12 @@ Waiting (HTTP, LLM, sub-apps, backoff sleeps) happens through ``_Run.wait``: the
 call runs in a helper thread while the run's thread polls ``should_cancel`` and the
 deadlines every ``cancel_poll_interval`` seconds, so a cancel interrupts the wait at once.
 CPU-bound steps (templates) are bounded by the sandbox's own budget and checked afterwards.
+
+Secrets: only a step's sink fields (``Node.secret_sinks``: what an HTTP request or a model call sends) are
+resolved with the real ``secrets``; every other template sees ``WithheldSecrets``, and the spec checks refuse
+such reads when the spec is saved (``workflows.secret_flow``). So the run reads exactly the secrets its sinks
+send, and those are all it keeps out of what it reports: the trace shows each sink field rendered with
+``[secret NAME]``, and the values are scrubbed from what that step got back. Nothing else is redacted by value.
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ from workflows.errors import NodeError, NodeFailure, RunCancelled, RunTimedOut
 from workflows.files import resolve_file
 from workflows.nodes import NodeContext, get_node_type
 from workflows.outputs import evaluate_outputs
-from workflows.references import Redactor, Secrets, resolve
+from workflows.references import MaskedSecrets, Secrets, WithheldSecrets, resolve, template_strings
 from workflows.results import ProgressEvent, RunResult, StepTrace
+from workflows.secret_flow import Redactor, sent_secrets, uses_secrets
 from workflows.spec import AppSpec, StepSpec
 from workflows.templating import describe_error
 from workflows.tracing import DEFAULT_TRACE_LIMIT, limit_trace
@@ -61,6 +68,58 @@ def _earliest(*deadlines: float | None) -> float | None:
     return min(known) if known else None
 
 
+def _reads_secrets(value: Any, name: str) -> bool:
+    return any(uses_secrets(source) for _, source in template_strings(value, name))
+
+
+_WITHHELD = WithheldSecrets()
+_MASKED = MaskedSecrets()
+
+
+class _Sending:
+    """What one step sends to the outside: the secrets it reads in its sink fields, and how to keep them out of
+    what it reports.
+
+    ``scrub`` removes their values from what the step got back (a service may echo a key). An error message
+    may quote a sink field (``GET <url> failed``): each resolved sink string is first swapped for its masked
+    rendering as a whole, so the caller's part of it is never scrubbed by value, then the rest (text from
+    the other side) is scrubbed.
+    """
+
+    def __init__(self, secrets: Mapping[str, Any], names: frozenset[str]) -> None:
+        self.names = names
+        self.scrub = Redactor(str(secrets[n]) for n in names if n in secrets and secrets[n] is not None)
+        self.shown: dict[str, Any] = {}  # the step's input as the trace shows it
+        self._swaps: dict[str, str] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def remember(self, real: Any, masked: Any) -> None:
+        """Pair each resolved sink string with its masked rendering (same tree shape)."""
+        if isinstance(real, str) and isinstance(masked, str):
+            if real != masked:
+                self._swaps[real] = masked
+        elif isinstance(real, dict) and isinstance(masked, dict):
+            for key, value in real.items():
+                self.remember(value, masked.get(key))
+        elif isinstance(real, list) and isinstance(masked, list):
+            for value, shown in zip(real, masked, strict=False):
+                self.remember(value, shown)
+
+    def clean(self, message: str) -> str:
+        """An error message with the sink strings masked and the sent secrets scrubbed from the rest."""
+        if not self.names:
+            return message
+        marks = {f"\x00{index}\x00": real for index, real in enumerate(sorted(self._swaps, key=len, reverse=True))}
+        for mark, real in marks.items():
+            message = message.replace(real, mark)
+        message = self.scrub.text(message)
+        for mark, real in marks.items():
+            message = message.replace(mark, self._swaps[real])
+        return message
+
+
 class _RunLate(Exception):
     """The whole run passed its time limit (turned into RunTimedOut for the current step)."""
 
@@ -73,9 +132,8 @@ class _Run:
                  timeout: float | None, poll: float, http_allow: Sequence[str],
                  call_app: Callable[..., Any] | None, call_stack: Sequence[str]) -> None:
         self.spec = spec  # read by the output node through NodeContext.service("spec")
-        self.secrets = Secrets(secrets)
+        self.secrets = Secrets(secrets)  # read only by the sink fields the engine resolves (workflows.secret_flow)
         self.context = dict(context)
-        self.redactor = Redactor(self.secrets)
         self.on_progress = on_progress
         self.should_cancel = should_cancel
         self.time_limit = timeout
@@ -103,7 +161,7 @@ class _Run:
             if final or self.total < self.done:
                 self.total = self.done
             event = ProgressEvent(done=self.done, total=self.total, step_id=step_id,
-                                  message=self.redactor.text(f"step {self.done}/{self.total}: {label}"))
+                                  message=f"step {self.done}/{self.total}: {label}")
             if self.on_progress is not None:
                 self.on_progress(event)
 
@@ -157,7 +215,7 @@ class _Run:
     # -- steps -----------------------------------------------------------------------------
     def _variables(self, inputs: Mapping[str, Any], steps: Mapping[str, Any],
                    extras: Mapping[str, Any]) -> dict[str, Any]:
-        return {"inputs": inputs, "steps": steps, "secrets": self.secrets, "context": self.context, **extras}
+        return {"inputs": inputs, "steps": steps, "secrets": _WITHHELD, "context": self.context, **extras}
 
     def run_list(self, steps: Sequence[StepSpec], *, inputs: Mapping[str, Any], scope: dict[str, Any],
                  extras: Mapping[str, Any], parent: str | None, progress: bool, sink: list[StepTrace],
@@ -185,20 +243,32 @@ class _Run:
     def _skipped(steps: Sequence[StepSpec], parent: str | None) -> list[StepTrace]:
         return [StepTrace(step_id=s.id, type=s.type, status="skipped", parent=parent) for s in steps]
 
-    def _config(self, step: StepSpec, variables: Mapping[str, Any]) -> tuple[Any, Any]:
-        node_type = get_node_type(step.type)
-        if node_type is None:
-            raise NodeFailure(f"unknown step type '{step.type}'")
-        raw = dict(step.config)
+    def _config(self, step: StepSpec, node_type: Any, variables: Mapping[str, Any],
+                sending: _Sending) -> Any:
+        """Resolve the step's fields (its sinks with the real secrets) and validate its config.
+
+        The trace gets the same fields rendered with ``[secret NAME]`` in place of each secret, never a
+        value-based redaction of the real ones, which a caller could probe with guesses.
+        """
+        raw, masked = dict(step.config), {}
         for name in node_type.resolved_fields:
-            if name in raw:
+            if name not in raw:
+                continue
+            if name in node_type.secret_sinks and sending and _reads_secrets(raw[name], name):
+                masked[name] = resolve(raw[name], {**variables, "secrets": _MASKED})
+                real = resolve(raw[name], {**variables, "secrets": self.secrets})
+                sending.remember(real, masked[name])
+                raw[name] = real
+            else:
                 raw[name] = resolve(raw[name], variables)
         try:
-            return node_type, node_type.Config.model_validate(raw)
+            config = node_type.Config.model_validate(raw)
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
             raise NodeFailure(f"invalid step config{f' at {where}' if where else ''}: {err['msg']}") from None
+        sending.shown = {**config.model_dump(mode="json", by_alias=True), **masked}
+        return config
 
     def _run_step(self, step: StepSpec, *, inputs: Mapping[str, Any], scope: dict[str, Any],
                   extras: Mapping[str, Any], parent: str | None, progress: bool, sink: list[StepTrace],
@@ -208,23 +278,26 @@ class _Run:
         started = time.perf_counter()
         limit = step.time_limit
         step_deadline = _earliest(deadline, None if limit is None else time.monotonic() + limit)
+        node_type = get_node_type(step.type)
+        sending = _Sending(self.secrets, sent_secrets(node_type, step.config) if node_type else frozenset())
         try:
+            if node_type is None:
+                raise NodeFailure(f"unknown step type '{step.type}'")
             if self.deadline is not None and time.monotonic() >= self.deadline:
                 raise _RunLate
-            variables = self._variables(inputs, scope, extras)
-            node_type, config = self._config(step, variables)
-            entry.input = self.redactor.tree(config.model_dump(mode="json", by_alias=True))
+            config = self._config(step, node_type, self._variables(inputs, scope, extras), sending)
+            entry.input = sending.shown
             ctx = NodeContext(step_id=step.id, inputs=inputs, steps=scope, context=self.context,
-                              secrets=self.secrets, extras=extras, runtime=self, deadline=step_deadline,
+                              secrets=_WITHHELD, extras=extras, runtime=self, deadline=step_deadline,
                               progress=progress, sink=sink)
-            output = _json_safe(node_type().run(config, ctx))
+            output = sending.scrub.tree(_json_safe(node_type().run(config, ctx)))
             if limit is not None and time.perf_counter() - started > limit:
                 raise NodeFailure(f"took longer than its time limit of {limit:g} s")
         except RunCancelled:
             self._close(entry, started, "cancelled", "cancelled while running")
             raise
         except NodeError as exc:  # a nested step failed; this container fails with the same message
-            self._close(entry, started, "failed", self.redactor.text(exc.message))
+            self._close(entry, started, "failed", exc.message)
             raise
         except _RunLate:
             message = (f"step '{step.id}' ({step.type}) stopped: the run exceeded its time limit "
@@ -235,10 +308,10 @@ class _Run:
             raise  # the process is out of memory: the run ends, it is not this step's failure to report
         except Exception as exc:  # noqa: BLE001 - a node's failure becomes a clean NodeError
             reason = exc.reason if isinstance(exc, NodeFailure) else describe_error(exc)
-            message = self.redactor.text(f"step '{step.id}' ({step.type}) failed: {reason}")
+            message = sending.clean(f"step '{step.id}' ({step.type}) failed: {reason}")
             self._close(entry, started, "failed", message)
             raise NodeError(step.id, message) from None
-        entry.output = self.redactor.tree(output)
+        entry.output = output
         self._close(entry, started, "succeeded", None)
         if node_type.terminal and self.outputs is None:
             self.outputs = output.get("outputs", {})
@@ -275,7 +348,7 @@ def _resolve_files(run: _Run, spec: AppSpec, values: dict[str, Any]) -> None:
             values[field.name] = resolve_file(field.name, value, allow=run.http_allow,
                                               wait=lambda func, what=what: run.wait(func, deadline=None, what=what))
         except NodeFailure as exc:
-            raise NodeError("inputs", run.redactor.text(f"input '{field.name}': {exc.reason}")) from None
+            raise NodeError("inputs", f"input '{field.name}': {exc.reason}") from None
         except _RunLate:
             raise RunTimedOut("inputs", f"the run exceeded its time limit of {run.time_limit:g} s while "
                                         f"fetching {what}") from None
@@ -301,8 +374,8 @@ def execute(
     A ``MemoryError`` is not turned into a step failure: it means the process ran out of the memory it
     is allowed (its host sets the limit), and propagates so the host can end the run and report that.
 
-    ``secrets`` are visible to templates as ``secrets.NAME`` and redacted from everything
-    the run reports; ``http_allow`` lists ``host``/``host:port`` targets the SSRF guard lets
+    ``secrets`` are what sink fields read as ``secrets.NAME`` (shown masked in the trace and
+    scrubbed from what the sending step got back); ``http_allow`` lists ``host``/``host:port`` targets the SSRF guard lets
     through; ``call_app`` serves ``sub_app`` steps (see ``workflows.nodes.sub_app``);
     ``call_stack`` holds the ids of the calling apps (cycle check); ``timeout`` (seconds)
     and the spec's ``time_limit`` bound the run; ``trace_limit`` bounds the trace's JSON size.
@@ -324,9 +397,9 @@ def execute(
         raise
     trace = limit_trace(run.trace, trace_limit)
     if run.outputs is not None:
-        return RunResult(outputs=run.redactor.tree(run.outputs), trace=trace)
+        return RunResult(outputs=run.outputs, trace=trace)
     try:
         outputs = evaluate_outputs(spec, run._variables(values, results, {}))
     except NodeFailure as exc:
-        raise NodeError("outputs", run.redactor.text(f"outputs failed: {exc.reason}"), trace=trace) from None
-    return RunResult(outputs=run.redactor.tree(outputs), trace=trace)
+        raise NodeError("outputs", f"outputs failed: {exc.reason}", trace=trace) from None
+    return RunResult(outputs=outputs, trace=trace)

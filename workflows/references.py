@@ -1,4 +1,4 @@
-"""References inside step fields: resolving JSON trees of templates and redacting secrets.
+"""References inside step fields: resolving JSON trees of templates, and the secrets they may read.
 
 One syntax everywhere: a string containing ``{{ … }}`` or ``{% … %}`` is a template over
 ``inputs``, ``steps``, ``secrets`` and ``context``. A string that is exactly one
@@ -13,10 +13,7 @@ from typing import Any
 
 from workflows.templating import evaluate
 
-__all__ = ["REDACTED", "Redactor", "Secrets", "is_template", "resolve", "template_strings"]
-
-REDACTED = "[redacted]"
-MIN_SECRET_CHARS = 4  # shorter values would blank out ordinary words; document, don't redact
+__all__ = ["MaskedSecrets", "Secrets", "WithheldSecrets", "is_template", "resolve", "template_strings"]
 
 
 def is_template(value: Any) -> bool:
@@ -57,36 +54,19 @@ class Secrets(dict[str, Any]):
         raise RenderError(f"secret '{key}' is not set; add it to the owner's secrets")
 
 
-class Redactor:
-    """Replaces every secret value (at least 4 characters) with ``[redacted]`` in text and JSON trees.
+class MaskedSecrets(dict[str, Any]):
+    """Stands in for the secrets when a step's input is rendered for the trace: ``[secret NAME]`` for each."""
 
-    Applied to everything a run reports (trace inputs and outputs, errors, progress
-    messages, final outputs). It catches the secret verbatim, not transformed copies
-    (base64, reversed); node types that send secrets put them in headers, not results.
-    """
+    def __missing__(self, key: str) -> str:
+        return f"[secret {key}]"
 
-    def __init__(self, secrets: Mapping[str, Any] | None = None) -> None:
-        values = {str(v) for v in (secrets or {}).values() if v is not None}
-        self._values = sorted((v for v in values if len(v) >= MIN_SECRET_CHARS), key=len, reverse=True)
 
-    def __bool__(self) -> bool:
-        return bool(self._values)
+class WithheldSecrets(dict[str, Any]):
+    """The ``secrets`` every template outside a sink sees: reading one fails (the spec checks refuse such reads
+    when a spec is saved; this keeps a spec stored before that rule from reading one at run time)."""
 
-    def text(self, text: str) -> str:
-        """Return ``text`` with secrets replaced."""
-        for secret in self._values:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
+    def __missing__(self, key: str) -> Any:
+        from workflows.sandbox import RenderError  # noqa: PLC0415 - sandbox imports nothing of this module
 
-    def tree(self, value: Any) -> Any:
-        """Return a copy of a JSON tree with secrets replaced in every string (keys included)."""
-        if not self._values:
-            return value
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {self.text(str(k)): self.tree(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.tree(v) for v in value]
-        return value
+        raise RenderError(f"secret '{key}' can only be sent to the outside (an HTTP request or a model's key), "
+                          "not used here")

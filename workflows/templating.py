@@ -2,7 +2,7 @@
 
 Templates see four names: ``inputs`` (the validated arguments), ``steps`` (results of
 earlier steps by id, e.g. ``steps.greet.text``), ``secrets`` (named secrets passed to
-``execute``; redacted from everything the run reports) and ``context`` (run metadata
+``execute``; readable only in the fields that send them out, see ``workflows.secret_flow``) and ``context`` (run metadata
 passed to ``execute``). Steps inside a ``map`` also see ``item`` and ``index``. A value
 that is exactly one ``{{ expression }}`` keeps its native JSON type.
 """
@@ -28,6 +28,7 @@ __all__ = [
     "evaluate",
     "is_single_expression",
     "render",
+    "template_ast",
 ]
 
 ROOT_NAMES = ("inputs", "steps", "secrets", "context")
@@ -37,6 +38,11 @@ _MAX_REASON = 500
 @lru_cache(maxsize=512)
 def _parse(source: str) -> nodes.Template:
     return environment.parse(source)
+
+
+def template_ast(source: str) -> nodes.Template:
+    """The parsed syntax tree of a template (cached); raises TemplateSyntaxError."""
+    return _parse(source)
 
 
 @lru_cache(maxsize=512)

@@ -12,10 +12,12 @@ from sqlmodel import Session
 from backend.core.db import get_engine
 from backend.core.settings import Settings, get_settings
 from backend.models import App, User
+from backend.models.account import API
 from backend.models.base import MAX_ID
 from backend.services import NotFound
 from backend.services.apps import resolve_app
-from backend.services.users import token_is_read_only, user_from_token
+from backend.services import credentials
+from backend.services.credentials import Credential
 
 
 def settings_dep(request: Request) -> Settings:
@@ -42,22 +44,37 @@ _READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="The access token from POST /api/auth/login")
 
 
-def current_user(
-    request: Request, session: SessionDep, settings: SettingsDep,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
-    """The user behind the bearer token; 401 otherwise, and 403 when a read-only token tries to change something."""
-    user = user_from_token(session=session, settings=settings, token=creds.credentials) if creds else None
-    if user is None or creds is None:
+def signed_in(
+    session: SessionDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Credential:
+    """The API token of the request and its user; 401 when it is missing, unknown, revoked or expired."""
+    found = credentials.authenticate(session=session, presented=creds.credentials, kind=API) if creds else None
+    if found is None:
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="missing, invalid or expired access token",
+            detail="missing, invalid, revoked or expired access token",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if request.method not in _READING_METHODS and token_is_read_only(settings=settings, token=creds.credentials):
+    return found
+
+
+SignedIn = Annotated[Credential, Depends(signed_in)]
+
+
+def current_credential(request: Request, credential: SignedIn) -> Credential:
+    """The request's API token (`signed_in`); 403 when a read-only token tries to change something."""
+    if request.method not in _READING_METHODS and credential.read_only:
         raise HTTPException(status_code=status.HTTP_403_FORBIDDEN,
                             detail="this access token is read-only; log in without read_only to change things")
-    return user
+    return credential
+
+
+CurrentCredential = Annotated[Credential, Depends(current_credential)]
+
+
+def current_user(credential: CurrentCredential) -> User:
+    """The user behind the request's API token (see `current_credential`)."""
+    return credential.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

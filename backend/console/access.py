@@ -1,5 +1,5 @@
-"""An app's or a toolkit's access page: bearer tokens (create, shown once with ready snippets; revoke) and the
-OAuth clients allowed to call it (revoke)."""
+"""An app's or a toolkit's access page: bearer tokens (create, then shown once with ready snippets on the page the
+form redirects to; revoke) and the OAuth clients allowed to call it (revoke)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from backend.api.deps import SessionDep, SettingsDep
+from backend.console import flash
 from backend.console.auth import ConsoleUser, CsrfChecked, OwnedConsoleApp, csrf_token
 from backend.console.clients import snippets
 from backend.console.render import ConsoleRoute, PageNotFound, render
@@ -51,16 +52,19 @@ def _toolkit_target(settings: Settings, toolkit: Toolkit) -> _Target:
 
 
 def _page(request: Request, session: Session, settings: Settings, user: User, target: _Target, *,
-          created: Any = None, error: str | None = None, status_code: int = 200) -> Response:
+          error: str | None = None, status_code: int = 200) -> Response:
     rows = tokens.list_tokens(session=session, **target.owner)
+    created = flash.take(request, settings)  # a token made by the form that redirected here, shown this once
     response = render(
         request, "access.html", status_code=status_code, user=user, target=target, error=error, created=created,
-        created_snippets=snippets(target.server, target.token_url, created.token) if created else [],
+        created_snippets=snippets(target.server, target.token_url, created["token"]) if created else [],
         tokens=[tokens.token_public(settings=settings, token=t) for t in rows],
         grants=oauth.grants_public(session=session, owner_id=user.id, ref=target.ref),  # type: ignore[arg-type]
         csrf_token=csrf_token(request, settings),
     )
     response.headers["Cache-Control"] = "no-store"  # a new token is on the page
+    if created is not None:
+        flash.forget(response, request)
     return response
 
 
@@ -75,8 +79,8 @@ def _create(request: Request, session: Session, settings: Settings, user: User, 
         return _page(request, session, settings, user, target, error=f"The token was not created: {message}.", status_code=422)
     except Conflict as exc:
         return _page(request, session, settings, user, target, error=f"The token was not created: {exc}.", status_code=409)
-    created = tokens.token_public(settings=settings, token=row, plaintext=plaintext)
-    return _page(request, session, settings, user, target, created=created, status_code=201)
+    created = {"name": row.name, "token": plaintext}
+    return flash.redirect_with(request, settings, f"{target.base}/access", created, "#created-token")
 
 
 def _revoke_token(session: Session, user: User, target: _Target, token_id: int) -> Response:

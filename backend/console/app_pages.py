@@ -12,6 +12,7 @@ from sqlmodel import Session
 import workflows
 from backend import crud
 from backend.api.deps import SessionDep, SettingsDep
+from backend.console import flash
 from backend.console.auth import ConsoleUser, CsrfChecked, OwnedConsoleApp, csrf_token
 from backend.console.clients import snippets
 from backend.console.render import ConsoleRoute, PageNotFound, render
@@ -105,8 +106,14 @@ def _back_to(app: App, notice: str, anchor: str = "") -> Response:
 @router.get("/apps/{app_id}")
 def overview(request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep,
              user: ConsoleUser) -> Response:
-    """An app: its tool, versions, usage and MCP server panel."""
-    return app_page(request, session, settings, user, app)
+    """An app: its tool, versions, usage and MCP server panel (the new URL shown after a regenerate)."""
+    note = flash.take(request, settings)
+    endpoint = crud.get_endpoint_by_app(session=session, app_id=app.id) if note else None
+    revealed = endpoints.endpoint_url(settings=settings, endpoint=endpoint) if endpoint and note.get("regenerated") else None
+    response = app_page(request, session, settings, user, app, revealed_url=revealed)
+    if note is not None:
+        flash.forget(response, request)
+    return response
 
 
 @router.post("/apps/{app_id}/publish", dependencies=[CsrfChecked])
@@ -193,12 +200,10 @@ def disable_mcp(app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep
 
 
 @router.post("/apps/{app_id}/mcp/regenerate", dependencies=[CsrfChecked])
-def regenerate_mcp(request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep,
-                   user: ConsoleUser) -> Response:
-    """Give the MCP server a new URL and show it once; the old URL answers 404 from now on."""
-    endpoint = endpoints.regenerate_endpoint(session=session, settings=settings, app=app)
-    new_url = endpoints.endpoint_url(settings=settings, endpoint=endpoint)
-    return app_page(request, session, settings, user, app, revealed_url=new_url)
+def regenerate_mcp(request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep) -> Response:
+    """Give the MCP server a new URL (the old one answers 404 from now on), then show it on the app's page."""
+    endpoints.regenerate_endpoint(session=session, settings=settings, app=app)
+    return flash.redirect_with(request, settings, f"/apps/{app.id}", {"regenerated": True}, "#mcp-panel")
 
 
 @router.get("/apps/{app_id}/mcp/url")

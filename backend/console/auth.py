@@ -12,10 +12,13 @@ from itsdangerous import Signer
 
 from backend import crud
 from backend.api.deps import SessionDep, SettingsDep
+from backend.api.login import secure_cookies, set_cookie
 from backend.console.render import CsrfFailed, LoginRequired, PageNotFound
 from backend.core.settings import Settings
 from backend.models import App, User
-from backend.services.users import TOKEN_MAX_AGE, user_from_token
+from backend.models.account import SESSION
+from backend.services import credentials
+from backend.services.credentials import Credential
 
 SESSION_COOKIE = "toolpress_session"
 # Before log-in there is no session to bind a CSRF token to, so the login and signup forms bind to this
@@ -25,25 +28,15 @@ _CSRF_SALT = "toolpress.console-csrf"
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[^\\\s]*$")
 
 
-def _secure(settings: Settings) -> bool:
-    return settings.public_url.lower().startswith("https")
-
-
-def _set_cookie(response: Response, settings: Settings, name: str, value: str, max_age: int) -> None:
-    response.set_cookie(
-        name, value, max_age=max_age, path="/", httponly=True, samesite="lax", secure=_secure(settings)
-    )
-
-
 def set_session_cookie(response: Response, *, settings: Settings, token: str) -> None:
-    """Store the access token in the console's session cookie."""
-    _set_cookie(response, settings, SESSION_COOKIE, token, TOKEN_MAX_AGE)
+    """Store a new session's token in the console's session cookie."""
+    set_cookie(response, settings, SESSION_COOKIE, token, int(credentials.LIFETIME.total_seconds()))
     response.delete_cookie(PRESESSION_COOKIE, path="/")
 
 
 def clear_session_cookie(response: Response, *, settings: Settings) -> None:
-    """Forget the session."""
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=_secure(settings), httponly=True, samesite="lax")
+    """Forget the session cookie (the session itself is ended with `credentials.end`)."""
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=secure_cookies(settings), httponly=True, samesite="lax")
 
 
 def _csrf_basis(request: Request) -> str | None:
@@ -72,7 +65,7 @@ def anonymous_csrf(request: Request, settings: Settings) -> tuple[str, str | Non
 
 def remember_presession(response: Response, *, settings: Settings, value: str) -> None:
     """Store the pre-session value the anonymous forms' CSRF tokens are bound to."""
-    _set_cookie(response, settings, PRESESSION_COOKIE, value, 12 * 3600)
+    set_cookie(response, settings, PRESESSION_COOKIE, value, 12 * 3600)
 
 
 def check_csrf(request: Request, settings: SettingsDep, csrf_token: Annotated[str, Form()] = "") -> None:
@@ -100,10 +93,18 @@ def safe_next(value: str | None) -> str:
     return value if value and len(value) < 2000 and _SAFE_NEXT.match(value) else "/"
 
 
-def optional_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
-    """The signed-in user, or None."""
+def optional_session(request: Request, session: SessionDep) -> Credential | None:
+    """The browser's live console session and its user, or None (no cookie, logged out, expired or revoked)."""
     token = request.cookies.get(SESSION_COOKIE)
-    return user_from_token(session=session, settings=settings, token=token, purpose="console") if token else None
+    return credentials.authenticate(session=session, presented=token, kind=SESSION) if token else None
+
+
+ConsoleSession = Annotated[Credential | None, Depends(optional_session)]
+
+
+def optional_user(found: ConsoleSession) -> User | None:
+    """The signed-in user, or None."""
+    return found.user if found is not None else None
 
 
 def console_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:

@@ -7,11 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
+from sqlmodel import Session
 from starlette.staticfiles import StaticFiles
 
 from backend.api.deps import SessionDep, SettingsDep
+from backend.api.login import client_address, is_known_client, remember_client
 from backend.console import access, account, app_list, app_pages, editor, runs, toolkits
 from backend.console.auth import (
+    ConsoleSession,
     CsrfChecked,
     anonymous_csrf,
     clear_session_cookie,
@@ -22,16 +25,20 @@ from backend.console.auth import (
 )
 from backend.console.render import FRONTEND_DIR, ConsoleRoute, render
 from backend.core.settings import Settings
-from backend.core.throttle import login_throttle
 from backend.models import User, UserCreate
-from backend.services import users
+from backend.services import accounts, credentials, users
 from backend.services.errors import Conflict
+from backend.services.login_throttle import LoginRefused
 
 __all__ = ["FRONTEND_DIR", "console_router", "static_mount"]
 
 console_router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 
 _BAD_LOGIN = "Wrong e-mail or password."
+_LOGIN_NOTICES = {
+    "logged-out": "You are logged out.",
+    "logged-out-everywhere": "You are logged out everywhere: every session and API token of your account has ended.",
+}
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
@@ -48,18 +55,20 @@ def _auth_page(request: Request, settings: Settings, name: str, status_code: int
     return response
 
 
-def _signed_in(user: User, settings: Settings, target: str) -> Response:
+def _signed_in(request: Request, session: Session, user: User, settings: Settings, target: str,
+               email: str) -> Response:
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(response, settings=settings, token=users.issue_token(settings=settings, user=user, purpose="console"))
+    set_session_cookie(response, settings=settings, token=credentials.start_session(session=session, user=user))
+    remember_client(response, request, settings, email)
     return response
 
 
 @console_router.get("/login")
-def login_page(request: Request, settings: SettingsDep, user: OptionalUser, next: str = "/") -> Response:
+def login_page(request: Request, settings: SettingsDep, user: OptionalUser, next: str = "/", notice: str = "") -> Response:
     """The log-in form."""
     if user is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return _auth_page(request, settings, "login.html", next=safe_next(next), email="")
+    return _auth_page(request, settings, "login.html", next=safe_next(next), email="", notice=_LOGIN_NOTICES.get(notice))
 
 
 @console_router.post("/login", dependencies=[CsrfChecked])
@@ -71,21 +80,25 @@ def login(
     password: Annotated[str, Form(max_length=256)] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    """Check the password and set the session cookie."""
-    key = login_throttle.key(email, request.client.host if request.client else None)
-    wait = login_throttle.retry_after(key)
-    if wait is not None:
-        minutes = max(1, round(wait / 60))
-        error = f"Too many failed log-ins for this account from your address. Try again in {minutes} min."
-        response = _auth_page(request, settings, "login.html", 429, next=safe_next(next), email=email, error=error)
-        response.headers["Retry-After"] = str(wait)
+    """Check the password (within the log-in limits), start a session and set its cookie."""
+    target = safe_next(next)
+    try:
+        user = accounts.log_in(session=session, settings=settings, email=email, password=password,
+                               address=client_address(request), known=is_known_client(request, settings, email))
+    except LoginRefused as exc:
+        response = _auth_page(request, settings, "login.html", 429, next=target, email=email, error=_refused(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    user = users.authenticate(session=session, email=email.strip(), password=password) if email and password else None
-    if user is None:
-        login_throttle.failed(key)
-        return _auth_page(request, settings, "login.html", 400, next=safe_next(next), email=email, error=_BAD_LOGIN)
-    login_throttle.succeeded(key)
-    return _signed_in(user, settings, safe_next(next))
+    except accounts.WrongCredentials:
+        return _auth_page(request, settings, "login.html", 400, next=target, email=email, error=_BAD_LOGIN)
+    except accounts.AccountDisabled as exc:
+        return _auth_page(request, settings, "login.html", 403, next=target, email=email, error=f"{str(exc).capitalize()}.")
+    return _signed_in(request, session, user, settings, target, email)
+
+
+def _refused(exc: LoginRefused) -> str:
+    text = str(exc)
+    return f"{text[:1].upper()}{text[1:]}."
 
 
 @console_router.get("/signup")
@@ -116,16 +129,17 @@ def signup(
     except Conflict:
         error = "That account could not be created. If you already have one, log in instead."
         return _auth_page(request, settings, "signup.html", 409, email=email, error=error)
-    return _signed_in(user, settings, "/")
+    return _signed_in(request, session, user, settings, "/", email)
 
 
 @console_router.post("/logout", dependencies=[CsrfChecked])
-def logout(settings: SettingsDep) -> Response:
-    """End the session."""
-    response = RedirectResponse("/login", status_code=303)
+def logout(session: SessionDep, settings: SettingsDep, found: ConsoleSession) -> Response:
+    """End the session: its cookie is refused from now on, wherever it is replayed."""
+    if found is not None:
+        credentials.end(session=session, token=found.token)
+    response = RedirectResponse("/login?notice=logged-out", status_code=303)
     clear_session_cookie(response, settings=settings)
     return response
-
 
 
 for _module in (app_list, app_pages, editor, runs, account, toolkits, access):

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from backend import crud
 from backend.api.deps import SessionDep, SettingsDep
+from backend.console import flash
 from backend.console.app_pages import bearer_snippets
 from backend.console.auth import ConsoleUser, CsrfChecked, csrf_token
 from backend.console.clients import snippets
@@ -122,8 +123,13 @@ def _first(exc: ValidationError) -> str:
 @router.get("/toolkits/{toolkit_id}")
 def toolkit_page(request: Request, toolkit: OwnedConsoleToolkit, session: SessionDep, settings: SettingsDep,
                  user: ConsoleUser) -> Response:
-    """A toolkit: its tools, its apps, and its MCP server panel."""
-    return _toolkit_page(request, session, settings, user, toolkit)
+    """A toolkit: its tools, its apps, and its MCP server panel (the new URL shown after a regenerate)."""
+    note = flash.take(request, settings)
+    revealed = toolkits.toolkit_url(settings=settings, toolkit=toolkit) if note and note.get("regenerated") else None
+    response = _toolkit_page(request, session, settings, user, toolkit, revealed_url=revealed)
+    if note is not None:
+        flash.forget(response, request)
+    return response
 
 
 @router.post("/toolkits/{toolkit_id}", dependencies=[CsrfChecked])
@@ -164,12 +170,10 @@ def disable_mcp(toolkit: OwnedConsoleToolkit, session: SessionDep, settings: Set
 
 
 @router.post("/toolkits/{toolkit_id}/mcp/regenerate", dependencies=[CsrfChecked])
-def regenerate_mcp(request: Request, toolkit: OwnedConsoleToolkit, session: SessionDep, settings: SettingsDep,
-                   user: ConsoleUser) -> Response:
-    """A new secret URL, shown once; the old one answers 404 from now on (tokens keep working)."""
-    toolkit = toolkits.regenerate_toolkit(session=session, settings=settings, toolkit=toolkit)
-    new_url = toolkits.toolkit_url(settings=settings, toolkit=toolkit)
-    return _toolkit_page(request, session, settings, user, toolkit, revealed_url=new_url)
+def regenerate_mcp(request: Request, toolkit: OwnedConsoleToolkit, session: SessionDep, settings: SettingsDep) -> Response:
+    """A new secret URL (the old one answers 404 from now on; tokens keep working), then shown on the toolkit's page."""
+    toolkits.regenerate_toolkit(session=session, settings=settings, toolkit=toolkit)
+    return flash.redirect_with(request, settings, f"/toolkits/{toolkit.id}", {"regenerated": True}, "#mcp-panel")
 
 
 @router.get("/toolkits/{toolkit_id}/mcp/url")

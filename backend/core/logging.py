@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 _SECRET_PATTERNS = [
     (re.compile(r"(/(?:mcp|sse)/)(?!e/|platform\b)[A-Za-z0-9_\-]{16,}"), r"\1[redacted]"),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_\-\.=]{8,}"), r"\1[redacted]"),
-    (re.compile(r"tpk_[A-Za-z0-9_\-]{8,}"), "tpk_[redacted]"),  # MCP access tokens wherever they appear
+    # MCP access tokens, API tokens and console sessions wherever they appear
+    (re.compile(r"(tp[kus]_)[A-Za-z0-9_\-]{8,}"), r"\1[redacted]"),
     (re.compile(r"(?i)((?:secret|token|password)=)[^&\s\"']+"), r"\1[redacted]"),
 ]
 

@@ -6,9 +6,13 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 _hasher = PasswordHasher()
@@ -76,3 +80,10 @@ def unsign(key: str, token: str, salt: str, max_age: int) -> object | None:
         return URLSafeTimedSerializer(key, salt=salt).loads(token, max_age=max_age)
     except (BadSignature, SignatureExpired):
         return None
+
+
+@lru_cache(maxsize=8)
+def fernet_for(key: str, purpose: bytes) -> Fernet:
+    """A Fernet cipher under HKDF-SHA256(server key, purpose): one key per use, derived once per process."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose)
+    return Fernet(base64.urlsafe_b64encode(hkdf.derive(key.encode())))

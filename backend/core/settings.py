@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     )
     allowed_hosts: list[str] = Field(default_factory=list, description="Extra Host values accepted by /mcp.")
     allowed_origins: list[str] = Field(default_factory=list, description="Extra Origin values accepted by /mcp.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For/-Proto `serve` believes.",
+    )
+    login_failures_per_address: int = Field(
+        default=100, ge=0, description="Failed log-ins one client address may make (all accounts) in 15 minutes; 0: no limit.",
+    )
     max_request_bytes: int = 1024 * 1024
     call_timeout_seconds: float = 600.0
     run_timeout_seconds: float = Field(default=600.0, gt=0, description="Longest a run may take in the worker.")

@@ -1,5 +1,14 @@
 """Keyword-only database functions; each returns rows or None and commits only where it writes."""
 
+from backend.crud.account_tokens import (
+    create_account_token,
+    delete_ended_account_tokens,
+    get_account_token,
+    get_account_token_by_hash,
+    list_account_tokens,
+    revoke_account_tokens,
+    save_account_token,
+)
 from backend.crud.apps import (
     create_app,
     create_version,
@@ -44,11 +53,19 @@ from backend.crud.toolkits import (
     replace_toolkit_apps,
     save_toolkit,
 )
-from backend.crud.users import create_user, get_user, get_user_by_email
+from backend.crud.users import create_user, get_user, get_user_by_email, save_user
 
 from backend.crud.workers import delete_workers, list_workers, save_worker_heartbeat
 
 __all__ = [
+    "create_account_token",
+    "delete_ended_account_tokens",
+    "get_account_token",
+    "get_account_token_by_hash",
+    "list_account_tokens",
+    "revoke_account_tokens",
+    "save_account_token",
+    "save_user",
     "delete_workers",
     "list_workers",
     "save_worker_heartbeat",

@@ -24,3 +24,11 @@ def get_user(*, session: Session, user_id: int) -> User | None:
 def get_user_by_email(*, session: Session, email: str) -> User | None:
     """A user by e-mail (case-insensitive)."""
     return session.exec(select(User).where(User.email == email.lower())).first()
+
+
+def save_user(*, session: Session, user: User) -> User:
+    """Persist changes to a user."""
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user

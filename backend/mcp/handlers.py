@@ -128,7 +128,7 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
 
         def _create() -> Run:
             with session_scope(settings.sqlalchemy_url) as session:
-                arguments = recorded_arguments(session=session, settings=settings, inputs=inputs, owner_id=tool.app.owner_id)
+                arguments = recorded_arguments(settings=settings, inputs=inputs)
                 return create_run(
                     session=session,
                     app=tool.app,

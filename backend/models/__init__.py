@@ -1,5 +1,6 @@
 """SQLModel tables and their API schema families."""
 
+from backend.models.account import AccountToken, AccountTokenCreate, AccountTokenPublic, AccountTokensPublic
 from backend.models.access import (
     AccessToken,
     AccessTokenCreate,
@@ -36,6 +37,10 @@ from backend.models.user import TokenPublic, User, UserCreate, UserLogin, UserPu
 from backend.models.worker import Worker, WorkerPublic
 
 __all__ = [
+    "AccountToken",
+    "AccountTokenCreate",
+    "AccountTokenPublic",
+    "AccountTokensPublic",
     "AccessToken",
     "AccessTokenCreate",
     "AccessTokenPublic",

@@ -17,6 +17,8 @@ class User(SQLModel, table=True):
     email: str = Field(index=True, unique=True, max_length=320)
     password_hash: str | None = Field(default=None, max_length=255)
     is_admin: bool = False
+    credential_version: int = Field(default=0, description="Raised to end every session and token issued before.")
+    disabled_at: datetime | None = Field(default=None, sa_type=TZ)
     created_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
 
 
@@ -36,6 +38,8 @@ class UserLogin(BaseModel):
     password: str = PField(max_length=256)
     read_only: bool = PField(default=False, description="Issue a token that can only read: writes get 403, and the "
                                                          "platform MCP server offers only its reading tools.")
+    name: str = PField(default="API log-in", min_length=1, max_length=100,
+                       description="The token's name on the account page (where it can be revoked).")
 
 
 class UserPublic(BaseModel):
@@ -47,8 +51,11 @@ class UserPublic(BaseModel):
 
 
 class TokenPublic(BaseModel):
-    """An API access token issued at log-in."""
+    """An API access token issued at log-in (it expires after 14 days; listed and revocable like any API token)."""
 
     access_token: str
     token_type: str = "bearer"
     read_only: bool = False
+    id: int
+    name: str
+    expires_at: datetime | None

@@ -22,8 +22,8 @@ from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.mcp.oauth import oauth_available
 from backend.platform_mcp.server import Caller, build_server
-from backend.services import oauth
-from backend.services.users import token_is_read_only, user_from_token
+from backend.models.account import API
+from backend.services import credentials, oauth
 
 PATHS = ("/mcp/platform/mcp", "/mcp/platform")
 READ_ONLY_HEADER = "x-toolpress-read-only"
@@ -89,10 +89,9 @@ class PlatformMcpApp:
     def _caller(self, token: str, read_only: bool) -> Caller | None:
         """The user behind an API token (read-only if the token or the request says so) or a platform OAuth token."""
         with session_scope(self.settings.sqlalchemy_url) as session:
-            user = user_from_token(session=session, settings=self.settings, token=token)
-            if user is not None:
-                scoped = token_is_read_only(settings=self.settings, token=token)
-                return Caller(user_id=user.id, read_only=read_only or scoped)  # type: ignore[arg-type]
+            found = credentials.authenticate(session=session, presented=token, kind=API)
+            if found is not None:
+                return Caller(user_id=found.user.id, read_only=read_only or found.read_only)  # type: ignore[arg-type]
             bearer = oauth.authenticate_access_token(session=session, token=token, ref=oauth.PLATFORM)
             return Caller(user_id=bearer.owner_id, read_only=read_only) if bearer is not None else None
 

@@ -106,7 +106,9 @@ Write the app spec as YAML, in this order:
    (min_length/max_length/pattern, minimum/maximum, values for enum, items for array).
 3. `steps`: in order, each with a unique `id`, a `type` from the reference below, a short `title`
    (shown in progress messages) and that type's fields. Later steps read earlier results as
-   `steps.<id>.<field>`; API keys come from `secrets.<NAME>`, never literals.
+   `steps.<id>.<field>`; API keys come from `secrets.<NAME>`, never literals, and only in the fields that
+   send them out (http_request url/query/headers/json/form/body, llm base_url/api_key), with the URL's host
+   written out; a secret anywhere else is refused.
 4. `outputs`: each with `name`, `type` (string, number, integer, boolean, array, object), a
    `description` and a `value` template, usually `{{{{ steps.<id>.<field> }}}}`.
 

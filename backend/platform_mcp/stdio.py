@@ -9,7 +9,7 @@ from backend import crud
 from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.platform_mcp.server import Caller, build_server
-from backend.services import NotFound
+from backend.services import Conflict, NotFound
 from backend.services.users import local_admin
 
 
@@ -19,6 +19,8 @@ def stdio_user_id(settings: Settings, email: str | None) -> int:
         user = crud.get_user_by_email(session=session, email=email) if email else local_admin(session=session)
         if user is None:
             raise NotFound(f"no user {email!r}; create one with `toolpress users create`")
+        if user.disabled_at is not None:
+            raise Conflict(f"the account {user.email!r} is disabled; `toolpress users enable {user.email}` first")
         return user.id
 
 

@@ -1,7 +1,9 @@
 """Multi-step operations; the only layer besides crud that commits."""
 
 from backend.services import (
+    accounts,
     apps,
+    credentials,
     endpoints,
     execution,
     limits,
@@ -23,7 +25,9 @@ __all__ = [
     "QueueUnavailable",
     "CallInterrupted",
     "ServiceError",
+    "accounts",
     "apps",
+    "credentials",
     "endpoints",
     "execution",
     "limits",

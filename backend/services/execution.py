@@ -29,7 +29,7 @@ from backend.services import secrets as user_secrets
 from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app, version_spec
 from backend.services.errors import ServiceError
 from backend.services.usage import MAX_TRAIL, progress_entry
-from workflows.references import Redactor
+from workflows.secret_flow import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -268,7 +268,7 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
         run = crud.save_run(session=session, run=run)
         inputs = dict(run.inputs)
         root = app.name if app is not None else str(run.app_id)
-    redact = Redactor(secrets)
+    log_redact = Redactor(secrets.values())  # for our log only: what the caller sees never depends on it
     progress = _ProgressRecorder(settings, run_id)
 
     def on_progress(done: int, total: int, message: str | None) -> None:
@@ -278,7 +278,7 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
     try:
         spec = published or load_spec_of(draft)
     except workflows.WorkflowError as exc:
-        bus.publish(run_id, _end(settings, run_id, RunStatus.failed, error=redact.text(str(exc)), **progress.close()))
+        bus.publish(run_id, _end(settings, run_id, RunStatus.failed, error=str(exc), **progress.close()))
         return
     job = Job(run_id=run_id, spec=_spec_source(spec, version), inputs=inputs, secrets=dict(secrets),
               http_allow=list(settings.http_allow), call_stack=[root], timeout=settings.run_timeout_seconds)
@@ -289,24 +289,24 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
     except Exception:
         logger.exception("run %s: no sandbox process could run it", run_id)
         outcome = Outcome("failed", error="internal error while running the app")
-    bus.publish(run_id, _record_outcome(settings, run_id, outcome, redact, progress))
+    bus.publish(run_id, _record_outcome(settings, run_id, outcome, log_redact, progress))
 
 
-def _record_outcome(settings: Settings, run_id: str, outcome: Outcome, redact: Redactor,
+def _record_outcome(settings: Settings, run_id: str, outcome: Outcome, log_redact: Redactor,
                     progress: _ProgressRecorder) -> dict[str, Any]:
     """Record how the sandbox says the run ended; return the "end" event."""
     if outcome.crashed:
-        logger.error("run %s crashed: %s", run_id, redact.text(outcome.detail or "no detail"))
+        logger.error("run %s crashed: %s", run_id, log_redact.text(outcome.detail or "no detail"))
     elif outcome.limit is not None:
         logger.warning("run %s stopped at its %s limit: %s", run_id, outcome.limit, outcome.error)
-    trace = redact.tree(_trace_of(outcome.trace))
+    trace = _trace_of(outcome.trace)
     if outcome.status == "succeeded":
-        return _end(settings, run_id, RunStatus.succeeded, result=redact.tree(outcome.outputs or {}), trace=trace,
+        return _end(settings, run_id, RunStatus.succeeded, result=outcome.outputs or {}, trace=trace,
                     **progress.close())
     if outcome.status == "cancelled":
         return _end(settings, run_id, RunStatus.cancelled, error="cancelled by the caller", **progress.close())
     fields = {"trace": trace} if trace else {}
-    return _end(settings, run_id, RunStatus.failed, error=redact.text(outcome.error or "the run failed"), **fields,
+    return _end(settings, run_id, RunStatus.failed, error=outcome.error or "the run failed", **fields,
                 **progress.close())
 
 

@@ -132,14 +132,23 @@ def create_code(
     return code
 
 
-def revoke_family(*, session: Session, family: str, owner_id: int | None = None) -> int:
-    """Revoke every code and token of one grant; return how many were live."""
-    query = update(OAuthGrant).where(col(OAuthGrant.family) == family, col(OAuthGrant.revoked_at).is_(None))
-    if owner_id is not None:
-        query = query.where(col(OAuthGrant.owner_id) == owner_id)
+def _revoke_where(session: Session, *conditions: Any) -> int:
+    query = update(OAuthGrant).where(col(OAuthGrant.revoked_at).is_(None), *conditions)
     result = session.exec(query.values(revoked_at=utcnow()))  # type: ignore[call-overload]
     session.commit()
     return int(result.rowcount or 0)
+
+
+def revoke_family(*, session: Session, family: str, owner_id: int | None = None) -> int:
+    """Revoke every code and token of one grant; return how many were live."""
+    mine = [col(OAuthGrant.owner_id) == owner_id] if owner_id is not None else []
+    return _revoke_where(session, col(OAuthGrant.family) == family, *mine)
+
+
+def revoke_owner_grants(*, session: Session, owner_id: int, platform_only: bool = False) -> int:
+    """Revoke every live code and token an owner granted (only those for the platform server, if asked)."""
+    platform = [col(OAuthGrant.endpoint_id).is_(None), col(OAuthGrant.toolkit_id).is_(None)] if platform_only else []
+    return _revoke_where(session, col(OAuthGrant.owner_id) == owner_id, *platform)
 
 
 def family_is_live(*, session: Session, family: str) -> bool:

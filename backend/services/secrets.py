@@ -8,17 +8,14 @@ they are then skipped (with a warning) and must be set again.
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
-from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlmodel import Session
 
 from backend import crud
+from backend.core import security
 from backend.core.settings import Settings
 from backend.models import SECRET_NAME_PATTERN, Secret, SecretPublic
 from backend.services.errors import NotFound, ServiceError
@@ -34,14 +31,8 @@ class InvalidSecretName(ServiceError):
 
 
 def _fernet(settings: Settings) -> Fernet:
-    return _fernet_for(settings.signing_key())
-
-
-@lru_cache(maxsize=4)
-def _fernet_for(key: str) -> Fernet:
-    # derived once per server key and process: every run and every recorded call decrypts the owner's secrets
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO)
-    return Fernet(base64.urlsafe_b64encode(hkdf.derive(key.encode())))
+    # derived once per server key and process: every run decrypts the owner's secrets
+    return security.fernet_for(settings.signing_key(), _INFO)
 
 
 def check_name(name: str) -> str:

@@ -118,20 +118,26 @@ def token_public(*, settings: Settings, token: AccessToken, plaintext: str | Non
     )
 
 
+def name_and_expiry(name: str, expires_at: datetime | None, expires_in_days: float | None) -> tuple[str, datetime | None]:
+    """A new token's name (stripped, not empty) and when it expires (a time or a number of days, in the future)."""
+    name = name.strip()
+    if not name:
+        raise Conflict("a token needs a name")
+    if expires_at is not None and expires_in_days is not None:
+        raise Conflict("give expires_at or expires_in_days, not both")
+    expires = as_utc(expires_at)
+    if expires_in_days is not None:
+        expires = utcnow() + timedelta(days=expires_in_days)
+    if expires is not None and expires <= utcnow():
+        raise Conflict("expires_at is in the past")
+    return name, expires
+
+
 def create_token(
     *, session: Session, owner_id: int, body: AccessTokenCreate, endpoint: McpEndpoint | None = None, toolkit: Toolkit | None = None
 ) -> tuple[AccessToken, str]:
     """A new token for an endpoint or a toolkit; returns the row and the token (shown this once)."""
-    name = body.name.strip()
-    if not name:
-        raise Conflict("a token needs a name")
-    if body.expires_at is not None and body.expires_in_days is not None:
-        raise Conflict("give expires_at or expires_in_days, not both")
-    expires = as_utc(body.expires_at)
-    if body.expires_in_days is not None:
-        expires = utcnow() + timedelta(days=body.expires_in_days)
-    if expires is not None and expires <= utcnow():
-        raise Conflict("expires_at is in the past")
+    name, expires = name_and_expiry(body.name, body.expires_at, body.expires_in_days)
     scope = crud.list_tokens(
         session=session,
         endpoint_id=endpoint.id if endpoint is not None else None,

@@ -12,9 +12,7 @@ from sqlmodel import Session
 from backend import crud
 from backend.core.settings import Settings
 from backend.models import Run, RunPublic, RunStatus, as_utc, utcnow
-from backend.services import secrets as user_secrets
 from backend.services.runs import run_public
-from workflows.references import Redactor
 
 REDACTED = "[redacted]"
 MAX_TRAIL = 500
@@ -42,17 +40,14 @@ def _shorten(value: Any) -> Any:
     return value
 
 
-def recorded_arguments(
-    *, session: Session, settings: Settings, inputs: dict[str, Any], owner_id: int
-) -> dict[str, Any]:
+def recorded_arguments(*, settings: Settings, inputs: dict[str, Any]) -> dict[str, Any]:
     """The arguments as the run's record keeps them: credentials redacted, long values cut, size capped.
 
-    Redacted: any field (at any depth) whose name says it holds a credential, and every value of the
-    owner's stored secrets wherever it appears. The run itself still gets the real inputs.
+    Redacted: any field (at any depth) whose name says it holds a credential. Values are never compared with
+    the owner's stored secrets: a caller could then send guesses and read the record (a platform client can)
+    to see which one came back redacted. The run itself still gets the real inputs.
     """
-    kept = _redact_names(inputs)
-    redactor = Redactor(user_secrets.secret_values(session=session, settings=settings, owner_id=owner_id))
-    kept = _shorten(redactor.tree(kept))
+    kept = _shorten(_redact_names(inputs))
     text = json.dumps(kept, ensure_ascii=False, default=str)
     limit = settings.max_recorded_argument_bytes
     if len(text.encode()) > limit:

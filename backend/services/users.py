@@ -1,4 +1,5 @@
-"""Accounts: sign-up, log-in, access tokens and the local admin the CLI acts as."""
+"""Accounts: sign-up, password checks and the local admin the CLI acts as (sessions and tokens: `credentials`;
+log-in limits, password changes and disabling: `accounts`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,10 @@ from sqlmodel import Session
 
 from backend import crud
 from backend.core import security
-from backend.core.settings import Settings
 from backend.models import User
 from backend.services.errors import Conflict
 
 LOCAL_ADMIN_EMAIL = "admin@localhost"
-_TOKEN_SALTS = {"api": "toolpress.access-token", "console": "toolpress.console-session"}
-TOKEN_MAX_AGE = 14 * 24 * 3600
 
 
 def sign_up(*, session: Session, email: str, password: str) -> User:
@@ -31,29 +29,9 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
     if not security.verify_password(user.password_hash, password):
         return None
     if user.password_hash and security.needs_rehash(user.password_hash):
-        user = set_password(session=session, user=user, password=password)  # parameters were raised since
+        user.password_hash = security.hash_password(password)  # parameters were raised since; sessions stay
+        user = crud.save_user(session=session, user=user)
     return user
-
-
-def issue_token(*, settings: Settings, user: User, purpose: str = "api", read_only: bool = False) -> str:
-    """A signed, expiring token: `api` for the REST API, `console` for the console cookie (not interchangeable);
-    a `read_only` API token may only read."""
-    claims: dict[str, object] = {"uid": user.id, **({"ro": True} if read_only else {})}
-    return security.sign(settings.signing_key(), claims, _TOKEN_SALTS[purpose])
-
-
-def token_is_read_only(*, settings: Settings, token: str, purpose: str = "api") -> bool:
-    """Whether a (valid) token was issued read-only."""
-    data = security.unsign(settings.signing_key(), token, _TOKEN_SALTS[purpose], TOKEN_MAX_AGE)
-    return isinstance(data, dict) and data.get("ro") is True
-
-
-def user_from_token(*, session: Session, settings: Settings, token: str, purpose: str = "api") -> User | None:
-    """The user a token of this purpose was issued to, if it is valid and unexpired."""
-    data = security.unsign(settings.signing_key(), token, _TOKEN_SALTS[purpose], TOKEN_MAX_AGE)
-    if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
-        return None
-    return crud.get_user(session=session, user_id=data["uid"])
 
 
 def local_admin(*, session: Session) -> User:
@@ -61,13 +39,4 @@ def local_admin(*, session: Session) -> User:
     user = crud.get_user_by_email(session=session, email=LOCAL_ADMIN_EMAIL)
     if user is None:
         user = crud.create_user(session=session, email=LOCAL_ADMIN_EMAIL, password_hash=None, is_admin=True)
-    return user
-
-
-def set_password(*, session: Session, user: User, password: str) -> User:
-    """Set a user's password."""
-    user.password_hash = security.hash_password(password)
-    session.add(user)
-    session.commit()
-    session.refresh(user)
     return user

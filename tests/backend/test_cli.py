@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import yaml
 
 from support.stack import FIXTURES, Stack
@@ -72,3 +74,14 @@ def test_mcp_url_matches_enable(stack: Stack) -> None:
     app_id, url = stack.publish_and_enable("three_steps.yaml")
     assert stack.cli("mcp", "url", app_id).stdout.strip() == url
     assert url.startswith(stack.base_url + "/mcp/")
+
+
+def test_users_disable_and_enable_name_the_account_and_a_disabled_one_serves_no_platform(stack: Stack) -> None:
+    email = f"cli-{uuid.uuid4().hex[:8]}@example.com"
+    user_id = stack.cli("users", "create", email, "--password", "long enough pw").stdout.strip()
+    assert stack.cli("users", "disable", email).stdout.strip() == user_id
+    refused = stack.cli("mcp", "platform", "--email", email, check=False)
+    assert refused.returncode == 1 and f"the account '{email}' is disabled" in refused.stderr
+    assert stack.cli("users", "enable", email).stdout.strip() == user_id
+    unknown = stack.cli("users", "disable", "nobody@example.com", check=False)
+    assert unknown.returncode == 1 and "no user 'nobody@example.com'" in unknown.stderr

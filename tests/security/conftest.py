@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support.stack import Stack, free_port, running
+from support.stack import Stack, free_port, running, start_production
 
 
 def start_hardened(workdir: Path, **overrides: str) -> Stack:
@@ -41,3 +41,14 @@ def api(secure_stack: Stack) -> Iterator[httpx.Client]:
     """One keep-alive HTTP client on the shared stack."""
     with httpx.Client(base_url=secure_stack.base_url, timeout=30) as client:
         yield client
+
+
+# Behind a proxy at 127.0.0.1 (the tests play it, sending X-Forwarded-For), with a small per-address budget.
+BEHIND_PROXY = {"trusted_proxies": '["127.0.0.1"]', "login_failures_per_address": "8"}
+
+
+@pytest.fixture(scope="session")
+def two_apis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """PostgreSQL + Redis and two API processes (`stack.api`) behind a trusted proxy; no worker (nothing runs)."""
+    with running(start_production(tmp_path_factory.mktemp("two-apis"), api_processes=2, workers=0, **BEHIND_PROXY)) as stack:
+        yield stack

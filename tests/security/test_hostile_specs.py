@@ -185,9 +185,10 @@ def test_a_sub_app_step_cannot_call_another_users_app(api: httpx.Client) -> None
     assert runs["count"] == 0  # the owner's app never ran
 
 
-def test_a_template_cannot_read_another_users_secret(api: httpx.Client) -> None:
+def test_a_request_cannot_send_another_users_secret(api: httpx.Client) -> None:
     _owner, _app_id = _owner_with_app_and_secret(api)
-    spec = {**_template_app("{{ secrets.OWNER_ONLY }}"), "tool_name": "peek"}
+    spec = {"name": "Peek", "tool_name": "peek", "steps": [
+        {"id": "send", "type": "http_request", "url": "https://api.example.com/", "headers": {"X": "{{ secrets.OWNER_ONLY }}"}}]}
     _id, url = publish(api, new_user(api), yaml.safe_dump(spec))
     result = _call(url, "peek", {})
     assert result.is_error is True

@@ -27,13 +27,15 @@ from support.stack import Stack
 pytestmark = pytest.mark.timeout(300)
 
 # Routes that take an owner's resource id in their path, by parameter name.
-SCOPED_PARAMS = {"app_id", "run_id", "name", "toolkit_id", "family"}
+SCOPED_PARAMS = {"app_id", "run_id", "name", "toolkit_id", "family", "token_id"}
 # Routes without such an id: what each one shows must be B's own data only (checked below), or nothing private.
 # The OAuth consent page reads a signed request bound to the signed-in owner (tested with the OAuth flow).
 UNSCOPED = {
     ("GET", "/api/apps"), ("POST", "/api/apps"), ("GET", "/api/runs"), ("GET", "/api/secrets"),
     ("GET", "/api/toolkits"), ("POST", "/api/toolkits"),
     ("POST", "/api/auth/signup"), ("POST", "/api/auth/login"), ("GET", "/api/auth/me"),
+    ("POST", "/api/auth/logout"), ("POST", "/api/auth/logout-everywhere"), ("GET", "/api/auth/tokens"),
+    ("POST", "/api/auth/tokens"), ("POST", "/account/logout-everywhere"),
     ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
     ("GET", "/login"), ("POST", "/login"), ("GET", "/signup"), ("POST", "/signup"), ("POST", "/logout"), ("GET", "/"),
     ("POST", "/apps"), ("POST", "/apps/import"), ("GET", "/runs"), ("GET", "/runs.json"),
@@ -64,6 +66,7 @@ class World:
     secret: str
     toolkit_id: int
     token_id: int
+    account_token_id: int
     b_console: httpx.Client
     b_csrf: str
 
@@ -91,7 +94,8 @@ def world(secure_stack: Stack, api: httpx.Client) -> Iterator[World]:
     token = _CSRF.search(console.get("/login").text).group(1)  # type: ignore[union-attr]
     assert console.post("/login", data={"email": b.email, "password": PASSWORD, "csrf_token": token}).status_code == 303
     csrf = _CSRF.search(console.get("/").text).group(1)  # type: ignore[union-attr]
-    yield World(a, b, app_id, url, run_id, "A_SECRET", toolkit_id, app_token.json()["id"], console, csrf)
+    account_token_id = api.get("/api/auth/tokens", headers=a.headers).json()["data"][0]["id"]
+    yield World(a, b, app_id, url, run_id, "A_SECRET", toolkit_id, app_token.json()["id"], account_token_id, console, csrf)
     console.close()
 
 
@@ -102,6 +106,8 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str, boo
 
 
 def _fill(path: str, world: World, missing: bool) -> str:
+    if path.startswith(("/api/auth/tokens/", "/account/tokens/")):  # the account's own API tokens
+        return path.replace("{token_id}", str(2_000_000_000 if missing else world.account_token_id))
     return (path.replace("{app_id}", str(2_000_000_000 if missing else world.app_id))
             .replace("{run_id}", "f" * 32 if missing else world.run_id)
             .replace("{name}", "NO_SUCH_SECRET" if missing else world.secret)
@@ -176,3 +182,5 @@ def test_a_still_has_everything_after_the_matrix(api: httpx.Client, world: World
     assert [t["name"] for t in api.get(f"/api/apps/{world.app_id}/mcp/tokens", headers=a).json()["data"]] == ["ci"]
     toolkit = api.get(f"/api/toolkits/{world.toolkit_id}", headers=a).json()
     assert toolkit["enabled"] is True and toolkit["name"] == "A's kit"
+    tokens = api.get("/api/auth/tokens", headers=a).json()["data"]
+    assert [(t["id"], t["status"]) for t in tokens] == [(world.account_token_id, "active")]  # B revoked none of A's

@@ -62,14 +62,15 @@ def test_url_secrets_carry_256_random_bits(api: httpx.Client) -> None:
 
 def test_api_tokens_cannot_be_forged_or_moved_to_another_user(api: httpx.Client) -> None:
     a, b = new_user(api), new_user(api)
-    payload, stamp, signature = a.token.split(".")
-    assert len(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))) >= 20  # a 160+ bit MAC
-    b_payload = b.token.split(".")[0]
-    forged = [f"{b_payload}.{stamp}.{signature}", f"{payload}.{stamp}.{signature[:-2]}AA", f"{payload}.{stamp}.",
-              base64.urlsafe_b64encode(b'{"uid":1}').decode().rstrip("=") + f".{stamp}.{signature}"]
+    prefix, body = a.token[:4], a.token[4:]
+    assert prefix == "tpu_" and len(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))) == 32  # 256 random bits
+    flipped = body[:-1] + ("A" if body[-1] != "A" else "B")
+    forged = [f"{prefix}{flipped}", a.token[:-4], f"{a.token}x", b.token[:20] + a.token[20:], prefix,
+              "tps_" + body]  # a console session's prefix on an API token's body
     for token in forged:
         assert api.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert api.get("/api/auth/me", headers=a.headers).json()["email"] == a.email
+    assert api.get("/api/auth/me", headers=b.headers).json()["email"] == b.email
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +79,15 @@ def session_of_calls(secure_stack: Stack, api: httpx.Client) -> dict[str, Any]:
     offset = len(secure_stack.logs())
     user = new_user(api)
     assert api.put("/api/secrets/API_KEY", json={"value": SECRET_VALUE}, headers=user.headers).status_code == 200
+    # q=fetch sends the key to a loopback address, which this stack refuses: an error quoting the request's URL
+    fetch = {"id": "fetch", "type": "http_request", "url": "http://127.0.0.1:9/x?key={{ secrets.API_KEY }}&q={{ inputs.q }}"}
     spec = {"name": "Uses a key", "tool_name": "keyed", "inputs": [{"name": "q", "type": "string", "required": True}],
-            "steps": [{"id": "t", "type": "template", "template": "key={{ secrets.API_KEY }} q={{ inputs.q }}"}],
-            "outputs": [{"name": "out", "type": "string", "value": "{{ steps.t.text }}"}]}
+            "steps": [{"id": "maybe", "type": "condition",
+                       "branches": [{"when": "{{ inputs.q == 'fetch' }}", "steps": [fetch]}]}],
+            "outputs": [{"name": "out", "type": "string", "value": "q={{ inputs.q }}"}]}
     app_id, url = publish(api, user, yaml.safe_dump(spec))
     ok = _call(url, "keyed", {"q": "hello"})
+    failed = _call(url, "keyed", {"q": "fetch"})
     invalid = _call(url, "keyed", {"q": 5})
     revealed = api.get(f"/api/apps/{app_id}/mcp", params={"reveal": "true"}, headers=user.headers).json()["url"]
     new_url = api.post(f"/api/apps/{app_id}/mcp/regenerate", headers=user.headers).json()["url"]
@@ -95,14 +100,16 @@ def session_of_calls(secure_stack: Stack, api: httpx.Client) -> dict[str, Any]:
     runs = api.get("/api/runs", params={"app_id": app_id}, headers=user.headers).json()["data"]
     details = [api.get(f"/api/runs/{r['id']}", headers=user.headers).text for r in runs]
     return {"user": user, "app_id": app_id, "urls": [url, new_url], "revealed": revealed, "ok": ok, "invalid": invalid,
+            "failed": failed,
             "old_answer": old_answer, "with_query": with_query, "runs": details, "log_offset": offset}
 
 
 def test_the_session_worked(session_of_calls: dict[str, Any]) -> None:
     assert session_of_calls["ok"].is_error is False and session_of_calls["invalid"].is_error is True
+    assert session_of_calls["failed"].is_error is True
     assert session_of_calls["revealed"] == session_of_calls["urls"][0]
     assert session_of_calls["old_answer"].status_code == 404
-    assert len(session_of_calls["runs"]) == 1
+    assert len(session_of_calls["runs"]) == 2
 
 
 def test_no_url_secret_token_or_secret_value_reaches_the_logs(secure_stack: Stack, session_of_calls: dict[str, Any]) -> None:
@@ -111,19 +118,20 @@ def test_no_url_secret_token_or_secret_value_reaches_the_logs(secure_stack: Stac
     for url in session_of_calls["urls"]:
         assert _secret(url) not in logs
     assert session_of_calls["user"].token not in logs
-    assert session_of_calls["user"].token.split(".")[2] not in logs
+    assert session_of_calls["user"].token[4:] not in logs
     assert SECRET_VALUE not in logs and PASSWORD not in logs
 
 
 def test_errors_and_run_records_hold_no_secret(session_of_calls: dict[str, Any]) -> None:
     texts = [session_of_calls["old_answer"].text, session_of_calls["with_query"].text, *session_of_calls["runs"],
              session_of_calls["ok"].content[0].text, str(session_of_calls["ok"].structured_content),
-             session_of_calls["invalid"].content[0].text]
+             session_of_calls["invalid"].content[0].text, session_of_calls["failed"].content[0].text]
     for text in texts:
         assert SECRET_VALUE not in text
         for url in session_of_calls["urls"]:
             assert _secret(url) not in text
-    assert "key=[redacted] q=hello" in session_of_calls["ok"].content[0].text
+    assert "refusing to connect to '127.0.0.1'" in session_of_calls["failed"].content[0].text
+    assert "key=[secret API_KEY]&q=fetch" in "".join(session_of_calls["runs"])  # the trace shows where it went
 
 
 def test_the_console_shows_the_url_only_on_reveal_and_regenerate(secure_stack: Stack, api: httpx.Client) -> None:
@@ -140,9 +148,17 @@ def test_the_console_shows_the_url_only_on_reveal_and_regenerate(secure_stack: S
     assert reveal.json()["url"] == url and reveal.headers["cache-control"] == "no-store"
     csrf = _CSRF.search(page.text).group(1)  # type: ignore[union-attr]
     regenerated = browser.post(f"/apps/{app_id}/mcp/regenerate", data={"csrf_token": csrf})
+    assert regenerated.status_code == 303 and new_secret_absent(regenerated)
     new_secret = _secret(api.get(f"/api/apps/{app_id}/mcp", params={"reveal": "true"}, headers=user.headers).json()["url"])
-    assert new_secret in regenerated.text and regenerated.headers["cache-control"] == "no-store"
-    assert new_secret not in browser.get(f"/apps/{app_id}").text
+    shown = browser.get(regenerated.headers["location"])  # the page the regenerate redirects to shows the new URL
+    assert new_secret in shown.text and shown.headers["cache-control"] == "no-store"
+    assert new_secret not in browser.get(f"/apps/{app_id}").text  # and only then
+
+
+def new_secret_absent(redirect: httpx.Response) -> bool:
+    """A redirect carries no URL secret: not in its body, its Location, nor in plain text in a cookie."""
+    return not _SECRET.search(redirect.text) and "/mcp/" not in redirect.headers["location"] \
+        and "/mcp/" not in redirect.headers.get("set-cookie", "")
 
 
 def _database_file(stack: Stack) -> Path:

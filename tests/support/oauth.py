@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
@@ -44,6 +45,19 @@ class Owner:
         assert "/oauth/consent" in str(page.url)
         form = {"csrf_token": form_field(page.text, "csrf_token"), "request": form_field(page.text, "request"), "decision": decision}
         return self.browser.post("/oauth/consent", data=form)
+
+    def oauth_token(self, resource: str) -> str:
+        """An OAuth access token for `resource`: a client registers, this user approves it, the code is exchanged."""
+        client = self.api.post("/register", json={"client_name": "Manual", "redirect_uris": [REDIRECT], "scope": "mcp"}).json()
+        query = {"response_type": "code", "client_id": client["client_id"], "redirect_uri": REDIRECT, "scope": "mcp",
+                 "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256",
+                 "resource": resource}
+        code = parse_qs(urlsplit(self.consent("/authorize?" + urlencode(query)).headers["location"]).query)["code"][0]
+        token = self.api.post("/token", data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                                              "client_id": client["client_id"], "client_secret": client.get("client_secret", ""),
+                                              "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"})
+        assert token.status_code == 200, token.text
+        return str(token.json()["access_token"])
 
     def close(self) -> None:
         self.api.close()

@@ -182,8 +182,11 @@ def drop_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def start_production(workdir: Path, api_processes: int = 1, workers: int = 1) -> Stack:
-    """PostgreSQL + Redis broker, `toolpress serve` without an embedded worker, and `toolpress worker`."""
+def start_production(workdir: Path, api_processes: int = 1, workers: int = 1, **settings: str) -> Stack:
+    """PostgreSQL + Redis broker, `toolpress serve` without an embedded worker, and `toolpress worker`.
+
+    `settings` override TOOLPRESS_* variables, as for `start_embedded`.
+    """
     ports = [free_port() for _ in range(api_processes)]
     env = _base_env(workdir, ports[0])
     env.update(
@@ -194,6 +197,7 @@ def start_production(workdir: Path, api_processes: int = 1, workers: int = 1) ->
         TOOLPRESS_QUEUE=f"toolpress-test-{uuid.uuid4().hex[:8]}",
         TOOLPRESS_LOAD_EXAMPLES="false",
     )
+    env.update({f"TOOLPRESS_{name.upper()}": value for name, value in settings.items()})
     stack = Stack("redis-postgres", f"http://127.0.0.1:{ports[0]}", env, workdir)
     stack.cli("db", "upgrade")
     for _ in range(workers):

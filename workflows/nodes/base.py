@@ -136,6 +136,11 @@ class Node(ABC, Generic[ConfigT]):
     """Field → input types a single ``{{ inputs.x }}`` reference there must have."""
     terminal: ClassVar[bool] = False
     """A terminal step ends the run; steps after it in the same list are unreachable."""
+    secret_sinks: ClassVar[tuple[str, ...]] = ()
+    """Fields that send what they hold to another system, the only places a spec may use ``secrets``
+    (``workflows.secret_flow``); each must be one of ``resolved_fields``."""
+    secret_destination: ClassVar[str | None] = None
+    """The field naming where a step that sends a secret sends it (its URL); its host must be fixed."""
 
     @classmethod
     def children(cls, config: NodeConfig) -> list[Children]:

@@ -94,6 +94,8 @@ class HttpRequestNode(Node[HttpRequestConfig]):
     resolved_fields: ClassVar[tuple[str, ...]] = ("url", "query", "headers", "json", "form", "body")
     result_fields: ClassVar[tuple[str, ...] | None] = ("status", "headers", "text", "json", "url")
     expected_types: ClassVar[dict[str, tuple[str, ...]]] = {"url": ("string", "text")}
+    secret_sinks: ClassVar[tuple[str, ...]] = ("url", "query", "headers", "json", "form", "body")
+    secret_destination: ClassVar[str | None] = "url"
 
     def run(self, config: HttpRequestConfig, ctx: NodeContext) -> dict[str, Any]:
         """Send the request with retries; fail on 4xx/5xx unless ``fail_on_status`` is false."""

@@ -45,7 +45,7 @@ class LlmNode(Node[LlmConfig]):
     One wire format covers OpenAI, Azure-style gateways, vLLM, Ollama and LiteLLM, so the
     node takes a ``base_url`` instead of a provider list. The key comes from a named secret
     (``api_key: "{{ secrets.OPENAI_API_KEY }}"``): it is sent only in the Authorization
-    header and redacted from the trace, errors and progress. ``json: true`` sets
+    header, shown as ``[secret NAME]`` in the trace and scrubbed from what the endpoint answers. ``json: true`` sets
     ``response_format: {"type": "json_object"}``, parses the answer and, with ``schema``,
     validates it, failing the step with the first violation, because a model's "JSON"
     is a promise that needs checking. The call goes through the same SSRF guard, retries
@@ -59,6 +59,8 @@ class LlmNode(Node[LlmConfig]):
     template_fields: ClassVar[tuple[str, ...]] = ("system", "user")
     resolved_fields: ClassVar[tuple[str, ...]] = ("base_url", "model", "api_key")
     result_fields: ClassVar[tuple[str, ...] | None] = ("text", "json", "model", "finish_reason", "usage")
+    secret_sinks: ClassVar[tuple[str, ...]] = ("base_url", "api_key")
+    secret_destination: ClassVar[str | None] = "base_url"
 
     @classmethod
     def check(cls, config: NodeConfig, spec: AppSpec) -> list[tuple[str, str]]:

@@ -95,9 +95,14 @@ def test_owner_enables_reveals_copies_and_regenerates_the_mcp_url(
     page.get_by_role("button", name="Regenerate URL…").click()
     page.get_by_role("dialog").get_by_role("button", name="Regenerate URL").click()
     expect(page.locator("#new-url-notice")).to_contain_text("old URL stopped working")
+    expect(page).to_have_url(re.compile(rf"/apps/{app_id}#mcp-panel$"))  # a normal page, not the form's answer
     new_url = page.locator("#mcp-url").text_content().strip()
     assert new_url.startswith(f"{console_server.base_url}/mcp/") and new_url != old_url
     assert json.loads(page.locator("#mcp-snippet").text_content())["mcpServers"][schema["name"]]["url"] == new_url
+    page.reload()  # reloading repeats nothing and shows the usual page, the URL masked again
+    expect(page.locator("#new-url-notice")).to_have_count(0)
+    expect(page.locator("#mcp-url")).not_to_have_text(new_url)
+    assert mcp_status(new_url) != 404
 
     assert mcp_status(old_url) == 404
     assert mcp_status(new_url) != 404
@@ -209,7 +214,11 @@ def test_sign_up_sets_a_safe_session_cookie_and_log_out_ends_it(
     assert cookie["httpOnly"] is True and cookie["sameSite"] == "Lax" and cookie["secure"] is False
 
     page.get_by_role("button", name="Log out").click()
-    expect(page).to_have_url(f"{console_server.base_url}/login")
+    expect(page).to_have_url(f"{console_server.base_url}/login?notice=logged-out")
+    expect(page.get_by_role("status")).to_have_text("You are logged out.")
     assert not [c for c in context.cookies() if c["name"] == "toolpress_session"]
     page.goto("/")
     expect(page).to_have_url(f"{console_server.base_url}/login")
+    context.add_cookies([cookie])  # the old cookie, put back (as a thief who copied it would): it opens nothing
+    page.goto("/account")
+    expect(page).to_have_url(f"{console_server.base_url}/login?next=/account")

@@ -401,13 +401,26 @@ def test_account_secrets_are_never_shown_back_and_api_tokens_work(
     expect(page.locator('tr[data-secret="OPENAI_API_KEY"]')).to_have_count(1)
     assert "second value" not in page.content()
 
+    page.get_by_label("Token name").fill("deploy script")
+    page.get_by_label("Expires in (days)").fill("30")
     page.get_by_role("button", name="Create API token").click()
+    expect(page).to_have_url(re.compile(r"/account#new-token$"))  # the form redirected to the account page
     token = page.locator("#new-token").text_content().strip()
     me = httpx.get(f"{console_server.base_url}/api/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert me.status_code == 200 and me.json()["email"] == owner.email
-    page.goto("/account")
+    page.reload()  # shown once: a reload shows it no more
     expect(page.locator("#new-token")).to_have_count(0)
+    assert token not in page.content()
+    row = page.locator("#account-tokens tbody tr").filter(has_text="deploy script")
+    expect(row).to_contain_text("active")
+    expect(row.locator("td").nth(6)).not_to_have_text("never")  # last used: just now, by the call above
+    expect(row.locator("td").nth(5)).not_to_have_text("never")  # it expires in 30 days
     screenshot(page, "account")
+    page.get_by_role("button", name="Revoke deploy script").click()
+    expect(page.get_by_text("Token revoked")).to_be_visible()
+    expect(row).to_contain_text("revoked")
+    me = httpx.get(f"{console_server.base_url}/api/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert me.status_code == 401
 
     page.get_by_role("button", name="Delete…").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete secret").click()

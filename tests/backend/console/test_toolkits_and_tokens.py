@@ -5,6 +5,7 @@ page, shown once with ready snippets, used by the SDK client, and revoked."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -78,8 +79,11 @@ def test_a_toolkit_is_made_served_regenerated_edited_and_deleted(
     page.get_by_role("button", name="Regenerate URL…").click()
     page.get_by_role("dialog").get_by_role("button", name="Regenerate URL").click()
     expect(page.locator("#new-url-notice")).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/toolkits/{kit_id}#mcp-panel$"))
     new_url = (page.locator("#mcp-url").text_content() or "").strip()
     assert new_url != url and initialize(url).status_code == 404
+    page.reload()
+    expect(page.locator("#new-url-notice")).to_have_count(0)
     assert sorted(t.name for t in in_thread(list_tools, new_url)) == ["echo_one", "echo_two"]
 
     page.goto(f"/toolkits/{kit_id}")
@@ -127,6 +131,7 @@ def test_a_token_is_shown_once_with_snippets_works_and_is_revoked(
     page.get_by_label("Expires in (days)").fill("30")
     page.get_by_role("button", name="Create token").click()
     expect(page.get_by_role("heading", name="Token “laptop” created")).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/apps/{app['id']}/access#created-token$"))  # the form redirected here
     token = (page.locator("#new-token").text_content() or "").strip()
     screenshot(page, "token")
     with api(console_server, owner) as client:
@@ -153,6 +158,11 @@ def test_a_token_is_shown_once_with_snippets_works_and_is_revoked(
 
     page.goto(f"/apps/{app['id']}/access")  # the token is never shown again
     assert token not in page.content()
+    page.go_back()
+    page.go_back()  # not even on the page that showed it (Back loads it afresh: it is never cached)
+    expect(page).to_have_url(re.compile(rf"/apps/{app['id']}/access#created-token$"))
+    assert token not in page.content()
+    page.goto(f"/apps/{app['id']}/access")
     expect(page.locator("tbody tr").filter(has_text="laptop")).to_contain_text("active")
     page.get_by_role("button", name="Revoke laptop").click()
     expect(page.locator("tbody tr").filter(has_text="laptop")).to_contain_text("revoked")

@@ -5,6 +5,8 @@ When the `docker compose` plugin is installed, `docker compose config` validates
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 import shutil
 import subprocess
@@ -104,3 +106,16 @@ def test_api_replicas_get_more_time_to_stop_than_their_drain_grace_period(compos
     """Docker SIGKILLs a container after stop_grace_period (10 s by default): it must outlast the drain."""
     grace = float(compose["x-toolpress-env"].get("TOOLPRESS_SHUTDOWN_GRACE_SECONDS", Settings.model_fields["shutdown_grace_seconds"].default))
     assert _seconds(compose["services"]["api"]["stop_grace_period"]) > grace
+
+
+def test_the_api_trusts_forwarded_addresses_from_the_proxy_alone(compose: dict) -> None:
+    """The log-in limits count per client address: behind nginx the API must see the client's, and only nginx
+    may tell it (a client's own X-Forwarded-For from anywhere else is ignored)."""
+    trusted = json.loads(compose["x-toolpress-env"]["TOOLPRESS_TRUSTED_PROXIES"])
+    proxy_address = compose["services"]["proxy"]["networks"]["default"]["ipv4_address"]
+    assert trusted == [proxy_address]
+    [pool] = compose["networks"]["default"]["ipam"]["config"]
+    assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(pool["subnet"])
+    assert ipaddress.ip_address(proxy_address) not in ipaddress.ip_network(pool["ip_range"])  # never handed out
+    assert Settings(trusted_proxies=trusted).trusted_proxies == trusted
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in (DOCKER / "nginx.conf").read_text()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -105,19 +105,7 @@ async def test_a_platform_token_opens_no_app_endpoint_and_an_app_token_not_the_p
     user.api.post(f"/api/apps/{app_id}/mcp/enable").raise_for_status()
     app_url = user.api.get(f"/api/apps/{app_id}/mcp/tokens").json()["url"]
 
-    def grant(resource: str) -> str:
-        client = user.api.post("/register", json={"client_name": "Manual", "redirect_uris": [REDIRECT], "scope": "mcp"}).json()
-        query = {"response_type": "code", "client_id": client["client_id"], "redirect_uri": REDIRECT, "scope": "mcp",
-                 "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256",
-                 "resource": resource}
-        code = parse_qs(urlsplit(user.consent("/authorize?" + urlencode(query)).headers["location"]).query)["code"][0]
-        token = user.api.post("/token", data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-                                              "client_id": client["client_id"], "client_secret": client.get("client_secret", ""),
-                                              "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"})
-        assert token.status_code == 200, token.text
-        return token.json()["access_token"]
-
-    platform_token, app_token = grant(f"{live.base_url}/mcp/platform/mcp"), grant(app_url)
+    platform_token, app_token = user.oauth_token(f"{live.base_url}/mcp/platform/mcp"), user.oauth_token(app_url)
 
     def status(url: str, token: str) -> int:
         return initialize(url, token).status_code
@@ -131,8 +119,9 @@ async def test_a_platform_token_opens_no_app_endpoint_and_an_app_token_not_the_p
 async def test_the_account_page_issues_a_read_only_token_for_the_platform(live: Stack) -> None:
     user = User(live)
     page = user.browser.get("/account")
-    made = user.browser.post("/account/tokens", data={"csrf_token": form_field(page.text, "csrf_token"), "read_only": "yes"})
-    assert made.status_code == 200 and "new read-only token" in made.text
+    form = {"csrf_token": form_field(page.text, "csrf_token"), "name": "agent", "read_only": "yes"}
+    made = user.browser.post("/account/tokens", data=form, follow_redirects=True)
+    assert made.status_code == 200 and made.url.path == "/account" and "new read-only token" in made.text
     token = re.search(r'<output id="new-token" class="secret">([^<]+)</output>', made.text)
     assert token is not None
     http = create_mcp_http_client(headers={"Authorization": f"Bearer {token.group(1)}"})

@@ -61,26 +61,40 @@ async def _call(url: str, tool: str, arguments: dict[str, Any], progress: list[s
         return await client.call_tool(tool, arguments, progress_callback=on_progress)
 
 
-async def test_a_secret_echoed_by_a_template_is_redacted_in_result_trace_and_progress(
+async def test_a_spec_whose_template_echoes_a_secret_is_refused_when_saved(
         api: httpx.Client, owner: dict[str, str]) -> None:
-    value = f"tok-{uuid.uuid4().hex}"
-    api.put("/api/secrets/ECHO_TOKEN", json={"value": value}, headers=owner)
     spec = {"name": "Echo secret", "tool_name": "echo_secret",
-            "steps": [{"id": "echo", "type": "template", "title": "echo", "template": "token={{ secrets.ECHO_TOKEN }}"}],
+            "steps": [{"id": "echo", "type": "template", "title": "echo", "template": "token={{ secrets.ECHO_TOKEN|upper }}"}],
             "outputs": [{"name": "echo", "type": "string", "value": "{{ steps.echo.text }}"}]}
+    refused = api.post("/api/apps", json={"yaml": yaml.safe_dump(spec, sort_keys=False)}, headers=owner)
+    assert refused.status_code == 422
+    [issue] = refused.json()["errors"]
+    assert issue["path"] == "steps[0].template" and issue["step"] == "echo"
+    assert issue["message"].startswith("step 'echo' › template uses secrets.ECHO_TOKEN: a secret may only be sent")
+
+
+async def test_an_echo_app_returns_a_guess_equal_to_a_stored_secret_unchanged_and_unmarked(
+        api: httpx.Client, owner: dict[str, str], remote: Any) -> None:
+    remote.routes["/ping"] = (200, {"ok": True})
+    unused, sent = f"pin-{uuid.uuid4().hex[:6]}", f"key-{uuid.uuid4().hex}"
+    api.put("/api/secrets/UNUSED_PIN", json={"value": unused}, headers=owner)
+    api.put("/api/secrets/SENT_KEY", json={"value": sent}, headers=owner)
+    spec = {"name": "Echo", "tool_name": "echo_guess", "inputs": [{"name": "guess", "type": "string", "required": True}],
+            "steps": [{"id": "ping", "type": "http_request", "url": f"{remote.url}/ping",
+                       "headers": {"X-Key": "{{ secrets.SENT_KEY }}"}}],
+            "outputs": [{"name": "echo", "type": "string", "value": "{{ inputs.guess }}"}]}
     app_id, url = _app(api, owner, spec)
-    progress: list[str] = []
-    result = await _call(url, "echo_secret", {}, progress)
-    assert result.is_error is False
-    assert result.structured_content == {"echo": "token=[redacted]"}
-    assert value not in json.dumps(result.model_dump(mode="json")) and value not in "".join(progress)
-    run = _last_run(api, owner, app_id)
-    assert run["status"] == "succeeded" and run["result"] == {"echo": "token=[redacted]"}
-    assert value not in json.dumps(run)
-    assert run["trace"][0]["output"]["text"] == "token=[redacted]"
+    for guess in (unused, sent):  # a secret the app never reads, and the one it sends
+        result = await _call(url, "echo_guess", {"guess": guess})
+        assert result.is_error is False and result.structured_content == {"echo": guess}
+        assert "[redacted]" not in json.dumps(result.model_dump(mode="json"))
+    runs = api.get("/api/runs", params={"app_id": app_id}, headers=owner).json()["data"]
+    assert sorted(run["result"]["echo"] for run in runs) == sorted([unused, sent])
+    assert all("[redacted]" not in json.dumps(run) for run in runs)
+    assert remote.requests[0][1]["x-key"] == sent
 
 
-async def test_a_secret_inside_a_failing_steps_error_is_redacted(
+async def test_a_secret_in_a_failing_requests_url_is_shown_masked_in_the_error(
         api: httpx.Client, owner: dict[str, str], remote: Any) -> None:
     value = f"pw-{uuid.uuid4().hex}"
     api.put("/api/secrets/PATH_TOKEN", json={"value": value}, headers=owner)
@@ -93,7 +107,8 @@ async def test_a_secret_inside_a_failing_steps_error_is_redacted(
     assert "HTTP 404" in result.content[0].text and value not in result.content[0].text
     assert remote.requests[0][0] == f"/x/{value}"  # the secret did reach the remote API
     run = _last_run(api, owner, app_id)
-    assert run["status"] == "failed" and "[redacted]" in run["error"]
+    assert run["status"] == "failed" and f"{remote.url}/x/[secret PATH_TOKEN]" in run["error"]
+    assert run["trace"][0]["input"]["url"] == f"{remote.url}/x/[secret PATH_TOKEN]"
     assert value not in json.dumps(run)
 
 

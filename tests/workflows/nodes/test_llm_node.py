@@ -62,7 +62,7 @@ def test_a_missing_secret_fails_with_its_name(server: Any) -> None:
     assert str(caught.value) == "step 'ask' (llm) failed: secret 'OPENAI_KEY' is not set; add it to the owner's secrets"
 
 
-def test_the_key_is_redacted_from_trace_errors_and_progress(server: Any) -> None:
+def test_the_key_is_masked_in_the_trace_and_scrubbed_from_the_endpoints_answer(server: Any) -> None:
     server.route("/v1/chat/completions", lambda r: (401, {"Content-Type": "application/json"}, json.dumps(
         {"error": {"message": f"invalid key {KEY}"}}).encode()))
     events: list[ProgressEvent] = []
@@ -70,18 +70,19 @@ def test_the_key_is_redacted_from_trace_errors_and_progress(server: Any) -> None
         execute(_app(server), {"text": "t"}, http_allow=server.allow, secrets={"OPENAI_KEY": KEY},
                 on_progress=events.append)
     error = caught.value
-    assert str(error) == "step 'ask' (llm) failed: the model endpoint answered HTTP 401: invalid key [redacted]"
+    assert str(error) == "step 'ask' (llm) failed: the model endpoint answered HTTP 401: invalid key [secret OPENAI_KEY]"
     dumped = json.dumps([t.to_dict() for t in error.trace])
-    assert KEY not in dumped and error.trace[0].input["api_key"] == "[redacted]"  # type: ignore[index]
+    assert KEY not in dumped and error.trace[0].input["api_key"] == "[secret OPENAI_KEY]"  # type: ignore[index]
 
 
-def test_secrets_are_redacted_from_outputs_and_progress_messages() -> None:
-    app = spec_from_dict({"name": "T", "steps": [
-        {"id": "leak", "type": "template", "title": "t", "template": "key={{ secrets.TOKEN }}"}],
-        "outputs": [{"name": "o", "type": "string", "value": "{{ steps.leak.text }}"}]})
-    events: list[ProgressEvent] = []
-    result = execute(app, {}, secrets={"TOKEN": "abcd-secret"}, on_progress=events.append)
-    assert result.outputs == {"o": "key=[redacted]"} and result.trace[0].output == {"text": "key=[redacted]"}
+def test_a_prompt_may_not_use_a_secret() -> None:
+    with pytest.raises(SpecError) as caught:
+        spec_from_dict({"name": "T", "steps": [
+            {"id": "ask", "type": "llm", "model": "m", "api_key": "{{ secrets.KEY }}",
+             "user": "my key is {{ secrets.KEY|upper }}"}]})
+    [issue] = caught.value.errors
+    assert issue.path == "steps[0].user" and issue.step == "ask"
+    assert issue.message.startswith("step 'ask' › user uses secrets.KEY: a secret may only be sent to the outside")
 
 
 def test_a_schema_requires_json_mode_and_must_be_valid(server: Any) -> None:
