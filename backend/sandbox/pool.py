@@ -158,15 +158,13 @@ class _Process:
 
     def resident_bytes(self) -> int:
         """Memory the process holds in RAM now."""
-        return self._statm(1)
+        return self._memory()[0]
 
-    def data_bytes(self) -> int:
-        """The process's private writable memory (what RLIMIT_DATA counts)."""
-        return self._statm(5)
-
-    def _statm(self, field: int) -> int:
+    def _memory(self) -> tuple[int, int]:
+        """(resident, private writable) bytes of the process: what it holds in RAM, and what RLIMIT_DATA counts."""
         with open(f"/proc/{self.pid}/statm", "rb") as statm:
-            return int(statm.read().split()[field]) * _PAGE_SIZE
+            fields = statm.read().split()
+        return int(fields[1]) * _PAGE_SIZE, int(fields[5]) * _PAGE_SIZE
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -227,9 +225,9 @@ class _Process:
         """
         used = watch.cpu_at_start = watch.cpu_seconds = self.cpu_seconds()
         self._set_limit(resource.RLIMIT_CPU, math.ceil(used + limits.cpu_seconds), resource.RLIM_INFINITY)
-        watch.resident_at_start = self.resident_bytes()
+        watch.resident_at_start, data = self._memory()
         self.resident_when_started = self.resident_when_started or watch.resident_at_start
-        self._set_limit(resource.RLIMIT_DATA, self.data_bytes() + limits.memory_mb * 1024 * 1024, resource.RLIM_INFINITY)
+        self._set_limit(resource.RLIMIT_DATA, data + limits.memory_mb * 1024 * 1024, resource.RLIM_INFINITY)
 
     def _document(self, spec: SpecSource) -> dict[str, Any] | None:
         if spec.key is not None and spec.key in self.known_specs:

@@ -104,8 +104,11 @@ def live_workers(settings: Settings) -> tuple[list[Worker], list[Worker]]:
     with session_scope(settings.sqlalchemy_url) as session:
         rows = crud.list_workers(session=session)
     now = utcnow()
-    alive = [row for row in rows if is_alive(row, settings, now)]
-    return alive, [row for row in rows if row not in alive]
+    alive: list[Worker] = []
+    gone: list[Worker] = []
+    for row in rows:
+        (alive if is_alive(row, settings, now) else gone).append(row)
+    return alive, gone
 
 
 class _AliveCache:

@@ -173,13 +173,15 @@ class Gates:
         self.server.shutdown()
 
 
-def gated_spec(port: int, gate: str) -> str:
-    """YAML of an app (tool `gated_<gate>`) whose one step waits for gate `gate` of the Gates server on `port`."""
+def gated_spec(port: int, gate: str, tool: str | None = None, **extra: object) -> str:
+    """YAML of an app (tool `tool`, default `gated_<gate>`) whose one step waits for gate `gate` of the Gates server
+    on `port`; `extra` adds top-level spec fields (tasks, annotations, …)."""
     return yaml.safe_dump({
         "name": f"Gated {gate} {uuid.uuid4().hex[:6]}",
         "description": "Waits for its gate.",
-        "tool_name": f"gated_{gate}",
+        "tool_name": tool or f"gated_{gate}",
         "inputs": [],
+        **extra,
         "steps": [{"id": "wait", "type": "http_request", "url": f"http://127.0.0.1:{port}/{gate}", "timeout": 60, "retries": 0}],
         "outputs": [{"name": "status", "type": "integer", "value": "{{ steps.wait.status }}"}],
     }, sort_keys=False)
@@ -247,10 +249,11 @@ def kill_tree(pid: int) -> None:
 
 
 def run_row(stack: Stack, app_id: str) -> dict:
-    """The newest run of an app, read straight from the stack's database."""
+    """The newest run of an app, read straight from the stack's database (PostgreSQL, or the embedded SQLite file)."""
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(stack.env["TOOLPRESS_DATABASE_URL"])
+    url = stack.env.get("TOOLPRESS_DATABASE_URL") or f"sqlite:///{stack.env['TOOLPRESS_DATA_DIR']}/toolpress.db"
+    engine = create_engine(url)
     try:
         with engine.connect() as conn:
             row = conn.execute(

@@ -11,14 +11,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
 import httpx
 import pytest
-import yaml
 from mcp import Client
 
 from support.apps import ApiUser
@@ -26,16 +24,7 @@ from support.sandbox import sandbox_pids
 from support.stack import REDIS_URL, Stack, start_embedded, stop_process, stop_stack, wait_until
 from support.tasks_client import TaskHandle, Tasks
 
-from .conftest import Gates, run_row, start_on_broker
-
-
-def _gated(gates: Gates, gate: str, tool: str, **extra: object) -> str:
-    return yaml.safe_dump({
-        "name": f"{tool} {uuid.uuid4().hex[:6]}", "tool_name": tool, "tasks": "always", "inputs": [], **extra,
-        "steps": [{"id": "wait", "type": "http_request", "url": f"http://127.0.0.1:{gates.port}/{gate}",
-                   "timeout": 60, "retries": 0}],
-        "outputs": [{"name": "status", "type": "integer", "value": "{{ steps.wait.status }}"}],
-    }, sort_keys=False)
+from .conftest import Gates, gated_spec, run_row, start_on_broker
 
 
 def _start_task(url: str, tool: str) -> str:
@@ -51,15 +40,6 @@ def _start_task(url: str, tool: str) -> str:
 
 def _status(stack: Stack, app_id: int | str) -> str:
     return str(run_row(stack, str(app_id)).get("status"))
-
-
-def _sqlite_row(stack: Stack, app_id: int) -> dict:
-    import sqlite3
-
-    with sqlite3.connect(stack.env["TOOLPRESS_DATA_DIR"] + "/toolpress.db") as db:
-        db.row_factory = sqlite3.Row
-        row = db.execute("SELECT * FROM run WHERE app_id = ? ORDER BY created_at DESC LIMIT 1", (int(app_id),)).fetchone()
-        return dict(row) if row else {}
 
 
 def _alive(pid: int) -> bool:
@@ -79,12 +59,12 @@ def test_killing_serve_mid_run_leaves_nothing_running_after_a_restart(tmp_path: 
     port = int(stack.base_url.rsplit(":", 1)[1])
     user = ApiUser(stack.base_url)
     try:
-        held_id, held_url = user.publish(_gated(gates, "held", "held"))
-        queued_id, queued_url = user.publish(_gated(gates, "queued", "queued"))
+        held_id, held_url = user.publish(gated_spec(gates.port, "held", "held", tasks="always"))
+        queued_id, queued_url = user.publish(gated_spec(gates.port, "queued", "queued", tasks="always"))
         _start_task(held_url, "held")
         assert gates.arrived["held"].wait(60)
         _start_task(queued_url, "queued")
-        assert _sqlite_row(stack, queued_id)["status"] == "queued"
+        assert run_row(stack, str(queued_id))["status"] == "queued"
         sandboxes = sandbox_pids(stack)
         assert sandboxes
 
@@ -92,16 +72,16 @@ def test_killing_serve_mid_run_leaves_nothing_running_after_a_restart(tmp_path: 
         os.kill(server.pid, signal.SIGKILL)
         server.wait(timeout=10)
         wait_until(lambda: not any(map(_alive, sandboxes)), 15, "the killed server's sandbox processes to die with it")
-        assert _sqlite_row(stack, held_id)["status"] == "running"  # what a crash leaves behind
+        assert run_row(stack, str(held_id))["status"] == "running"  # what a crash leaves behind
 
         gates.opened["queued"].set()
         stack.start_api(port)  # the same data directory: the start-up sweep finds what the dead process held
-        wait_until(lambda: _sqlite_row(stack, held_id)["status"] == "failed", 30, "the lost run to be ended")
-        held = _sqlite_row(stack, held_id)
+        wait_until(lambda: run_row(stack, str(held_id))["status"] == "failed", 30, "the lost run to be ended")
+        held = run_row(stack, str(held_id))
         assert "worker running this call was lost" in held["error"] and held["error"].count(held["id"]) == 0
         # the queued run never started: it is queued again on the new server's worker and runs
-        wait_until(lambda: _sqlite_row(stack, queued_id)["status"] == "succeeded", 30, "the queued run to run")
-        assert _sqlite_row(stack, queued_id)["worker"].startswith(f"embedded-{next(iter(stack.api.values())).pid}@")
+        wait_until(lambda: run_row(stack, str(queued_id))["status"] == "succeeded", 30, "the queued run to run")
+        assert run_row(stack, str(queued_id))["worker"].startswith(f"embedded-{next(iter(stack.api.values())).pid}@")
     finally:
         user.close()
         gates.close()
@@ -136,8 +116,9 @@ def test_killing_a_worker_mid_run_ends_its_runs_when_a_worker_starts_again(produ
     stack, user = production
     gates = Gates("plain", "again")
     try:
-        plain_id, plain_url = user.publish(_gated(gates, "plain", "plain"))
-        again_id, again_url = user.publish(_gated(gates, "again", "again", annotations={"idempotent": True}))
+        plain_id, plain_url = user.publish(gated_spec(gates.port, "plain", "plain", tasks="always"))
+        again_id, again_url = user.publish(
+            gated_spec(gates.port, "again", "again", tasks="always", annotations={"idempotent": True}))
         _start_task(plain_url, "plain")
         _start_task(again_url, "again")
         wait_until(lambda: gates.arrived["plain"].is_set() and gates.arrived["again"].is_set(), 60, "both runs")
@@ -174,7 +155,7 @@ def test_with_no_worker_alive_readiness_names_workers_and_calls_fail_at_once(pro
     gates = Gates("open")
     gates.opened["open"].set()
     try:
-        app_id, url = user.publish(_gated(gates, "open", "quick", tasks="never"))
+        app_id, url = user.publish(gated_spec(gates.port, "open", "quick", tasks="never"))
         _only_worker(stack)
         assert httpx.get(f"{stack.base_url}/readyz", timeout=10).status_code == 200
 
@@ -206,8 +187,8 @@ def test_a_queued_call_fails_when_every_worker_dies_under_it(production: tuple[S
     gates = Gates("busy", "after")
     try:
         _only_worker(stack, concurrency=1)
-        busy_id, busy_url = user.publish(_gated(gates, "busy", "busy", tasks="never"))
-        after_id, after_url = user.publish(_gated(gates, "after", "after", tasks="never"))
+        busy_id, busy_url = user.publish(gated_spec(gates.port, "busy", "busy", tasks="never"))
+        after_id, after_url = user.publish(gated_spec(gates.port, "after", "after", tasks="never"))
         outcome: dict[str, str] = {}
 
         async def both() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
@@ -121,17 +120,21 @@ def test_a_cancel_stops_a_run_inside_a_long_step(pool: SandboxPool) -> None:
     """The engine looks for a cancel between steps; a step that never ends is killed after a grace period."""
     cancel = threading.Event()
     threading.Timer(0.3, cancel.set).start()
-    started = time.monotonic()
     outcome = pool.run(_job(_spec(CPU_BURNER)), ROOMY, _hooks(cancel=cancel))
+    # one step and no later cancel check: only the kill can end it as cancelled (it would otherwise succeed)
     assert outcome.status == "cancelled" and outcome.error == "cancelled by the caller"
-    assert time.monotonic() - started < 15  # a bound on a hang, not a speed claim: the burner alone takes ~20 s
 
 
 def test_a_cancel_between_steps_ends_the_run_without_killing_it(pool: SandboxPool) -> None:
+    """Many short steps: the engine sees the cancel between two of them and stops; the process is kept."""
+    assert pool.run(_job(_spec("warm")), ROOMY, _hooks()).status == "succeeded"
+    before = sandbox_pids_of(os.getpid())
     cancel = threading.Event()
     cancel.set()
-    outcome = pool.run(_job(_spec("a", "b")), ROOMY, _hooks(cancel=cancel))
-    assert outcome.status in ("cancelled", "succeeded")  # a run this short may finish before the cancel lands
+    steps = ["{% for i in range(20000) %}{% endfor %}"] * 200
+    outcome = pool.run(_job(_spec(*steps)), ROOMY, _hooks(cancel=cancel))
+    assert outcome.status == "cancelled" and outcome.error == "cancelled by the caller"
+    assert sandbox_pids_of(os.getpid()) == before  # stopped by the engine, not killed
     assert pool.run(_job(_spec("next")), ROOMY, _hooks()).outputs == {"text": "next"}
 
 
