@@ -187,7 +187,7 @@ class _Process:
         except OSError as exc:  # no such process, or its pipe is closed: it died while idle
             self.known_specs.clear()
             raise _NotAccepted(str(exc)) from None
-        next_look = time.monotonic() + LOOK_EVERY_SECONDS
+        next_look = time.monotonic()  # the first look at once: a run cancelled while queued stops before its first step
         while True:
             ready = wait([self.conn, self.process.sentinel], timeout=LOOK_EVERY_SECONDS)
             if self.conn in ready:  # messages first: a process that ended may have said why
