@@ -246,8 +246,13 @@ def _types_issues(spec: AppSpec) -> list[SpecIssue]:
     return issues
 
 
-def check_spec(spec: AppSpec) -> list[SpecIssue]:
-    """Return every semantic issue of a structurally valid spec (empty when it is valid)."""
+def check_spec(spec: AppSpec, *, stored: bool = False) -> list[SpecIssue]:
+    """Return every semantic issue of a structurally valid spec (empty when it is valid).
+
+    ``stored``: the spec was saved earlier, perhaps under older rules. The rules on where secrets may go are
+    then left out, so an app saved before them still opens, lists and runs; its runs cannot read a secret
+    outside a sink anyway (the engine withholds them), and it cannot be saved or published again until fixed.
+    """
     issues: list[SpecIssue] = []
     if spec.tool_name is not None and not TOOL_NAME_PATTERN.match(spec.tool_name):
         issues.append(SpecIssue("tool_name", "tool_name must start with a letter and contain only "
@@ -272,4 +277,4 @@ def check_spec(spec: AppSpec) -> list[SpecIssue]:
         for problem in check_template(out.value, inputs=input_names, earlier_steps=ids,
                                       step_fields=scope.fields):
             issues.append(SpecIssue(f"outputs[{index}].value", problem))
-    return issues + secret_flow_issues(spec)
+    return issues if stored else issues + secret_flow_issues(spec)

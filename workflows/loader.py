@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from workflows.checks import join_path
 from workflows.errors import SpecError, SpecIssue
-from workflows.spec import AppSpec, SpecIssuesError
+from workflows.spec import STORED, AppSpec, SpecIssuesError
 
 __all__ = ["MAX_SPEC_BYTES", "dump_spec", "load_spec", "spec_from_dict", "spec_to_dict"]
 
@@ -147,8 +147,12 @@ def _pydantic_issues(exc: ValidationError, data: dict[str, Any]) -> list[SpecIss
     return list(dict.fromkeys(issues))
 
 
-def spec_from_dict(data: Any) -> AppSpec:
-    """Validate a parsed spec mapping and return the AppSpec; raise SpecError listing every issue."""
+def spec_from_dict(data: Any, *, stored: bool = False) -> AppSpec:
+    """Validate a parsed spec mapping and return the AppSpec; raise SpecError listing every issue.
+
+    ``stored``: the mapping was saved earlier (by an older version of the rules, perhaps): the rules on where
+    secrets may go are not applied, so the app still loads; saving or publishing it checks them again.
+    """
     if not isinstance(data, dict):
         kind = "empty document" if data is None else type(data).__name__
         raise SpecError([SpecIssue(_DOC, f"the spec must be a mapping of fields (got {kind})")])
@@ -156,7 +160,7 @@ def spec_from_dict(data: Any) -> AppSpec:
     if issues:
         raise SpecError(issues)
     try:
-        return AppSpec.model_validate(data)
+        return AppSpec.model_validate(data, context={STORED: True} if stored else None)
     except ValidationError as exc:
         raise SpecError(_pydantic_issues(exc, data)) from None
 

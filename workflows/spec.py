@@ -13,6 +13,7 @@ from pydantic import (
     PlainValidator,
     SerializerFunctionWrapHandler,
     StrictBool,
+    ValidationInfo,
     model_serializer,
     model_validator,
 )
@@ -34,6 +35,7 @@ __all__ = [
 InputType = Literal["string", "text", "number", "integer", "boolean", "enum", "array", "object", "file"]
 OutputType = Literal["string", "number", "integer", "boolean", "array", "object"]
 STEP_KEYS = ("id", "type", "title", "time_limit")
+STORED = "stored"  # validation context key: the spec was saved earlier (see workflows.checks.check_spec)
 MAX_TIME_LIMIT = 3600.0
 
 
@@ -201,10 +203,10 @@ class AppSpec(_Model):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> AppSpec:
+    def _check(self, info: ValidationInfo) -> AppSpec:
         from workflows.checks import check_spec  # noqa: PLC0415 - checks imports the node registry
 
-        issues = check_spec(self)
+        issues = check_spec(self, stored=bool(info.context and info.context.get(STORED)))
         if issues:
             raise SpecIssuesError(issues)
         return self

@@ -128,10 +128,13 @@ def publish(request: Request, app: OwnedConsoleApp, session: SessionDep, setting
 
 
 @router.post("/apps/{app_id}/versions/{number}/rollback", dependencies=[CsrfChecked])
-def rollback(number: int, app: OwnedConsoleApp, session: SessionDep) -> Response:
+def rollback(request: Request, number: int, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep,
+             user: ConsoleUser) -> Response:
     """Serve an earlier version again."""
     try:
         apps.rollback_app(session=session, app=app, number=number)
+    except InvalidSpec as exc:  # saved under older rules: it must be fixed and published anew
+        return app_page(request, session, settings, user, app, error=str(exc), status_code=409)
     except ServiceError:
         raise PageNotFound() from None
     return _back_to(app, "rolled-back", "#versions")

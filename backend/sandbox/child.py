@@ -145,7 +145,7 @@ class _Runtime:
             return self._specs[key]
         if document is None:
             document = self._ask({"type": "need_spec", "key": key})["spec"]
-        spec = workflows.spec_from_dict(document)
+        spec = workflows.spec_from_dict(document, stored=True)
         if key is not None:
             self._specs[key] = spec
             while len(self._specs) > SPEC_CACHE_SIZE:

@@ -77,8 +77,8 @@ def _annotations(spec: workflows.AppSpec) -> dict[str, bool]:
 
 
 def load_spec_of(data: dict[str, Any]) -> workflows.AppSpec:
-    """A stored spec dict back as an AppSpec (it was validated when stored)."""
-    return workflows.spec_from_dict(data)
+    """A stored spec dict back as an AppSpec (it was validated when stored, perhaps under older rules)."""
+    return workflows.spec_from_dict(data, stored=True)
 
 
 # Parsing a spec validates it again (templates included): milliseconds, on every call and listing. A published
@@ -147,7 +147,7 @@ def update_draft(*, session: Session, app: App, spec: workflows.AppSpec) -> App:
 
 def publish_app(*, session: Session, app: App) -> AppVersion:
     """Publish the current draft as a new immutable version."""
-    load_spec_of(app.spec)  # a stored draft that no longer validates must not be published
+    parse_spec(spec=app.spec)  # a stored draft that no longer passes today's checks must not be published
     return crud.create_version(session=session, app=app)
 
 
@@ -207,6 +207,7 @@ def rollback_app(*, session: Session, app: App, number: int) -> AppVersion:
     version = next((v for v in crud.list_versions(session=session, app_id=app.id) if v.number == number), None)
     if version is None:
         raise NotFound(f"app {app.name!r} has no version {number}")
+    parse_spec(spec=version.spec)  # a version saved under older rules is not served again until fixed
     app.published_version_id = version.id
     session.add(app)
     session.commit()

@@ -12,7 +12,7 @@ from backend.cli import migrate
 from backend.core.db import get_engine
 from backend.core.settings import Settings
 from backend.models import RunStatus, User
-from backend.services import NotFound, apps
+from backend.services import InvalidSpec, NotFound, apps, secrets
 from backend.services.execution import execute_run
 
 
@@ -91,3 +91,34 @@ def test_a_console_test_run_executes_the_draft_not_the_published_version(setting
         assert RunStatus(done.status) is RunStatus.succeeded
         assert done.result == {"said": "draft Ada"}
         assert (done.progress_done, done.progress_total) == (1, 1)
+
+
+def test_an_app_saved_before_the_secret_rules_opens_and_runs_without_the_secret_but_is_not_published_again(
+        settings: Settings) -> None:
+    """A draft and a version stored when a template could still read a secret (written here past the checks)."""
+    leaky = {**_spec("x"), "steps": [{"id": "say", "type": "template", "template": "key={{ secrets.OLD_KEY }}"}]}
+    with Session(get_engine(settings.sqlalchemy_url), expire_on_commit=False) as session:
+        owner = _owner(session)
+        secrets.set_secret(session=session, settings=settings, owner_id=owner.id, name="OLD_KEY", value="sk-old-9d1e7c")
+        app = apps.create_app(session=session, owner=owner, spec=apps.parse_spec(spec=_spec("fine")))
+        apps.publish_app(session=session, app=app)
+        crud.update_app_spec(session=session, app=app, name=app.name, spec=leaky)
+        crud.create_version(session=session, app=app)  # version 2, as stored under the older rules
+
+        assert apps.load_spec_of(app.spec).steps[0].id == "say"  # the console, lists and exports still open it
+        assert "secrets.OLD_KEY" in apps.export_yaml(app)
+        with pytest.raises(InvalidSpec, match=r"template uses secrets\.OLD_KEY: a secret may only be sent"):
+            apps.publish_app(session=session, app=app)
+        apps.rollback_app(session=session, app=app, number=1)
+        with pytest.raises(InvalidSpec, match=r"secrets\.OLD_KEY"):
+            apps.rollback_app(session=session, app=app, number=2)
+        assert apps.published_version(session=session, app=app).number == 1
+        run_id = apps.create_test_run(session=session, app=app, inputs={}).id  # runs the stored draft
+
+    execute_run(settings=settings, run_id=run_id)
+
+    with Session(get_engine(settings.sqlalchemy_url)) as session:
+        done = crud.get_run(session=session, run_id=run_id)
+        assert RunStatus(done.status) is RunStatus.failed
+        assert "secret 'OLD_KEY' can only be sent to the outside" in done.error
+        assert "sk-old-9d1e7c" not in f"{done.error} {done.result} {done.trace}"
