@@ -16,12 +16,14 @@ from workflows.errors import (
 )
 from workflows.inputs import validate_inputs
 from workflows.loader import dump_spec, load_spec, spec_from_dict, spec_to_dict
+from workflows.logs import LOG_LEVELS, LogEntry, at_least
 from workflows.nodes import REGISTRY, CallApp, Node, NodeContext, SubAppCall, get_node_type, node_types
 from workflows.results import ProgressEvent, RunResult, StepTrace
 from workflows.schema import input_schema, output_schema
 from workflows.spec import AppSpec, InputField, ItemSpec, OutputField, RunLimits, StepSpec, ToolAnnotations
 
 __all__ = [
+    "LOG_LEVELS",
     "REGISTRY",
     "AppSpec",
     "CallApp",
@@ -29,6 +31,7 @@ __all__ = [
     "InputIssue",
     "InvalidInputs",
     "ItemSpec",
+    "LogEntry",
     "Node",
     "NodeContext",
     "NodeError",
@@ -45,6 +48,7 @@ __all__ = [
     "SubAppCall",
     "ToolAnnotations",
     "WorkflowError",
+    "at_least",
     "dump_spec",
     "execute",
     "get_node_type",

@@ -27,12 +27,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from workflows.errors import NodeError, NodeFailure, RunCancelled, RunTimedOut
 from workflows.files import resolve_file
+from workflows.logs import LOG_LEVELS, MAX_LOG_CHARS, MAX_LOGS_PER_RUN, LogCallback, LogEntry
 from workflows.nodes import NodeContext, get_node_type
 from workflows.outputs import evaluate_outputs
 from workflows.references import MaskedSecrets, Secrets, WithheldSecrets, resolve, template_strings
@@ -128,13 +130,14 @@ class _Run:
     """State of one execution: scope, progress counters, the trace and the services."""
 
     def __init__(self, spec: AppSpec, *, secrets: Mapping[str, Any], context: Mapping[str, Any],
-                 on_progress: ProgressCallback | None, should_cancel: CancelCheck | None,
+                 on_progress: ProgressCallback | None, on_log: LogCallback | None, should_cancel: CancelCheck | None,
                  timeout: float | None, poll: float, http_allow: Sequence[str],
                  call_app: Callable[..., Any] | None, call_stack: Sequence[str]) -> None:
         self.spec = spec  # read by the output node through NodeContext.service("spec")
         self.secrets = Secrets(secrets)  # read only by the sink fields the engine resolves (workflows.secret_flow)
         self.context = dict(context)
         self.on_progress = on_progress
+        self.on_log = on_log
         self.should_cancel = should_cancel
         self.time_limit = timeout
         self.deadline = None if timeout is None else time.monotonic() + timeout
@@ -143,6 +146,7 @@ class _Run:
         self.call_app = call_app
         self.call_stack = tuple(call_stack)
         self.trace: list[StepTrace] = []
+        self.logged = 0
         self.outputs: dict[str, Any] | None = None  # set by a terminal step
         self.done = 0
         self.total = len(spec.steps)
@@ -164,6 +168,24 @@ class _Run:
                                   message=f"step {self.done}/{self.total}: {label}")
             if self.on_progress is not None:
                 self.on_progress(event)
+
+    # -- step logs --------------------------------------------------------------------------
+    def log(self, entry: StepTrace, sending: _Sending, level: str, message: str) -> None:
+        """A step's log message: scrubbed like its errors, kept in its trace entry, handed to ``on_log``."""
+        with self._lock:
+            self.logged += 1
+            count = self.logged
+        if count > MAX_LOGS_PER_RUN + 1:
+            return
+        if count == MAX_LOGS_PER_RUN + 1:
+            level, message = "warning", f"more than {MAX_LOGS_PER_RUN} log messages in this run: the rest are dropped"
+        text = sending.clean(str(message))
+        if len(text) > MAX_LOG_CHARS:
+            text = text[:MAX_LOG_CHARS] + "… (cut)"
+        logged = LogEntry(level if level in LOG_LEVELS else "info", text, entry.step_id)  # type: ignore[arg-type]
+        entry.logs = [*(entry.logs or []), logged.to_dict()]  # type: ignore[misc]
+        if self.on_log is not None:
+            self.on_log(logged)
 
     # -- cancellation and deadlines --------------------------------------------------------
     def cancelled(self) -> bool:
@@ -289,7 +311,7 @@ class _Run:
             entry.input = sending.shown
             ctx = NodeContext(step_id=step.id, inputs=inputs, steps=scope, context=self.context,
                               secrets=_WITHHELD, extras=extras, runtime=self, deadline=step_deadline,
-                              progress=progress, sink=sink)
+                              progress=progress, sink=sink, logger=partial(self.log, entry, sending))
             output = sending.scrub.tree(_json_safe(node_type().run(config, ctx)))
             if limit is not None and time.perf_counter() - started > limit:
                 raise NodeFailure(f"took longer than its time limit of {limit:g} s")
@@ -359,6 +381,7 @@ def execute(
     inputs: Mapping[str, Any],
     *,
     on_progress: ProgressCallback | None = None,
+    on_log: LogCallback | None = None,
     should_cancel: CancelCheck | None = None,
     context: Mapping[str, Any] | None = None,
     secrets: Mapping[str, str] | None = None,
@@ -374,6 +397,7 @@ def execute(
     A ``MemoryError`` is not turned into a step failure: it means the process ran out of the memory it
     is allowed (its host sets the limit), and propagates so the host can end the run and report that.
 
+    ``on_log`` receives what steps log (``workflows.logs``), scrubbed like their errors; the trace keeps it too.
     ``secrets`` are what sink fields read as ``secrets.NAME`` (shown masked in the trace and
     scrubbed from what the sending step got back); ``http_allow`` lists ``host``/``host:port`` targets the SSRF guard lets
     through; ``call_app`` serves ``sub_app`` steps (see ``workflows.nodes.sub_app``);
@@ -381,7 +405,7 @@ def execute(
     and the spec's ``time_limit`` bound the run; ``trace_limit`` bounds the trace's JSON size.
     """
     limits = [t for t in (timeout, spec.time_limit) if t is not None]
-    run = _Run(spec, secrets=secrets or {}, context=context or {}, on_progress=on_progress,
+    run = _Run(spec, secrets=secrets or {}, context=context or {}, on_progress=on_progress, on_log=on_log,
                should_cancel=should_cancel, timeout=min(limits) if limits else None,
                poll=max(0.01, cancel_poll_interval), http_allow=http_allow, call_app=call_app,
                call_stack=call_stack)

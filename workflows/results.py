@@ -43,6 +43,7 @@ class StepTrace:
     output: dict[str, Any] | None = None
     error: str | None = None
     parent: str | None = None
+    logs: list[dict[str, str]] | dict[str, Any] | None = None  # what the step logged (a marker when cut)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict (ISO 8601 timestamps)."""
@@ -57,6 +58,7 @@ class StepTrace:
             "output": self.output,
             "error": self.error,
             "parent": self.parent,
+            **({"logs": self.logs} if self.logs else {}),
         }
 
 

@@ -34,7 +34,7 @@ def limit_trace(trace: list[StepTrace], limit: int) -> list[StepTrace]:
     total = 0
     for index, entry in enumerate(trace):
         total += _ENTRY_OVERHEAD + len(entry.error or "")
-        for attr in ("input", "output"):
+        for attr in ("input", "output", "logs"):
             size = _size(getattr(entry, attr))
             total += size
             if size > _PREVIEW * 2:
@@ -51,7 +51,7 @@ def limit_trace(trace: list[StepTrace], limit: int) -> list[StepTrace]:
     kept: list[StepTrace] = []
     used = 0
     for entry in trace:
-        cost = _ENTRY_OVERHEAD + len(entry.error or "") + _size(entry.input) + _size(entry.output)
+        cost = _ENTRY_OVERHEAD + len(entry.error or "") + _size(entry.input) + _size(entry.output) + _size(entry.logs)
         if used + cost > limit - _ENTRY_OVERHEAD:
             break
         kept.append(entry)

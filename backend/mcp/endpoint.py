@@ -24,7 +24,7 @@ from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.mcp import cancellation
 from backend.mcp.access import BEARER_WATCH_PREFIX, bearer_target
-from backend.mcp.handlers import TARGET_STATE_KEY, build_handlers, result_of, target_of
+from backend.mcp.handlers import TARGET_STATE_KEY, build_handlers, install_logging, result_of, target_of
 from backend.mcp.legacy_sse import LegacySse
 from backend.mcp.sessions import with_session
 from backend.mcp.streams import ListenStreams, StreamWatcher
@@ -71,6 +71,7 @@ class McpEndpointApp:
         self.tasks = Tasks(settings, target_of, result_of)
         self.server: Server = _Server("toolpress", version="0.1.0", **build_handlers(settings, self.tasks))
         self.tasks.install(self.server)
+        install_logging(self.server, settings)
         self._on_cancelled = cancellation.relay(settings)
         security = _security(settings)
         self.manager = StreamableHTTPSessionManager(

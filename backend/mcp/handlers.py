@@ -17,6 +17,7 @@ from backend.core.settings import Settings
 from backend.mcp.access import admit_call, find_tool
 from backend.mcp.cancellation import follow_cancellable
 from backend.mcp.sessions import SESSION_STATE_KEY
+from backend.mcp.step_logs import log_relay, set_level_handler
 from backend.models import Run, RunStatus
 from backend.services import CallInterrupted, QueueUnavailable
 from backend.services.apps import describe_tool, version_spec
@@ -159,6 +160,7 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
                     settings=settings,
                     run=run,
                     on_progress=relay,
+                    on_log=log_relay(settings, ctx),
                     cancel_when_abandoned=settings.cancel_on_disconnect or legacy,
                     outcome_only=True,  # result_of needs only the status, result and error
                 )
@@ -174,3 +176,8 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
         return result_of(final)
 
     return {"on_list_tools": on_list_tools, "on_call_tool": on_call_tool}
+
+
+def install_logging(server: Any, settings: Settings) -> None:
+    """Declare the logging capability and answer `logging/setLevel` (see backend.mcp.step_logs)."""
+    server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_level_handler(settings))

@@ -35,6 +35,7 @@ from backend.core.events import get_event_bus
 from backend.core.security import sign, unsign
 from backend.mcp.handlers import LEGACY_STATE_KEY, TARGET_STATE_KEY
 from backend.mcp.sessions import SESSION_MAX_AGE, binding_of
+from backend.mcp.step_logs import LOG_SESSION_STATE_KEY
 from backend.mcp.streams import KEEPALIVE_SECONDS, SSE_START, StreamWatcher
 from backend.services.endpoints import EndpointTarget
 
@@ -101,7 +102,7 @@ class LegacySse:
                         async with inbound_writer:
                             while True:
                                 event = await mailbox.get(timeout=None)
-                                message = await self._inbound(secret, event)
+                                message = await self._inbound(secret, nonce, event)
                                 if message is None:
                                     continue
                                 await inbound_writer.send(message)
@@ -134,7 +135,7 @@ class LegacySse:
         except OSError:
             pass  # the client went away while we wrote
 
-    async def _inbound(self, secret: str, event: dict[str, Any]) -> SessionMessage | None:
+    async def _inbound(self, secret: str, nonce: str, event: dict[str, Any]) -> SessionMessage | None:
         """A relayed POST as the session message the SDK expects, its request bound to the URL's current target."""
         try:
             message = types.jsonrpc_message_adapter.validate_json(event["body"], by_name=False)
@@ -150,7 +151,7 @@ class LegacySse:
                 "path": "/messages",
                 "query_string": b"",
                 "headers": [(b"user-agent", str(event.get("agent") or "").encode("latin-1", "replace"))],
-                "state": {TARGET_STATE_KEY: target, LEGACY_STATE_KEY: True},
+                "state": {TARGET_STATE_KEY: target, LEGACY_STATE_KEY: True, LOG_SESSION_STATE_KEY: f"sse-{nonce}"},
             }
         )
         return SessionMessage(message, metadata=ServerMessageMetadata(request_context=request))

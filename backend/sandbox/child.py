@@ -165,6 +165,9 @@ class _Runtime:
     def _progress(self, event: workflows.ProgressEvent) -> None:
         self.send({"type": "progress", "done": event.done, "total": event.total, "message": event.message})
 
+    def _log(self, entry: workflows.LogEntry) -> None:
+        self.send({"type": "log", "level": entry.level, "message": entry.message, "step_id": entry.step_id})
+
     def _call_app(self, call: workflows.SubAppCall) -> dict[str, Any]:
         """A sub_app step: the supervisor finds the app (same owner, published); it runs here, in this process."""
         answer = self._ask({"type": "call_app", "app": call.app})
@@ -203,7 +206,7 @@ class _Runtime:
         try:
             spec = self._spec(job.get("spec_key"), job.get("spec"))
             result = workflows.execute(
-                spec, job["inputs"], on_progress=self._progress, should_cancel=self._cancelled.is_set,
+                spec, job["inputs"], on_progress=self._progress, on_log=self._log, should_cancel=self._cancelled.is_set,
                 secrets=job["secrets"], http_allow=job["http_allow"], call_app=self._call_app,
                 call_stack=tuple(job["call_stack"]), timeout=job.get("timeout"),
             )

@@ -97,6 +97,7 @@ class Hooks:
     on_progress: Callable[[int, int, str | None], None]
     should_cancel: Callable[[], bool]
     find_app: Callable[[str], SubApp]
+    on_log: Callable[[str, str, str], None] = lambda level, message, step_id: None  # a step's log message
 
 
 @dataclass
@@ -245,6 +246,8 @@ class _Process:
             watch.accepted = True
         elif kind == "progress":
             hooks.on_progress(int(message["done"]), int(message["total"]), message.get("message"))
+        elif kind == "log":
+            hooks.on_log(str(message.get("level")), str(message.get("message")), str(message.get("step_id")))
         elif kind == "need_spec":
             source = watch.specs.get(message.get("key"))
             if source is None:  # not a spec of this job: a broken or hostile process

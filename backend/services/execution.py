@@ -275,6 +275,9 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
         bus.publish(run_id, {"type": "progress", "done": done, "total": total, "message": message})
         progress.record(done, total, message)
 
+    def on_log(level: str, message: str, step_id: str) -> None:
+        bus.publish(run_id, {"type": "log", "level": level, "message": message, "step_id": step_id})
+
     try:
         spec = published or load_spec_of(draft)
     except workflows.WorkflowError as exc:
@@ -282,7 +285,7 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
         return
     job = Job(run_id=run_id, spec=_spec_source(spec, version), inputs=inputs, secrets=dict(secrets),
               http_allow=list(settings.http_allow), call_stack=[root], timeout=settings.run_timeout_seconds)
-    hooks = Hooks(on_progress=on_progress, should_cancel=_CancelCheck(settings, run_id),
+    hooks = Hooks(on_progress=on_progress, on_log=on_log, should_cancel=_CancelCheck(settings, run_id),
                   find_app=_sub_app_finder(settings, owner_id) if owner_id else _no_sub_apps)
     try:
         outcome = sandbox_pool(settings).run(job, run_limits(settings, spec), hooks)

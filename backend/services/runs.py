@@ -28,6 +28,7 @@ from backend.services.workers import any_worker_alive, local_queue_owner
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int, str | None], Awaitable[None]]
+LogCallback = Callable[[str, str, str], Awaitable[None]]  # level, message, the step that logged it
 
 
 def create_run(
@@ -176,6 +177,7 @@ async def dispatch_and_follow(
     settings: Settings,
     run: Run,
     on_progress: ProgressCallback | None = None,
+    on_log: LogCallback | None = None,
     cancel_when_abandoned: bool = True,
     outcome_only: bool = False,
 ) -> Run:
@@ -197,6 +199,7 @@ async def dispatch_and_follow(
             settings=settings,
             run=run,
             on_progress=on_progress,
+            on_log=on_log,
             cancel_when_abandoned=cancel_when_abandoned,
             outcome_only=outcome_only,
         )
@@ -216,7 +219,8 @@ async def dispatch_and_follow(
 
 
 async def _dispatch_and_follow(
-    *, settings: Settings, run: Run, on_progress: ProgressCallback | None, cancel_when_abandoned: bool, outcome_only: bool
+    *, settings: Settings, run: Run, on_progress: ProgressCallback | None, on_log: LogCallback | None,
+    cancel_when_abandoned: bool, outcome_only: bool
 ) -> Run:
     bus = get_event_bus(settings.events_backend_url)
     watcher = get_run_watcher(settings.sqlalchemy_url)
@@ -224,7 +228,7 @@ async def _dispatch_and_follow(
         async with bus.subscribe(run.id) as events:
             with watcher.watch(run.id, events):
                 await anyio.to_thread.run_sync(enqueue, settings, run)
-                return await _follow(settings, run, events, watcher, on_progress, outcome_only)
+                return await _follow(settings, run, events, watcher, on_progress, on_log, outcome_only)
     except (QueueUnavailable, CallInterrupted):
         raise
     except BaseException:
@@ -241,6 +245,7 @@ async def _follow(
     events: Any,
     watcher: RunWatcher,
     on_progress: ProgressCallback | None,
+    on_log: LogCallback | None,
     outcome_only: bool,
 ) -> Run:
     deadline = anyio.current_time() + settings.call_timeout_seconds
@@ -271,6 +276,11 @@ async def _follow(
             catch_up_until = catch_up_until or anyio.current_time() + PROGRESS_CATCH_UP_SECONDS
             if not behind or anyio.current_time() > catch_up_until:
                 return current or run
+            continue
+        if kind == "log":
+            last_event = anyio.current_time()
+            if on_log is not None:
+                await on_log(str(event.get("level")), str(event.get("message")), str(event.get("step_id")))
             continue
         if kind == "progress":
             last_event = anyio.current_time()

@@ -65,6 +65,11 @@ document.addEventListener("DOMContentLoaded", () => {
         h("td", { text: t.duration_ms != null ? `${Math.round(t.duration_ms)} ms` : "" }),
         h("td", {}, h("details", {}, h("summary", { text: "input / output" }),
           h("pre", { class: "json" }, h("code", { text: JSON.stringify({ input: t.input, output: t.output, error: t.error }, null, 2) })))))));
+      const logs = trace.flatMap((t) => (Array.isArray(t.logs) ? t.logs.map((entry) => ({ ...entry, step: t.step_id })) : []));
+      $("run-logs-box").hidden = logs.length === 0;
+      $("run-logs").replaceChildren(...logs.map((entry) => h("li", {},
+        h("span", { class: `badge log-${entry.level}`, text: entry.level }), " ",
+        h("code", { text: entry.step || "" }), " ", h("span", { text: entry.message || "" }))));
       const cancel = $("test-cancel") || $("run-cancel");
       if (cancel) cancel.disabled = run.terminal;
       if (!run.terminal) sawLive = true;

@@ -32,6 +32,8 @@ PASSING: dict[str, str] = {
     "tools-call-error": "error_handling",
     "tools-call-with-progress": "with_progress",
     "json-schema-2020-12": "json_schema_2020_12",
+    "logging-set-level": "simple_text",
+    "tools-call-with-logging": "with_logging",
 }
 
 _NO_RESOURCES = "Toolpress apps are tools only: no resources capability"
@@ -40,13 +42,11 @@ _CONTENT = "a Toolpress tool returns structuredContent plus one text block; no {
 _CLIENT_REQUEST = "runs execute in a Celery worker, which cannot send {} requests back to the client"
 
 EXPECTED_FAILURES: dict[str, str] = {
-    "logging-set-level": "no logging capability (progress goes out as notifications/progress)",
     "completion-complete": "no completions capability (it completes prompt/resource arguments; there are none)",
     "tools-call-image": _CONTENT.format("image"),
     "tools-call-audio": _CONTENT.format("audio"),
     "tools-call-embedded-resource": _CONTENT.format("embedded-resource"),
     "tools-call-mixed-content": _CONTENT.format("mixed"),
-    "tools-call-with-logging": "no logging capability: steps are reported as notifications/progress, not log messages",
     "tools-call-sampling": _CLIENT_REQUEST.format("sampling/createMessage"),
     "tools-call-elicitation": _CLIENT_REQUEST.format("elicitation/create"),
     "elicitation-sep1034-defaults": _CLIENT_REQUEST.format("elicitation/create"),

@@ -8,6 +8,7 @@ from workflows.nodes.base import Children, Node, NodeConfig, NodeContext
 from workflows.nodes.condition import ConditionConfig, ConditionNode
 from workflows.nodes.http_request import HttpRequestConfig, HttpRequestNode
 from workflows.nodes.llm import LlmConfig, LlmNode
+from workflows.nodes.log import LogConfig, LogNode
 from workflows.nodes.map import MapConfig, MapNode
 from workflows.nodes.output import OutputConfig, OutputNode
 from workflows.nodes.sub_app import CallApp, SubAppCall, SubAppConfig, SubAppNode
@@ -24,6 +25,8 @@ __all__ = [
     "HttpRequestNode",
     "LlmConfig",
     "LlmNode",
+    "LogConfig",
+    "LogNode",
     "MapConfig",
     "MapNode",
     "Node",
@@ -45,7 +48,7 @@ __all__ = [
 REGISTRY: dict[str, type[Node[Any]]] = {
     node.type: node
     for node in (TemplateNode, TransformNode, ConditionNode, MapNode, HttpRequestNode, LlmNode, SubAppNode,
-                 OutputNode)
+                 LogNode, OutputNode)
 }
 
 

@@ -58,6 +58,7 @@ class NodeContext:
     deadline: float | None = None
     progress: bool = True
     sink: Any = None  # the trace list this step's nested steps append to
+    logger: Callable[[str, str], None] | None = None  # the engine's log for this step (level, message)
 
     def variables(self) -> dict[str, Any]:
         """Return the names templates see: ``inputs``, ``steps``, ``secrets``, ``context`` (+ map extras)."""
@@ -94,6 +95,11 @@ class NodeContext:
         """Report one finished unit of work (a map item) with a label."""
         if self.runtime is not None and self.progress:
             self.runtime.emit(label, self.step_id)
+
+    def log(self, level: str, message: str) -> None:
+        """Emit a log message (``workflows.logs``): to the caller and into this step's trace entry."""
+        if self.logger is not None:
+            self.logger(level, message)
 
     def cancelled(self) -> bool:
         """Tell whether the run was cancelled."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import time
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -62,11 +63,15 @@ def call_with_retries(ctx: NodeContext, *, retries: int, backoff: float, what: s
     for number in range(retries + 1):
         if number:
             ctx.sleep(backoff * 2 ** (number - 1))
+        started = time.perf_counter()
         try:
             response: HttpResponse = ctx.wait(attempt, what=what)
         except httpx.TransportError as exc:
             last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            ctx.log("debug", f"{what}: attempt {number + 1} of {retries + 1} failed ({last})")
             continue
+        ctx.log("debug", f"{what}: HTTP {response.status} in {(time.perf_counter() - started) * 1000:.0f} ms, "
+                         f"{len(response.body)} bytes (attempt {number + 1} of {retries + 1})")
         if response.status >= 500 and number < retries:
             last = f"HTTP {response.status}"
             continue

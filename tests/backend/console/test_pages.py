@@ -80,7 +80,7 @@ def test_inputs_and_steps_reorder_and_delete_and_every_step_type_has_a_form(
     log_in(page, owner, f"/apps/{app_id}/edit")
     palette = page.locator("#palette button")
     types = [t.strip().split("\n")[0] for t in palette.all_inner_texts()]
-    assert types == ["condition", "http_request", "llm", "map", "output", "sub_app", "template", "transform"]
+    assert types == ["condition", "http_request", "llm", "log", "map", "output", "sub_app", "template", "transform"]
 
     page.get_by_role("button", name="Move input times up").click()
     expect(page.locator("#live-input-schema")).to_have_text(re.compile(r'"person".*"times".*"style"', re.S))
@@ -92,6 +92,12 @@ def test_inputs_and_steps_reorder_and_delete_and_every_step_type_has_a_form(
         expect(llm.get_by_label(re.compile(rf"^{label}"))).to_be_visible()
     expect(page.locator('[data-path="steps[2].model"] .field-error, [data-path="steps[2].user"] .field-error')).not_to_have_count(0)
     page.get_by_role("button", name="Remove step llm_1").click()
+    expect(page.locator("#steps > li")).to_have_count(2)
+    palette.filter(has=page.locator("strong", has_text=re.compile(r"^log$"))).click()
+    log = page.locator("#steps > li").nth(2)
+    expect(log.get_by_label(re.compile(r"^message"))).to_be_visible()
+    log.get_by_label(re.compile(r"^level")).select_option("warning")
+    page.get_by_role("button", name="Remove step log_1").click()
     expect(page.locator("#steps > li")).to_have_count(2)
     expect(page.locator("#error-summary")).to_be_hidden()
 
@@ -150,6 +156,25 @@ def test_a_test_run_can_be_cancelled_and_bad_arguments_are_shown_next_to_their_f
     with api(console_server, owner) as client:
         runs = client.get("/api/runs", params={"app_id": app["id"]}).json()["data"]
     assert [r["status"] for r in runs] == ["cancelled"]
+
+
+def test_a_test_run_shows_what_its_steps_logged(page: Page, console_server: Server, owner: Account) -> None:
+    spec = {
+        "name": f"Logger {uuid.uuid4().hex[:6]}", "inputs": [{"name": "word", "type": "string"}],
+        "steps": [{"id": "note", "type": "log", "message": "heard {{ inputs.word }}"},
+                  {"id": "warn", "type": "log", "level": "warning", "message": "{{ inputs.word }} is loud"}],
+        "outputs": [{"name": "said", "type": "string", "value": "{{ steps.note.message }}"}],
+    }
+    app = create_app(console_server, owner, spec)
+    log_in(page, owner, f"/apps/{app['id']}/test")
+    page.get_by_label("word").fill("gong")
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.locator("#run-status")).to_have_text("succeeded")
+    entries = page.locator("#run-logs li")
+    expect(entries).to_have_count(2)
+    expect(entries.nth(0)).to_have_text("info note heard gong")
+    expect(entries.nth(1).locator(".badge")).to_have_text("warning")
+    expect(entries.nth(1)).to_contain_text("gong is loud")
 
 
 def test_runs_list_filters_updates_live_and_run_detail_shows_the_call(

@@ -189,3 +189,58 @@ async def test_notifications_cancelled_reaches_a_call_running_in_the_other_proce
                         break
         run = (await api.get("/api/runs", params={"app_id": app_id}, headers=headers)).json()["data"][0]
         assert run["status"] == "cancelled" and "notifications/cancelled" in run["error"]
+
+
+_LOGGER_SPEC = """
+name: Step logger {n}
+tool_name: step_logger
+inputs:
+  - {{name: who, type: string}}
+steps:
+  - {{id: detail, type: log, level: debug, message: "looking up {{{{ inputs.who }}}}"}}
+  - {{id: found, type: log, message: "found {{{{ inputs.who }}}}"}}
+  - {{id: late, type: log, level: warning, message: "{{{{ inputs.who }}}} is late"}}
+outputs:
+  - {{name: said, type: string, value: "{{{{ steps.found.message }}}}"}}
+"""
+
+
+def _log_catcher() -> tuple[list[tuple[str, str | None, object]], object]:
+    logs: list[tuple[str, str | None, object]] = []
+
+    async def on_log(params) -> None:
+        logs.append((params.level, params.logger, params.data))
+
+    return logs, on_log
+
+
+@pytest.mark.filterwarnings("ignore:The logging capability is deprecated")  # handshake clients still use it
+async def test_a_handshake_sessions_log_level_set_on_one_process_filters_its_calls_on_the_other(balanced) -> None:
+    stack, via, balancer = balanced
+    async with httpx.AsyncClient(base_url=via, timeout=30) as api:
+        _, url, _ = await published_app(api, _LOGGER_SPEC.format(n=time.monotonic_ns()))
+    logs, on_log = _log_catcher()
+    async with Client(_through(url, via), mode="legacy", logging_callback=on_log) as client:
+        assert client.server_capabilities.logging is not None
+        result = await client.call_tool("step_logger", {"who": "Ada"})  # no level set: info and above
+        assert result.structured_content == {"said": "found Ada"}
+        assert logs == [("info", "found", "found Ada"), ("warning", "late", "Ada is late")]
+        for level, expected in (("debug", ["debug", "info", "warning"]), ("warning", ["warning"])):
+            await client.set_logging_level(level)
+            for _ in range(2):  # a round-robin balancer sends one of the two calls to the other process
+                logs.clear()
+                await client.call_tool("step_logger", {"who": "Ada"})
+                assert [entry[0] for entry in logs] == expected
+
+
+async def test_a_2026_client_gets_step_logs_only_at_the_level_its_call_asks_for(balanced) -> None:
+    stack, via, balancer = balanced
+    async with httpx.AsyncClient(base_url=via, timeout=30) as api:
+        _, url, _ = await published_app(api, _LOGGER_SPEC.format(n=time.monotonic_ns()))
+    for log_level, expected in ((None, []), ("info", ["info", "warning"]), ("debug", ["debug", "info", "warning"])):
+        logs, on_log = _log_catcher()
+        async with Client(_through(url, via), mode="2026-07-28", logging_callback=on_log, log_level=log_level) as client:
+            result = await client.call_tool("step_logger", {"who": "Grace"})
+        assert result.structured_content == {"said": "found Grace"}
+        assert [entry[0] for entry in logs] == expected
+        assert all("Grace" in data for _, _, data in logs)
