@@ -65,6 +65,12 @@ document.addEventListener("DOMContentLoaded", () => {
         h("td", { text: t.duration_ms != null ? `${Math.round(t.duration_ms)} ms` : "" }),
         h("td", {}, h("details", {}, h("summary", { text: "input / output" }),
           h("pre", { class: "json" }, h("code", { text: JSON.stringify({ input: t.input, output: t.output, error: t.error }, null, 2) })))))));
+      // What code steps printed (print / console.log), each under its step id.
+      const printed = trace.filter((t) => t.type === "code" && t.output && typeof t.output.output === "string" && t.output.output);
+      $("run-printed-box").hidden = printed.length === 0;
+      $("run-printed").replaceChildren(...printed.map((t) => h("div", { class: "printed" },
+        h("h4", {}, h("code", { text: t.parent ? `${t.parent} › ${t.step_id}` : t.step_id })),
+        h("pre", { class: "console-output" }, h("code", { text: t.output.output })))));
       const cancel = $("test-cancel") || $("run-cancel");
       if (cancel) cancel.disabled = run.terminal;
       if (!run.terminal) sawLive = true;

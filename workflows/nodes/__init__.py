@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workflows.nodes.base import Children, Node, NodeConfig, NodeContext
+from workflows.nodes.code import CodeConfig, CodeNode
 from workflows.nodes.condition import ConditionConfig, ConditionNode
 from workflows.nodes.http_request import HttpRequestConfig, HttpRequestNode
 from workflows.nodes.llm import LlmConfig, LlmNode
@@ -18,6 +19,8 @@ __all__ = [
     "REGISTRY",
     "CallApp",
     "Children",
+    "CodeConfig",
+    "CodeNode",
     "ConditionConfig",
     "ConditionNode",
     "HttpRequestConfig",
@@ -44,8 +47,8 @@ __all__ = [
 
 REGISTRY: dict[str, type[Node[Any]]] = {
     node.type: node
-    for node in (TemplateNode, TransformNode, ConditionNode, MapNode, HttpRequestNode, LlmNode, SubAppNode,
-                 OutputNode)
+    for node in (TemplateNode, TransformNode, CodeNode, ConditionNode, MapNode, HttpRequestNode, LlmNode,
+                 SubAppNode, OutputNode)
 }
 
 
