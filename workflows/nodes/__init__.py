@@ -11,6 +11,7 @@ from workflows.nodes.http_request import HttpRequestConfig, HttpRequestNode
 from workflows.nodes.llm import LlmConfig, LlmNode
 from workflows.nodes.map import MapConfig, MapNode
 from workflows.nodes.output import OutputConfig, OutputNode
+from workflows.nodes.sql import SqlConfig, SqlNode
 from workflows.nodes.sub_app import CallApp, SubAppCall, SubAppConfig, SubAppNode
 from workflows.nodes.template import TemplateConfig, TemplateNode
 from workflows.nodes.transform import TransformConfig, TransformNode
@@ -34,6 +35,8 @@ __all__ = [
     "NodeContext",
     "OutputConfig",
     "OutputNode",
+    "SqlConfig",
+    "SqlNode",
     "SubAppCall",
     "SubAppConfig",
     "SubAppNode",
@@ -48,7 +51,7 @@ __all__ = [
 REGISTRY: dict[str, type[Node[Any]]] = {
     node.type: node
     for node in (TemplateNode, TransformNode, CodeNode, ConditionNode, MapNode, HttpRequestNode, LlmNode,
-                 SubAppNode, OutputNode)
+                 SqlNode, SubAppNode, OutputNode)
 }
 
 
