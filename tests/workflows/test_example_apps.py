@@ -24,7 +24,7 @@ SAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 
 
 NETWORKED = {"exchange_rate.yaml", "repo_stats.yaml", "summarize.yaml", "issue_triage.yaml", "order_lookup.yaml",
-             "title_kit.yaml"}  # test_examples.py
+             "remote_calculator.yaml", "title_kit.yaml"}  # test_examples.py
 
 
 def test_every_example_has_sample_inputs() -> None:

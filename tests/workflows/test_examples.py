@@ -147,3 +147,14 @@ def test_order_lookup_queries_the_owners_database_with_bound_parameters(tmp_path
     assert result.outputs == {"orders": [{"id": 2, "total": 30.0, "placed_at": "2026-03-04"},
                                          {"id": 4, "total": 7.5, "placed_at": "2026-02-10"}], "spent": 37.5}
     assert result.trace[0].input is not None and result.trace[0].input["connection"] == "[secret DATABASE_URL]"
+
+
+def test_remote_calculator_calls_the_tool_of_another_mcp_server() -> None:
+    from support.remote_mcp import TOKEN, remote_mcp_server  # noqa: PLC0415
+
+    spec = _spec("remote_calculator.yaml")
+    with remote_mcp_server() as remote:
+        result = execute(spec, validate_inputs(spec, {"a": 20, "b": 22}), context={"calculator_mcp": remote.url},
+                         secrets={"CALCULATOR_TOKEN": TOKEN}, http_allow=remote.allow)
+        assert remote.headers[-1]["authorization"] == f"Bearer {TOKEN}"
+    assert result.outputs == {"total": 42}

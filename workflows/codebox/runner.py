@@ -221,7 +221,10 @@ _JS_PRELUDE = """
 globalThis.__printed = [];
 globalThis.__printedSize = 0;
 globalThis.console = (() => {
-  const show = (v) => typeof v === "string" ? v : (() => { try { return JSON.stringify(v); } catch (e) { return String(v); } })();
+  const show = (v) => {
+    if (typeof v === "string") return v;
+    try { return JSON.stringify(v); } catch (e) { return String(v); }
+  };
   const out = (...args) => {
     const line = args.map(show).join(" ") + "\\n";
     if (__printedSize < %d) { __printed.push(line); }

@@ -10,6 +10,7 @@ from workflows.nodes.condition import ConditionConfig, ConditionNode
 from workflows.nodes.http_request import HttpRequestConfig, HttpRequestNode
 from workflows.nodes.llm import LlmConfig, LlmNode
 from workflows.nodes.map import MapConfig, MapNode
+from workflows.nodes.mcp_tool import McpToolConfig, McpToolNode
 from workflows.nodes.output import OutputConfig, OutputNode
 from workflows.nodes.sql import SqlConfig, SqlNode
 from workflows.nodes.sub_app import CallApp, SubAppCall, SubAppConfig, SubAppNode
@@ -30,6 +31,8 @@ __all__ = [
     "LlmNode",
     "MapConfig",
     "MapNode",
+    "McpToolConfig",
+    "McpToolNode",
     "Node",
     "NodeConfig",
     "NodeContext",
@@ -51,7 +54,7 @@ __all__ = [
 REGISTRY: dict[str, type[Node[Any]]] = {
     node.type: node
     for node in (TemplateNode, TransformNode, CodeNode, ConditionNode, MapNode, HttpRequestNode, LlmNode,
-                 SqlNode, SubAppNode, OutputNode)
+                 McpToolNode, SqlNode, SubAppNode, OutputNode)
 }
 
 

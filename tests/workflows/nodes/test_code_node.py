@@ -185,7 +185,8 @@ def test_javascript_has_no_require_no_process_and_no_std_modules() -> None:
 
 
 def test_prototype_pollution_does_not_reach_the_next_call() -> None:
-    polluter = "function main() { Object.prototype.polluted = 'yes'; Array.prototype.map = null; return ({}).polluted; }"
+    polluter = ("function main() { Object.prototype.polluted = 'yes'; Array.prototype.map = null; "
+                "return ({}).polluted; }")
     assert _result(polluter, language="javascript") == "yes"
     checker = "function main() { return [({}).polluted ?? 'clean', typeof [].map]; }"
     assert _result(checker, language="javascript") == ["clean", "function"]
