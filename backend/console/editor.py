@@ -23,6 +23,7 @@ router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 
 _DOCUMENT = "(document)"  # the engine's path for problems with the document as a whole
 _MULTILINE = {"template", "system", "user", "body", "expression", "when"}
+_CODE = {"code"}  # source code: a monospace box where Tab indents
 _NO_STORE = {"Cache-Control": "no-store"}
 MAX_SPEC_CHARS = 1024 * 1024
 
@@ -43,6 +44,8 @@ def _field_kind(name: str, annotation: Any) -> tuple[str, list[Any] | None]:
     if typing.get_origin(annotation) is Literal:
         return "select", list(typing.get_args(annotation))
     if annotation is str:
+        if name in _CODE:
+            return "code", None
         return ("textarea" if name in _MULTILINE else "text"), None
     if annotation is bool:
         return "checkbox", None

@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     run_timeout_seconds: float = Field(default=600.0, gt=0, description="Longest a run may take in the worker.")
     run_cpu_seconds: float = Field(default=30.0, gt=0, description="CPU time a run may use (its process is stopped beyond).")
     run_memory_mb: int = Field(default=512, ge=64, description="Memory the process running a run may use.")
-    http_allow: list[str] = Field(default_factory=list, description="host or host:port targets apps may reach even if not public.")
+    http_allow: list[str] = Field(default_factory=list, description="host or host:port targets apps may reach even if not public; "
+                                    "sqlite:/directory lets sql steps open SQLite files in that directory.")
     load_examples: bool = True
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field(default="text", description="`json`: one JSON object per log line.")

@@ -64,7 +64,11 @@ document.addEventListener("DOMContentLoaded", () => {
     const id = idFor(path);
     const value = obj[key];
     let input;
-    if (kind === "textarea" || kind === "json" || kind === "lines") {
+    if (kind === "code") {
+      input = h("textarea", { id, rows: 12, spellcheck: "false", class: "code", wrap: "off", autocapitalize: "off" });
+      input.value = show(value);
+      indentWithTab(input);
+    } else if (kind === "textarea" || kind === "json" || kind === "lines") {
       const text = kind === "lines" ? (Array.isArray(value) ? value.join("\n") : show(value)) : kind === "json" ? asJsonText(value) : show(value);
       input = h("textarea", { id, rows: kind === "textarea" ? 3 : 3, spellcheck: kind === "textarea" ? null : "false" });
       input.value = text;
@@ -91,8 +95,35 @@ document.addEventListener("DOMContentLoaded", () => {
     const labelNode = h("label", { for: id, text: label + (required ? " *" : "") });
     const wrap = kind === "checkbox"
       ? h("div", { class: "field check", "data-path": path }, input, labelNode, hint)
+      : kind === "code"
+      ? h("div", { class: "field", "data-path": path }, labelNode, input,
+        h("p", { class: "hint", text: "Tab indents, Shift+Tab outdents; press Esc, then Tab, to leave the box." }), hint)
       : h("div", { class: "field", "data-path": path }, labelNode, input, hint);
     return wrap;
+  }
+
+  // Tab and Shift+Tab indent and outdent the selected lines of a code box; Esc, then Tab, leaves the box.
+  function indentWithTab(box) {
+    const UNIT = "    ";
+    let leaving = false;
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") { leaving = true; return; }
+      if (event.key !== "Tab" || leaving || event.altKey || event.ctrlKey || event.metaKey) { leaving = false; return; }
+      event.preventDefault();
+      const text = box.value;
+      const start = box.selectionStart;
+      const end = box.selectionEnd;
+      const lineStart = text.lastIndexOf("\n", start - 1) + 1;
+      if (!event.shiftKey && start === end) {
+        box.setRangeText(UNIT, start, end, "end");
+      } else {
+        const block = text.slice(lineStart, end);
+        const lines = block.split("\n");
+        const changed = lines.map((line) => event.shiftKey ? line.replace(/^( {1,4}|\t)/, "") : UNIT + line);
+        box.setRangeText(changed.join("\n"), lineStart, end, "select");
+      }
+      box.dispatchEvent(new Event("input"));
+    });
   }
 
   function moveButtons(list, index, what, rerender) {

@@ -70,6 +70,12 @@ document.addEventListener("DOMContentLoaded", () => {
       $("run-logs").replaceChildren(...logs.map((entry) => h("li", {},
         h("span", { class: `badge log-${entry.level}`, text: entry.level }), " ",
         h("code", { text: entry.step || "" }), " ", h("span", { text: entry.message || "" }))));
+      // What code steps printed (print / console.log), each under its step id.
+      const printed = trace.filter((t) => t.type === "code" && t.output && typeof t.output.output === "string" && t.output.output);
+      $("run-printed-box").hidden = printed.length === 0;
+      $("run-printed").replaceChildren(...printed.map((t) => h("div", { class: "printed" },
+        h("h4", {}, h("code", { text: t.parent ? `${t.parent} › ${t.step_id}` : t.step_id })),
+        h("pre", { class: "console-output" }, h("code", { text: t.output.output })))));
       const cancel = $("test-cancel") || $("run-cancel");
       if (cancel) cancel.disabled = run.terminal;
       if (!run.terminal) sawLive = true;

@@ -18,11 +18,13 @@ SAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                         {"words": 3, "characters": 15, "lines": 2,
                          "summary": "The text has 3 words, 15 characters and 2 lines."}),
     "slugify.yaml": ({"text": "Hello, World 2024!", "max_length": 11}, {"slug": "hello-world", "length": 11}),
+    "business_days.yaml": ({"start": "2024-12-20", "end": "2025-01-03", "holidays": ["2024-12-25", "2025-01-01"]},
+                           {"count": 9, "summary": "9 working days from 2024-12-20 to 2025-01-03."}),
 }
 
 
-NETWORKED = {"exchange_rate.yaml", "repo_stats.yaml", "summarize.yaml", "issue_triage.yaml",
-             "title_kit.yaml"}  # test_examples.py
+NETWORKED = {"exchange_rate.yaml", "repo_stats.yaml", "summarize.yaml", "issue_triage.yaml", "order_lookup.yaml",
+             "remote_calculator.yaml", "title_kit.yaml"}  # test_examples.py
 
 
 def test_every_example_has_sample_inputs() -> None:

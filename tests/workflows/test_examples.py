@@ -130,3 +130,31 @@ def test_every_sub_app_example_names_an_existing_example() -> None:
     names = _examples_by_name()
     called = {step.config["app"] for spec in names.values() for step in spec.steps if step.type == "sub_app"}
     assert called and called <= set(names)
+
+
+def test_order_lookup_queries_the_owners_database_with_bound_parameters(tmp_path: Path) -> None:
+    import sqlite3  # noqa: PLC0415
+
+    path = tmp_path / "shop.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE orders (id INTEGER, customer_email TEXT, total REAL, placed_at TEXT)")
+        conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", [
+            (1, "ada@example.com", 12.5, "2026-01-02"), (2, "ada@example.com", 30.0, "2026-03-04"),
+            (3, "alan@example.com", 99.0, "2026-02-01"), (4, "ada@example.com", 7.5, "2026-02-10")])
+    spec = _spec("order_lookup.yaml")
+    result = execute(spec, validate_inputs(spec, {"email": "ada@example.com", "limit": 2}),
+                     secrets={"DATABASE_URL": f"sqlite:///{path}"}, http_allow=[f"sqlite:{tmp_path}"])
+    assert result.outputs == {"orders": [{"id": 2, "total": 30.0, "placed_at": "2026-03-04"},
+                                         {"id": 4, "total": 7.5, "placed_at": "2026-02-10"}], "spent": 37.5}
+    assert result.trace[0].input is not None and result.trace[0].input["connection"] == "[secret DATABASE_URL]"
+
+
+def test_remote_calculator_calls_the_tool_of_another_mcp_server() -> None:
+    from support.remote_mcp import TOKEN, remote_mcp_server  # noqa: PLC0415
+
+    spec = _spec("remote_calculator.yaml")
+    with remote_mcp_server() as remote:
+        result = execute(spec, validate_inputs(spec, {"a": 20, "b": 22}), context={"calculator_mcp": remote.url},
+                         secrets={"CALCULATOR_TOKEN": TOKEN}, http_allow=remote.allow)
+        assert remote.headers[-1]["authorization"] == f"Bearer {TOKEN}"
+    assert result.outputs == {"total": 42}

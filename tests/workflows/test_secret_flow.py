@@ -105,8 +105,8 @@ def test_a_spec_routing_a_secret_anywhere_but_a_sink_is_refused_naming_the_step_
 def test_the_refusal_lists_the_places_a_secret_may_go() -> None:
     [(_, _, message)] = _issues(_spec([{"id": "t", "type": "template", "template": "{{ secrets.API_KEY }}"}]))
     assert message == ("step 't' › template uses secrets.API_KEY: a secret may only be sent to the outside "
-                       "(http_request url, query, headers, json, form, body; llm base_url, api_key), never into a "
-                       "step's result, an app output or the trace")
+                       "(http_request url, query, headers, json, form, body; llm base_url, api_key; mcp_tool url, "
+                       "headers; sql connection), never into a step's result, an app output or the trace")
 
 
 def _echo(request: Any) -> Any:

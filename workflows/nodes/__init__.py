@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from workflows.nodes.base import Children, Node, NodeConfig, NodeContext
+from workflows.nodes.code import CodeConfig, CodeNode
 from workflows.nodes.condition import ConditionConfig, ConditionNode
 from workflows.nodes.http_request import HttpRequestConfig, HttpRequestNode
 from workflows.nodes.llm import LlmConfig, LlmNode
 from workflows.nodes.log import LogConfig, LogNode
 from workflows.nodes.map import MapConfig, MapNode
+from workflows.nodes.mcp_tool import McpToolConfig, McpToolNode
 from workflows.nodes.output import OutputConfig, OutputNode
+from workflows.nodes.sql import SqlConfig, SqlNode
 from workflows.nodes.sub_app import CallApp, SubAppCall, SubAppConfig, SubAppNode
 from workflows.nodes.template import TemplateConfig, TemplateNode
 from workflows.nodes.transform import TransformConfig, TransformNode
@@ -19,6 +22,8 @@ __all__ = [
     "REGISTRY",
     "CallApp",
     "Children",
+    "CodeConfig",
+    "CodeNode",
     "ConditionConfig",
     "ConditionNode",
     "HttpRequestConfig",
@@ -29,11 +34,15 @@ __all__ = [
     "LogNode",
     "MapConfig",
     "MapNode",
+    "McpToolConfig",
+    "McpToolNode",
     "Node",
     "NodeConfig",
     "NodeContext",
     "OutputConfig",
     "OutputNode",
+    "SqlConfig",
+    "SqlNode",
     "SubAppCall",
     "SubAppConfig",
     "SubAppNode",
@@ -47,8 +56,8 @@ __all__ = [
 
 REGISTRY: dict[str, type[Node[Any]]] = {
     node.type: node
-    for node in (TemplateNode, TransformNode, ConditionNode, MapNode, HttpRequestNode, LlmNode, SubAppNode,
-                 LogNode, OutputNode)
+    for node in (TemplateNode, TransformNode, CodeNode, ConditionNode, MapNode, HttpRequestNode, LlmNode,
+                 McpToolNode, SqlNode, SubAppNode, LogNode, OutputNode)
 }
 
 

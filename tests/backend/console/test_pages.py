@@ -80,7 +80,8 @@ def test_inputs_and_steps_reorder_and_delete_and_every_step_type_has_a_form(
     log_in(page, owner, f"/apps/{app_id}/edit")
     palette = page.locator("#palette button")
     types = [t.strip().split("\n")[0] for t in palette.all_inner_texts()]
-    assert types == ["condition", "http_request", "llm", "log", "map", "output", "sub_app", "template", "transform"]
+    assert types == ["code", "condition", "http_request", "llm", "log", "map", "mcp_tool", "output", "sql", "sub_app",
+                     "template", "transform"]
 
     page.get_by_role("button", name="Move input times up").click()
     expect(page.locator("#live-input-schema")).to_have_text(re.compile(r'"person".*"times".*"style"', re.S))
