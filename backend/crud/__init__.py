@@ -20,6 +20,12 @@ from backend.crud.apps import (
     list_versions,
     update_app_spec,
 )
+from backend.crud.subscriptions import (
+    add_subscription,
+    delete_subscriptions_before,
+    remove_subscription,
+    subscribed_uris,
+)
 from backend.crud.endpoints import (
     create_endpoint,
     get_endpoint,
@@ -58,6 +64,10 @@ from backend.crud.users import create_user, get_user, get_user_by_email, save_us
 from backend.crud.workers import delete_workers, list_workers, save_worker_heartbeat
 
 __all__ = [
+    "add_subscription",
+    "delete_subscriptions_before",
+    "remove_subscription",
+    "subscribed_uris",
     "create_account_token",
     "delete_ended_account_tokens",
     "get_account_token",

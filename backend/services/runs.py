@@ -323,4 +323,5 @@ def run_public(run: Run) -> RunPublic:
         ended_at=run.ended_at,
         duration_ms=duration,
         worker=run.worker,
+        purpose=run.purpose,
     )

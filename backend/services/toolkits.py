@@ -9,10 +9,13 @@ adding another app never renames a tool a client already knows.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
+
+import workflows
 
 from backend import crud
 from backend.core import security
@@ -109,8 +112,26 @@ def _owned_published_apps(session: Session, owner_id: int, app_ids: list[int]) -
     return found
 
 
+def catalog_conflicts(apps: Iterable[tuple[str, workflows.AppSpec]]) -> list[str]:
+    """Readable clashes between apps served at one URL: a prompt name or resource URI (or template) used twice."""
+    seen: dict[tuple[str, str], str] = {}
+    problems = []
+    for app_name, spec in apps:
+        handles = [("prompt", p.name) for p in spec.prompts] + [("resource", r.uri) for r in spec.resources]
+        handles += [("resource template", t.uri_template) for t in spec.resource_templates]
+        for kind, handle in handles:
+            key = ("prompt" if kind == "prompt" else "resource", handle)
+            if key in seen and seen[key] != app_name:
+                problems.append(f"{kind} '{handle}' of app '{app_name}' is also served by app '{seen[key]}'")
+            seen.setdefault(key, app_name)
+    return problems
+
+
 def _set_apps(session: Session, toolkit: Toolkit, app_ids: list[int]) -> None:
     apps = _owned_published_apps(session, toolkit.owner_id, app_ids)
+    clashes = catalog_conflicts((app.name, version_spec(version)) for app, version in apps)
+    if clashes:
+        raise Conflict("; ".join(clashes))
     existing = {m.app_id: m for m in crud.list_toolkit_apps(session=session, toolkit_id=toolkit.id)}  # type: ignore[arg-type]
     used = {m.tool_name for app_id, m in existing.items() if app_id in app_ids}
     members = []
