@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
@@ -21,10 +22,12 @@ if TYPE_CHECKING:
     from workflows.spec import AppSpec
 
 __all__ = [
+    "DYNAMIC_OUTPUT",
     "MAX_SUGGESTIONS",
     "MessageSpec",
     "PromptArgument",
     "PromptSpec",
+    "content_of",
     "messages_from_output",
     "prompt_issues",
     "prompt_spec",
@@ -155,8 +158,8 @@ def messages_from_output(value: Any) -> list[dict[str, Any]]:
     return [content_of(message, {}, index) for index, message in enumerate(messages)]
 
 
-def content_of(message: MessageSpec, rendered: dict[str, str], index: int,
-               resource_text: Any = None) -> dict[str, Any]:
+def content_of(message: MessageSpec, rendered: dict[str, Any], index: int,
+               resource_text: Callable[[str], tuple[str, str | None, str | None]] | None = None) -> dict[str, Any]:
     """One MCP PromptMessage (as a dict) from a message spec and the rendered values of its templated fields.
 
     ``resource_text(uri)`` returns ``(mime_type, text_or_None, blob_or_None)`` of one of the app's resources,

@@ -25,23 +25,10 @@ from backend.mcp.sessions import SESSION_STATE_KEY
 from backend.services import subscriptions
 from backend.services.catalog import ServedResource, catalog_of
 from backend.services.purposes import resource_purpose
-from workflows.resources import resource_size
 
 __all__ = ["RESOURCE_NOT_FOUND", "build_resource_handlers"]
 
 RESOURCE_NOT_FOUND = -32002  # the spec's error code for resources/read of an unknown URI
-
-
-def _listed(served: ServedResource) -> types.Resource:
-    resource = served.resource
-    return types.Resource(
-        uri=resource.uri,
-        name=resource.name,
-        title=resource.title,
-        description=resource.description,
-        mime_type=resource.mime_type,
-        size=resource_size(resource),
-    )
 
 
 def _contents(served: ServedResource) -> types.TextResourceContents | types.BlobResourceContents:
@@ -65,23 +52,14 @@ def build_resource_handlers(settings: Settings) -> dict[str, Any]:
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
         catalog = await anyio.to_thread.run_sync(catalog_of, target_of(ctx))
-        return types.ListResourcesResult(resources=[_listed(served) for served in catalog.resources.values()])
+        return types.ListResourcesResult.model_validate({"resources": catalog.listing()["resources"]})
 
     async def on_list_resource_templates(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
         catalog = await anyio.to_thread.run_sync(catalog_of, target_of(ctx))
-        return types.ListResourceTemplatesResult(
-            resource_templates=[
-                types.ResourceTemplate(
-                    uri_template=s.template.uri_template,
-                    name=s.template.name,
-                    title=s.template.title,
-                    description=s.template.description,
-                    mime_type=s.template.mime_type,
-                )
-                for s in catalog.templates
-            ]
+        return types.ListResourceTemplatesResult.model_validate(
+            {"resourceTemplates": catalog.listing()["resourceTemplates"]}
         )
 
     async def on_read_resource(

@@ -230,10 +230,13 @@ def duplicate_app(*, session: Session, app: App, owner: User) -> App:
     return create_app(session=session, owner=owner, spec=copy, rename_on_conflict=True)
 
 
-def create_test_run(*, session: Session, app: App, inputs: dict[str, Any]) -> Run:
-    """Record a queued console test run of the app's draft (inputs already validated against the draft)."""
+def create_test_run(*, session: Session, app: App, inputs: dict[str, Any], purpose: str | None = None) -> Run:
+    """Record a queued console test run of the app's draft (inputs already validated against the draft).
+
+    `purpose` makes it a rendering of one of the draft's prompts (see backend.services.purposes).
+    """
     run = Run(app_id=app.id, version_id=None, source=CONSOLE_SOURCE, inputs=inputs, client_name="Toolpress console",
-              worker=local_queue_owner())
+              worker=local_queue_owner(), purpose=purpose)
     run.task_id = run.id
     return crud.create_run(session=session, run=run)
 

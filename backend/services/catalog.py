@@ -8,6 +8,7 @@ serves: an app's spec checks its own; a toolkit refuses apps whose prompts or re
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mcp.shared.uri_template import UriTemplate
 
@@ -16,10 +17,11 @@ from backend.services.apps import version_spec
 from backend.services.endpoints import EndpointTarget
 from backend.services.toolkits import ServedTool, ToolkitTarget, served_tools
 from workflows.prompts import PromptSpec
-from workflows.resources import ResourceSpec, ResourceTemplateSpec
+from workflows.resources import ResourceSpec, ResourceTemplateSpec, resource_size
 
 __all__ = [
     "Catalog",
+    "listing",
     "ServedPrompt",
     "ServedResource",
     "ServedTemplate",
@@ -71,6 +73,14 @@ class Catalog:
         """Whether the URL declares the resources capability."""
         return bool(self.resources or self.templates)
 
+    def listing(self) -> dict[str, list[dict[str, Any]]]:
+        """What the list methods show of this catalog (see `listing`)."""
+        return listing((
+            [p.prompt for p in self.prompts.values()],
+            [r.resource for r in self.resources.values()],
+            [t.template for t in self.templates],
+        ))
+
     def match(self, uri: str) -> tuple[ServedTemplate, dict[str, str]] | None:
         """The first template `uri` matches, with its variables (as strings), or None."""
         for served in self.templates:
@@ -93,3 +103,34 @@ def catalog_of(target: EndpointTarget | ToolkitTarget) -> Catalog:
             resources.setdefault(resource.uri, ServedResource(resource, tool))
         templates += [ServedTemplate(template, tool, spec) for template in spec.resource_templates]
     return Catalog(prompts, resources, templates)
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def listing(spec_parts: tuple[list[PromptSpec], list[ResourceSpec], list[ResourceTemplateSpec]]) -> dict[str, list[dict[str, Any]]]:
+    """What prompts/list, resources/list and resources/templates/list show of these (MCP wire format)."""
+    prompts, resources, templates = spec_parts
+    return {
+        "prompts": [
+            _clean({
+                "name": p.name,
+                "title": p.title,
+                "description": p.description or p.title or p.name,
+                "arguments": [_clean({"name": a.name, "description": a.description, "required": a.required})
+                              for a in p.arguments] or None,
+            })
+            for p in prompts
+        ],
+        "resources": [
+            _clean({"uri": r.uri, "name": r.name, "title": r.title, "description": r.description,
+                    "mimeType": r.mime_type, "size": resource_size(r)})
+            for r in resources
+        ],
+        "resourceTemplates": [
+            _clean({"uriTemplate": t.uri_template, "name": t.name, "title": t.title, "description": t.description,
+                    "mimeType": t.mime_type})
+            for t in templates
+        ],
+    }
