@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mcp.shared.uri_template import InvalidUriTemplate, UriTemplate
@@ -23,6 +24,7 @@ __all__ = [
     "MAX_RESOURCE_BYTES",
     "ResourceSpec",
     "ResourceTemplateSpec",
+    "catalog_conflicts",
     "match_template",
     "resource_issues",
     "resource_size",
@@ -131,3 +133,18 @@ def resource_issues(spec: AppSpec) -> list[SpecIssue]:
         elif not outputs:
             issues.append(SpecIssue(f"{path}.output", "the app has no output to serve as the content"))
     return issues
+
+
+def catalog_conflicts(apps: Iterable[tuple[str, AppSpec]]) -> list[str]:
+    """Readable clashes between apps served at one URL: a prompt name or resource URI (or template) used twice."""
+    seen: dict[tuple[str, str], str] = {}
+    problems = []
+    for app_name, spec in apps:
+        handles = [("prompt", p.name) for p in spec.prompts] + [("resource", r.uri) for r in spec.resources]
+        handles += [("resource template", t.uri_template) for t in spec.resource_templates]
+        for kind, handle in handles:
+            key = ("prompt" if kind == "prompt" else "resource", handle)
+            if key in seen and seen[key] != app_name:
+                problems.append(f"{kind} '{handle}' of app '{app_name}' is also served by app '{seen[key]}'")
+            seen.setdefault(key, app_name)
+    return problems

@@ -145,9 +145,24 @@ def update_draft(*, session: Session, app: App, spec: workflows.AppSpec) -> App:
     return crud.update_app_spec(session=session, app=app, name=spec.name, spec=workflows.spec_to_dict(spec))
 
 
+def _check_toolkit_clashes(session: Session, app: App, spec: workflows.AppSpec) -> None:
+    """Conflict when serving `spec` for `app` would give a toolkit it is in a prompt name or resource URI twice."""
+    for toolkit_id in crud.list_toolkit_ids_of_app(session=session, app_id=app.id):
+        served = [(app.name, spec)]
+        for member in crud.list_toolkit_apps(session=session, toolkit_id=toolkit_id):
+            other = crud.get_app(session=session, app_id=member.app_id) if member.app_id != app.id else None
+            version = published_version(session=session, app=other) if other is not None else None
+            if other is not None and version is not None:
+                served.append((other.name, version_spec(version)))
+        clashes = workflows.catalog_conflicts(served)
+        if clashes:
+            raise Conflict(f"a toolkit this app is in would serve a name twice: {'; '.join(clashes)}")
+
+
 def publish_app(*, session: Session, app: App) -> AppVersion:
-    """Publish the current draft as a new immutable version."""
-    load_spec_of(app.spec)  # a stored draft that no longer validates must not be published
+    """Publish the current draft as a new immutable version (refused if it would clash inside a toolkit)."""
+    spec = load_spec_of(app.spec)  # a stored draft that no longer validates must not be published
+    _check_toolkit_clashes(session, app, spec)
     return crud.create_version(session=session, app=app)
 
 
@@ -207,6 +222,7 @@ def rollback_app(*, session: Session, app: App, number: int) -> AppVersion:
     version = next((v for v in crud.list_versions(session=session, app_id=app.id) if v.number == number), None)
     if version is None:
         raise NotFound(f"app {app.name!r} has no version {number}")
+    _check_toolkit_clashes(session, app, version_spec(version))
     app.published_version_id = version.id
     session.add(app)
     session.commit()

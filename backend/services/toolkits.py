@@ -9,13 +9,10 @@ adding another app never renames a tool a client already knows.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
-
-import workflows
 
 from backend import crud
 from backend.core import security
@@ -24,6 +21,7 @@ from backend.models import App, AppVersion, Toolkit, ToolkitApp, ToolkitCreate, 
 from backend.services.apps import describe_tool, published_version, version_spec
 from backend.services.endpoints import EndpointTarget, cancel_in_flight
 from backend.services.errors import Conflict, NotFound
+from workflows.resources import catalog_conflicts
 from backend.services.tokens import bearer_url, effective_limits
 
 _PURPOSE = "mcp-toolkit"
@@ -110,21 +108,6 @@ def _owned_published_apps(session: Session, owner_id: int, app_ids: list[int]) -
             raise Conflict(f"app {app_id} ({app.name}) is not published; publish it before adding it to a toolkit")
         found.append((app, version))
     return found
-
-
-def catalog_conflicts(apps: Iterable[tuple[str, workflows.AppSpec]]) -> list[str]:
-    """Readable clashes between apps served at one URL: a prompt name or resource URI (or template) used twice."""
-    seen: dict[tuple[str, str], str] = {}
-    problems = []
-    for app_name, spec in apps:
-        handles = [("prompt", p.name) for p in spec.prompts] + [("resource", r.uri) for r in spec.resources]
-        handles += [("resource template", t.uri_template) for t in spec.resource_templates]
-        for kind, handle in handles:
-            key = ("prompt" if kind == "prompt" else "resource", handle)
-            if key in seen and seen[key] != app_name:
-                problems.append(f"{kind} '{handle}' of app '{app_name}' is also served by app '{seen[key]}'")
-            seen.setdefault(key, app_name)
-    return problems
 
 
 def _set_apps(session: Session, toolkit: Toolkit, app_ids: list[int]) -> None:

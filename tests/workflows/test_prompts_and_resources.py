@@ -147,3 +147,12 @@ def test_a_uri_matches_the_template_and_yields_its_variables() -> None:
     found = match_template(spec, "test://template/123/data")
     assert found is not None and found[1] == {"id": "123"}
     assert match_template(spec, "test://elsewhere/123") is None
+
+
+def test_apps_served_at_one_url_may_not_share_a_prompt_name_or_resource_uri() -> None:
+    spec = workflows.load_spec(FIXTURE.read_text())
+    other = workflows.load_spec(BASE + "\nprompts: [{name: test_simple_prompt, messages: [{text: hi}]}]\n")
+    assert workflows.catalog_conflicts([("a", spec), ("a", spec)]) == []  # one app is never in conflict with itself
+    assert workflows.catalog_conflicts([("a", spec), ("b", other)]) == [
+        "prompt 'test_simple_prompt' of app 'b' is also served by app 'a'"
+    ]
