@@ -31,6 +31,7 @@ __all__ = [
     "messages_from_output",
     "prompt_issues",
     "prompt_spec",
+    "suggestion_source_issues",
     "templated_fields",
 ]
 
@@ -50,6 +51,11 @@ class PromptArgument(_Model):
     required: StrictBool = False
     values: list[str] | None = Field(default=None, description="The only values allowed (offered as completions).")
     suggestions: list[str] | None = Field(default=None, description="Values offered as completions.")
+    suggestions_from: str | None = Field(
+        default=None,
+        description="An array output of the app's workflow: completing this argument runs the workflow with the "
+        "input of the same name set to what was typed, and offers that output's values.",
+    )
 
 
 class ImageSpec(_Model):
@@ -209,6 +215,8 @@ def prompt_issues(spec: AppSpec) -> list[SpecIssue]:
         arguments = [a.name for a in prompt.arguments]
         for a_index, argument in enumerate(prompt.arguments):
             a_path = f"{path}.arguments[{a_index}]"
+            if argument.suggestions_from is not None:
+                issues += suggestion_source_issues(spec, argument.name, argument.suggestions_from, f"{a_path}.suggestions_from")
             if not NAME_PATTERN.match(argument.name):
                 issues.append(SpecIssue(f"{a_path}.name", f"argument name '{argument.name}' must start with a letter "
                                         "or underscore and contain only letters, digits and underscores"))
@@ -226,6 +234,16 @@ def prompt_issues(spec: AppSpec) -> list[SpecIssue]:
                 issues.append(SpecIssue(where, problem))
         for m_index, message in enumerate(prompt.messages):
             issues += _message_issues(message, f"{path}.messages[{m_index}]", static_uris, spec)
+    return issues
+
+
+def suggestion_source_issues(spec: AppSpec, variable: str, output: str, path: str) -> list[SpecIssue]:
+    """A workflow that suggests values for `variable`: the app has an input of that name and an array `output`."""
+    issues = []
+    if not any(o.name == output and o.type == "array" for o in spec.outputs):
+        issues.append(SpecIssue(path, f"the app has no array output '{output}' to take suggestions from"))
+    if not any(f.name == variable for f in spec.inputs):
+        issues.append(SpecIssue(path, f"suggestions from the workflow need an input named '{variable}' (what was typed)"))
     return issues
 
 

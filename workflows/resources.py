@@ -16,6 +16,7 @@ from mcp.shared.uri_template import InvalidUriTemplate, UriTemplate
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workflows.errors import SpecIssue
+from workflows.prompts import suggestion_source_issues
 
 if TYPE_CHECKING:
     from workflows.spec import AppSpec
@@ -66,6 +67,11 @@ class ResourceTemplateSpec(_Model):
     output: str | None = Field(default=None, description="The output whose value is the content (default: the first).")
     completions: dict[str, list[str]] = Field(
         default_factory=dict, description="Values offered as completions, per template variable."
+    )
+    completions_from: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per template variable, an array output of the workflow whose values are offered as completions "
+        "(the workflow runs with that input set to what was typed).",
     )
 
 
@@ -125,9 +131,12 @@ def resource_issues(spec: AppSpec) -> list[SpecIssue]:
         for name in parsed.variable_names:
             if name not in inputs:
                 issues.append(SpecIssue(f"{path}.uri_template", f"variable '{name}' is not an input of the app"))
-        for name in template.completions:
-            if name not in parsed.variable_names:
-                issues.append(SpecIssue(f"{path}.completions.{name}", f"'{name}' is not a variable of the template"))
+        for key, names in (("completions", template.completions), ("completions_from", template.completions_from)):
+            for name in names:
+                if name not in parsed.variable_names:
+                    issues.append(SpecIssue(f"{path}.{key}.{name}", f"'{name}' is not a variable of the template"))
+        for name, output in template.completions_from.items():
+            issues += suggestion_source_issues(spec, name, output, f"{path}.completions_from.{name}")
         if template.output is not None and template.output not in outputs:
             issues.append(SpecIssue(f"{path}.output", f"the app has no output '{template.output}'"))
         elif not outputs:

@@ -105,7 +105,7 @@ class McpEndpointApp:
             **build_handlers(settings, self.tasks),
             **build_prompt_handlers(settings),
             **build_resource_handlers(settings),
-            **build_completion_handlers(),
+            **build_completion_handlers(settings),
         )
         self.tasks.install(self.server)
         self._on_cancelled = cancellation.relay(settings)

@@ -103,6 +103,8 @@ prompts:
     arguments:
       - {name: language, description: The code's language, required: true, values: [python, go]}
       - {name: focus, suggestions: [security, speed]}   # offered by completion/complete
+      - {name: ticket, suggestions_from: open_tickets}  # or: the workflow suggests (an array output; the
+                                                        # input `ticket` is set to what was typed)
     messages:               # role user|assistant; exactly one of text, image, resource each
       - role: user
         text: "Review this {{ inputs.language }} change, focusing on {{ inputs.focus or 'correctness' }}."

@@ -1,8 +1,8 @@
-"""What a run is for besides a tool call: rendering a prompt or reading a templated resource.
+"""What a run is for besides a tool call: rendering a prompt, reading a templated resource, suggesting completions.
 
 The purpose is recorded on the run (`Run.purpose`), shown on the runs page, and decides which spec the worker
 runs: a prompt with templated messages runs its derived spec (`workflows.prompts.prompt_spec`); a dynamic
-prompt and a templated resource run the app's own workflow.
+prompt, a templated resource and completion suggestions (`completion:<argument>`) run the app's own workflow.
 """
 
 from __future__ import annotations

@@ -156,3 +156,17 @@ def test_apps_served_at_one_url_may_not_share_a_prompt_name_or_resource_uri() ->
     assert workflows.catalog_conflicts([("a", spec), ("b", other)]) == [
         "prompt 'test_simple_prompt' of app 'b' is also served by app 'a'"
     ]
+
+
+def test_suggestions_from_the_workflow_need_an_array_output_and_an_input_of_the_arguments_name() -> None:
+    issues = _issues("""
+prompts:
+  - {name: p, arguments: [{name: who, suggestions_from: text}], messages: [{text: hi}]}
+resource_templates:
+  - {uri_template: "notes://{topic}", name: n, completions_from: {topic: missing, other: text}}
+""")
+    assert "prompts[0].arguments[0].suggestions_from: the app has no array output 'text' to take suggestions from" in issues
+    assert any(i.startswith("prompts[0].arguments[0].suggestions_from: suggestions from the workflow need an input")
+               for i in issues), issues
+    assert "resource_templates[0].completions_from.topic: the app has no array output 'missing' to take suggestions from" in issues
+    assert "resource_templates[0].completions_from.other: 'other' is not a variable of the template" in issues

@@ -46,6 +46,7 @@ def library(guide: str = "Write short sentences.", prompt_description: str = "Re
                 {"name": "messages", "type": "array",
                  "value": '{{ [{"role": "user", "text": "Tell me about " ~ inputs.topic}, '
                           '{"role": "assistant", "text": "Here are notes on " ~ inputs.topic}] }}'},
+                {"name": "suggestions", "type": "array", "value": '{{ [inputs.topic ~ "-one", inputs.topic ~ "-two"] }}'},
             ],
             "prompts": [
                 {"name": "review", "title": "Review", "description": prompt_description,
@@ -60,7 +61,7 @@ def library(guide: str = "Write short sentences.", prompt_description: str = "Re
                  ]},
                 {"name": "hello", "description": "Says hello.", "messages": [{"text": "Hello."}]},
                 {"name": "briefing", "description": "A briefing from the workflow.", "dynamic": True,
-                 "arguments": [{"name": "topic", "required": True}]},
+                 "arguments": [{"name": "topic", "required": True, "suggestions_from": "suggestions"}]},
             ],
             "resources": [
                 {"uri": "docs://guide", "name": "guide", "title": "Style guide", "mime_type": "text/markdown", "text": guide},
@@ -131,12 +132,14 @@ async def test_a_client_lists_gets_reads_and_completes_through_two_processes(bal
         assert len(many.completion.values) == 100 and many.completion.total == 150 and many.completion.has_more
         topics = await client.complete(ResourceTemplateReference(uri="notes://{topic}"), {"name": "topic", "value": "re"})
         assert topics.completion.values == ["release", "recipes"]
+        suggested = await client.complete(PromptReference(name="briefing"), {"name": "topic", "value": "ti"})
+        assert suggested.completion.values == ["ti-one", "ti-two"] and suggested.completion.total == 2
     served = [after - start for after, start in zip(balancer.counts, before, strict=True)]
     assert all(n >= 3 for n in served), served  # both processes answered part of the conversation
 
     purposes = [run["purpose"] for run in owner.runs(app_id)]
-    # the templated and dynamic prompts and the templated resource were runs; the static ones were not
-    assert sorted(purposes) == ["prompt:briefing", "prompt:review", "resource:notes://tides"]
+    # the templated and dynamic prompts, the templated resource and the suggestions were runs; static ones were not
+    assert sorted(purposes) == ["completion:topic", "prompt:briefing", "prompt:review", "resource:notes://tides"]
 
 
 async def test_a_tools_only_app_declares_no_prompts_resources_or_completions(balanced) -> None:
