@@ -222,3 +222,18 @@ async def test_a_listen_stream_hears_of_prompt_and_resource_changes(balanced) ->
             with anyio.fail_after(15):
                 assert await anext(events) == ResourcesListChanged()
         assert (await client.read_resource("docs://more")).contents[0].text == "More."
+
+
+async def test_a_legacy_sse_client_gets_prompts_and_resources_through_either_process(balanced) -> None:
+    from mcp.client.session import ClientSession
+    from mcp.client.sse import sse_client
+
+    _, via, _ = balanced
+    _, url = _publish(ApiUser(via), via, library())
+    async with sse_client(url.removesuffix("/mcp") + "/sse") as (read, write), ClientSession(read, write) as session:
+        initialized = await session.initialize()
+        assert initialized.capabilities.prompts is not None and initialized.capabilities.resources is not None
+        review = await session.get_prompt("review", {"language": "rust", "focus": "lifetimes"})
+        guide = await session.read_resource("docs://guide")
+    assert review.messages[0].content.text == "Review this rust change for lifetimes."
+    assert guide.contents[0].text == "Write short sentences."
