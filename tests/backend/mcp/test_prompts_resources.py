@@ -22,6 +22,7 @@ from mcp_types import PromptReference, ResourceTemplateReference
 from mcp.shared.exceptions import MCPError
 from support.probe import INIT, MCP_HEADERS
 from support.apps import ApiUser
+from support.limits import LIMIT_EXCEEDED
 from support.proxy import through
 from support.streams import read_stream
 
@@ -237,3 +238,19 @@ async def test_a_legacy_sse_client_gets_prompts_and_resources_through_either_pro
         guide = await session.read_resource("docs://guide")
     assert review.messages[0].content.text == "Review this rust change for lifetimes."
     assert guide.contents[0].text == "Write short sentences."
+
+
+async def test_prompt_and_resource_runs_count_against_the_urls_rate_limit(balanced) -> None:
+    _, via, _ = balanced
+    owner = ApiUser(via)
+    app_id, url = _publish(owner, via, library())
+    limits = {"calls_per_minute": 2, "max_concurrent_runs": None}
+    assert owner.api.put(f"/api/apps/{app_id}/mcp/limits", json=limits, headers=owner.headers).status_code == 200
+    async with Client(url, mode="legacy") as client:
+        await client.get_prompt("review", {"language": "go"})
+        await client.read_resource("notes://tides")
+        assert (await client.get_prompt("hello")).messages  # no run: not a call
+        with pytest.raises(MCPError, match="rate limit reached") as refused:
+            await client.get_prompt("briefing", {"topic": "x"})
+    assert refused.value.code == LIMIT_EXCEEDED
+    assert len(owner.runs(app_id)) == 2  # nothing was queued for the refused one
