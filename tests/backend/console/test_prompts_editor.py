@@ -84,7 +84,7 @@ def test_prompts_and_resources_are_edited_in_the_form_with_a_live_preview(
 
 
 def test_try_this_prompt_renders_templates_in_a_test_run_and_static_prompts_at_once(
-    page: Page, console_server: Server, owner: Account
+    page: Page, console_server: Server, owner: Account, screenshot: Any
 ) -> None:
     app = create_app(console_server, owner, prompt_app())
     log_in(page, owner, f"/apps/{app['id']}/edit")
@@ -100,6 +100,7 @@ def test_try_this_prompt_renders_templates_in_a_test_run_and_static_prompts_at_o
     messages = panel.locator("#try-messages > li")
     expect(messages.nth(0)).to_contain_text("Explain ENTROPY simply.")
     expect(messages.nth(1)).to_contain_text("[docs://tone] Be kind.")
+    screenshot(page, "prompts")
 
     panel.get_by_label("Prompt").select_option("look")
     panel.get_by_role("button", name="Render prompt").click()
