@@ -18,6 +18,7 @@ from workflows.inputs import validate_inputs
 from workflows.loader import dump_spec, load_spec, spec_from_dict, spec_to_dict
 from workflows.logs import LOG_LEVELS, LogEntry, at_least
 from workflows.nodes import REGISTRY, CallApp, Node, NodeContext, SubAppCall, get_node_type, node_types
+from workflows.resources import catalog_conflicts
 from workflows.results import ProgressEvent, RunResult, StepTrace
 from workflows.schema import input_schema, output_schema
 from workflows.spec import AppSpec, InputField, ItemSpec, OutputField, RunLimits, StepSpec, ToolAnnotations
@@ -58,5 +59,6 @@ __all__ = [
     "output_schema",
     "spec_from_dict",
     "spec_to_dict",
+    "catalog_conflicts",
     "validate_inputs",
 ]

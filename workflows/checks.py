@@ -13,6 +13,8 @@ from pydantic import ValidationError
 
 from workflows.errors import SpecIssue
 from workflows.nodes import get_node_type, node_types
+from workflows.prompts import prompt_issues
+from workflows.resources import resource_issues
 from workflows.schema import field_schema, type_definitions
 from workflows.secret_flow import secret_flow_issues
 from workflows.templating import check_template, is_single_expression
@@ -277,4 +279,4 @@ def check_spec(spec: AppSpec, *, stored: bool = False) -> list[SpecIssue]:
         for problem in check_template(out.value, inputs=input_names, earlier_steps=ids,
                                       step_fields=scope.fields):
             issues.append(SpecIssue(f"outputs[{index}].value", problem))
-    return issues if stored else issues + secret_flow_issues(spec)
+    return issues + prompt_issues(spec) + resource_issues(spec) + ([] if stored else secret_flow_issues(spec))

@@ -19,6 +19,8 @@ from pydantic import (
 )
 
 from workflows.errors import SpecIssue
+from workflows.prompts import PromptSpec
+from workflows.resources import ResourceSpec, ResourceTemplateSpec
 
 __all__ = [
     "AppSpec",
@@ -200,6 +202,11 @@ class AppSpec(_Model):
             "When a client that supports the MCP Tasks extension calls this app, answer with a task handle it "
             "polls: always, never, or auto (when the app's typical run takes longer than the server's threshold)."
         ),
+    )
+    prompts: list[PromptSpec] = Field(default_factory=list, description="Prompts served next to the tool.")
+    resources: list[ResourceSpec] = Field(default_factory=list, description="Static resources served next to the tool.")
+    resource_templates: list[ResourceTemplateSpec] = Field(
+        default_factory=list, description="RFC 6570 resource templates whose content the workflow produces."
     )
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ from backend.console.auth import ConsoleUser, CsrfHeaderChecked, OwnedConsoleApp
 from backend.console.render import ConsoleRoute, render, script_json
 from backend.models import App
 from backend.services import InvalidSpec, ServiceError, apps
+from backend.services.catalog import listing
 from workflows.checks import APPLICABLE
 
 router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
@@ -82,8 +83,12 @@ def _tool_view(spec: workflows.AppSpec) -> dict[str, Any]:
             "inputSchema": info.input_schema, "outputSchema": info.output_schema, "annotations": info.annotations}
 
 
+def _catalog_view(spec: workflows.AppSpec) -> dict[str, Any]:
+    return listing((spec.prompts, spec.resources, spec.resource_templates))
+
+
 def _failed(errors: list[dict[str, Any]], raw: Any, text: str) -> dict[str, Any]:
-    return {"ok": False, "errors": errors, "spec": raw, "yaml": text, "tool": None}
+    return {"ok": False, "errors": errors, "spec": raw, "yaml": text, "tool": None, "catalog": None}
 
 
 def check_draft(body: EditorBody) -> dict[str, Any]:
@@ -104,7 +109,8 @@ def check_draft(body: EditorBody) -> dict[str, Any]:
         raw = yaml.safe_load(body.yaml)
         return _failed(exc.errors, raw if isinstance(raw, dict) else None, body.yaml)
     text = body.yaml if body.yaml is not None else workflows.dump_spec(spec)
-    return {"ok": True, "errors": [], "spec": workflows.spec_to_dict(spec), "yaml": text, "tool": _tool_view(spec)}
+    return {"ok": True, "errors": [], "spec": workflows.spec_to_dict(spec), "yaml": text, "tool": _tool_view(spec),
+            "catalog": _catalog_view(spec)}
 
 
 def _editor_context(app: App) -> dict[str, Any]:
@@ -118,6 +124,7 @@ def _editor_context(app: App) -> dict[str, Any]:
             "constraints": {k: list(v) for k, v in APPLICABLE.items()},
         }),
         "tool_json": script_json(_tool_view(spec)),
+        "catalog_view_json": script_json(_catalog_view(spec)),
     }
 
 

@@ -20,6 +20,12 @@ from backend.crud.apps import (
     list_versions,
     update_app_spec,
 )
+from backend.crud.subscriptions import (
+    add_subscription,
+    delete_subscriptions_before,
+    remove_subscription,
+    subscribed_uris,
+)
 from backend.crud.endpoints import (
     create_endpoint,
     get_endpoint,
@@ -49,6 +55,7 @@ from backend.crud.toolkits import (
     get_toolkit_by_hash,
     get_toolkit_by_name,
     list_toolkit_apps,
+    list_toolkit_ids_of_app,
     list_toolkits,
     replace_toolkit_apps,
     save_toolkit,
@@ -58,6 +65,10 @@ from backend.crud.users import create_user, get_user, get_user_by_email, save_us
 from backend.crud.workers import delete_workers, list_workers, save_worker_heartbeat
 
 __all__ = [
+    "add_subscription",
+    "delete_subscriptions_before",
+    "remove_subscription",
+    "subscribed_uris",
     "create_account_token",
     "delete_ended_account_tokens",
     "get_account_token",
@@ -81,6 +92,7 @@ __all__ = [
     "list_finished_runs",
     "list_tokens",
     "list_toolkit_apps",
+    "list_toolkit_ids_of_app",
     "list_toolkits",
     "replace_toolkit_apps",
     "save_token",

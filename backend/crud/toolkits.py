@@ -52,6 +52,11 @@ def list_toolkit_apps(*, session: Session, toolkit_id: int) -> list[ToolkitApp]:
     return list(session.exec(query.order_by(col(ToolkitApp.position), col(ToolkitApp.id))).all())
 
 
+def list_toolkit_ids_of_app(*, session: Session, app_id: int) -> list[int]:
+    """The toolkits an app is a member of."""
+    return list(session.exec(select(ToolkitApp.toolkit_id).where(ToolkitApp.app_id == app_id)).all())
+
+
 def replace_toolkit_apps(*, session: Session, toolkit: Toolkit, members: list[ToolkitApp]) -> None:
     """Make `members` the toolkit's apps (rows already present are kept, so their tool names stay)."""
     keep = {m.id for m in members if m.id is not None}

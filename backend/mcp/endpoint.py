@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import hashlib
-import json
+import contextvars
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 import mcp_types as types
+from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import NotificationOptions, Server
 from mcp.server.models import InitializationOptions
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -24,14 +23,19 @@ from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.mcp import cancellation
 from backend.mcp.access import BEARER_WATCH_PREFIX, bearer_target
+from backend.mcp.changes import Fingerprint, fingerprint_of
+from backend.mcp.completions import build_completion_handlers
 from backend.mcp.handlers import TARGET_STATE_KEY, build_handlers, install_logging, result_of, target_of
+from backend.mcp.prompts import build_prompt_handlers
+from backend.mcp.resources import build_resource_handlers
 from backend.mcp.legacy_sse import LegacySse
 from backend.mcp.sessions import with_session
 from backend.mcp.streams import ListenStreams, StreamWatcher
 from backend.mcp.tasks import Tasks
-from backend.services.apps import describe_tool, version_spec
+from backend.services import subscriptions
+from backend.services.catalog import catalog_of
 from backend.services.endpoints import EndpointTarget, resolve_secret
-from backend.services.toolkits import ToolkitTarget, resolve_toolkit_secret, served_tools
+from backend.services.toolkits import ToolkitTarget, resolve_toolkit_secret
 
 NOT_FOUND = JSONResponse({"detail": "Not Found"}, status_code=404)
 
@@ -49,8 +53,15 @@ def _security(settings: Settings) -> TransportSecuritySettings:
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
 
 
+# The target of the request being served: capabilities are declared per URL (see _Server.get_capabilities).
+_SERVED: contextvars.ContextVar[EndpointTarget | ToolkitTarget | None] = contextvars.ContextVar("toolpress_served", default=None)
+
+
 class _Server(Server):
-    """The low-level server, advertising `tools.listChanged` to handshake clients (sent on their GET stream)."""
+    """The low-level server, advertising list changes to handshake clients (sent on their GET stream).
+
+    Prompts, resources and completions are declared only when the URL serves prompts or resources.
+    """
 
     def create_initialization_options(
         self,
@@ -59,8 +70,27 @@ class _Server(Server):
         extensions: dict[str, dict[str, Any]] | None = None,
     ) -> InitializationOptions:
         return super().create_initialization_options(
-            notification_options or NotificationOptions(tools_changed=True), experimental_capabilities, extensions
+            notification_options or NotificationOptions(tools_changed=True, prompts_changed=True, resources_changed=True),
+            experimental_capabilities,
+            extensions,
         )
+
+    def get_capabilities(self, *args: Any, **kwargs: Any) -> types.ServerCapabilities:
+        capabilities = super().get_capabilities(*args, **kwargs)
+        target = _SERVED.get()
+        catalog = catalog_of(target) if target is not None else None
+        has_prompts = catalog is not None and catalog.has_prompts
+        has_resources = catalog is not None and catalog.has_resources
+        return capabilities.model_copy(update={
+            "prompts": capabilities.prompts if has_prompts else None,
+            "resources": capabilities.resources if has_resources else None,
+            "completions": capabilities.completions if has_prompts or has_resources else None,
+        })
+
+
+def _served_kinds(ctx: ServerRequestContext[Any, Any]) -> tuple[bool, bool]:
+    catalog = catalog_of(target_of(ctx))
+    return catalog.has_prompts, catalog.has_resources
 
 
 class McpEndpointApp:
@@ -69,7 +99,14 @@ class McpEndpointApp:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.tasks = Tasks(settings, target_of, result_of)
-        self.server: Server = _Server("toolpress", version="0.1.0", **build_handlers(settings, self.tasks))
+        self.server: Server = _Server(
+            "toolpress",
+            version="0.1.0",
+            **build_handlers(settings, self.tasks),
+            **build_prompt_handlers(settings),
+            **build_resource_handlers(settings),
+            **build_completion_handlers(settings),
+        )
         self.tasks.install(self.server)
         install_logging(self.server, settings)
         self._on_cancelled = cancellation.relay(settings)
@@ -82,8 +119,8 @@ class McpEndpointApp:
             max_request_body_size=settings.max_request_bytes,
         )
         self._key = settings.signing_key()
-        self.streams = StreamWatcher(self._fingerprint, TransportSecurityMiddleware(security))
-        listen = ListenStreams(self.streams)
+        self.streams = StreamWatcher(self._fingerprint, TransportSecurityMiddleware(security), self._subscriptions)
+        listen = ListenStreams(self.streams, _served_kinds)
         self.server.add_request_handler("subscriptions/listen", types.SubscriptionsListenRequestParams, listen)
         self.legacy = LegacySse(
             self.server,
@@ -108,19 +145,17 @@ class McpEndpointApp:
             found = resolve_secret(session=session, settings=self.settings, secret=secret)
             return found or resolve_toolkit_secret(session=session, settings=self.settings, secret=secret)
 
-    def _fingerprint(self, secret: str) -> str | None:
-        """A digest of the tools the URL (or a bearer stream's key) serves now, or None when it serves nothing."""
+    def _fingerprint(self, secret: str) -> Fingerprint | None:
+        """What the URL (or a bearer stream's key) serves now, as digests; None when it serves nothing."""
         if secret.startswith(BEARER_WATCH_PREFIX):  # a stream opened through the bearer way in
             target = bearer_target(self.settings, secret)
         else:
             target = self._resolve(secret)
-        if target is None:
-            return None
-        tools = [
-            {**dataclasses.asdict(describe_tool(version_spec(tool.version))), "name": tool.name}
-            for tool in served_tools(target)
-        ]
-        return hashlib.sha256(json.dumps(tools, sort_keys=True, default=str).encode()).hexdigest()
+        return fingerprint_of(target) if target is not None else None
+
+    def _subscriptions(self, session_keys: list[str]) -> dict[str, set[str]]:
+        with session_scope(self.settings.sqlalchemy_url) as session:
+            return subscriptions.subscribed_uris(session=session, session_keys=session_keys)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GET (handshake generations) opens Toolpress's bound stream; everything else goes to the SDK."""
@@ -151,6 +186,7 @@ class McpEndpointApp:
     ) -> None:
         """Serve a request whose target is known (by URL secret here, by token in backend.mcp.access)."""
         scope.setdefault("state", {})[TARGET_STATE_KEY] = target
+        _SERVED.set(target)
         await with_session(
             scope,
             receive,
@@ -175,4 +211,5 @@ class _LegacyRoute:
         if target is None:
             return
         handler = self._endpoint.legacy.stream if self._kind == "stream" else self._endpoint.legacy.message
+        _SERVED.set(target)
         await handler(scope, receive, send, secret=scope["path_params"]["secret"], target=target)

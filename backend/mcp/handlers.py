@@ -12,20 +12,16 @@ from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 import workflows
-from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.mcp.access import admit_call, find_tool
-from backend.mcp.cancellation import follow_cancellable
-from backend.mcp.sessions import SESSION_STATE_KEY
-from backend.mcp.step_logs import log_relay, set_level_handler
+from backend.mcp.runs import create_call_run, follow_call_run
+from backend.mcp.step_logs import set_level_handler
 from backend.models import Run, RunStatus
 from backend.services import CallInterrupted, QueueUnavailable
 from backend.services.apps import describe_tool, version_spec
 from backend.services.endpoints import EndpointTarget
 from backend.services.queueing import enqueue
-from backend.services.runs import create_run, dispatch_and_follow
 from backend.services.toolkits import ToolkitTarget, served_tools
-from backend.services.usage import recorded_arguments
 
 if TYPE_CHECKING:
     from backend.mcp.tasks import Tasks
@@ -33,7 +29,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TARGET_STATE_KEY = "toolpress_target"
-LEGACY_STATE_KEY = "toolpress_legacy_sse"
 _MAX_TEXT = 100_000
 
 
@@ -44,18 +39,6 @@ def target_of(ctx: ServerRequestContext[Any, Any]) -> EndpointTarget | ToolkitTa
     if target is None:  # the route resolves the secret before the SDK sees the request
         raise MCPError(types.INVALID_REQUEST, "this endpoint is not available")
     return target
-
-
-def _client_identity(ctx: ServerRequestContext[Any, Any]) -> tuple[str | None, str | None]:
-    params = ctx.session.client_params
-    if params is not None and params.client_info is not None:
-        return params.client_info.name, params.client_info.version
-    session = getattr(getattr(ctx.request, "state", None), SESSION_STATE_KEY, None)
-    if session is not None and session.client_name:
-        return session.client_name, session.client_version
-    headers = getattr(ctx.request, "headers", None)
-    agent = headers.get("user-agent") if headers is not None else None
-    return (agent[:200], None) if agent else (None, None)
 
 
 def _error(text: str) -> types.CallToolResult:
@@ -123,49 +106,19 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
         except workflows.InvalidInputs as exc:
             issues = "\n".join(f"- {issue.path}: {issue.message}" for issue in exc.errors)
             return _error(f"Invalid arguments for {tool.name}:\n{issues}")
-        client_name, client_version = _client_identity(ctx)
-
         admission = await admit_call(settings, ctx, target)  # an MCP error over a limit; nothing is queued
-
-        def _create() -> Run:
-            with session_scope(settings.sqlalchemy_url) as session:
-                arguments = recorded_arguments(settings=settings, inputs=inputs)
-                return create_run(
-                    session=session,
-                    app=tool.app,
-                    version=tool.version,
-                    inputs=inputs,
-                    endpoint_id=tool.endpoint_id,
-                    client_name=client_name,
-                    client_version=client_version,
-                    record={**admission.record, "toolkit_id": tool.toolkit_id, "arguments": arguments},
-                )
 
         async def relay(done: int, total: int, message: str | None) -> None:
             await ctx.session.report_progress(done, total, message)
 
         try:
+            run = await create_call_run(settings, ctx, tool, inputs, admission.record)
             if await tasks.policy.wanted(ctx, spec, tool.app.id):
                 # a task holds no call slot: the concurrency limit counts calls a client is waiting on
-                run = await anyio.to_thread.run_sync(_create)
                 await anyio.to_thread.run_sync(enqueue, settings, run)
                 logger.info("run %s of app %s started as a task", run.id, tool.app.id)
                 return tasks.created(run)
-            run = await anyio.to_thread.run_sync(_create)
-            # legacy SSE delivers notifications/cancelled by cancelling this handler, so there a drop must cancel
-            legacy = bool(getattr(getattr(ctx.request, "state", None), LEGACY_STATE_KEY, False))
-
-            async def follow() -> Run:
-                return await dispatch_and_follow(
-                    settings=settings,
-                    run=run,
-                    on_progress=relay,
-                    on_log=log_relay(settings, ctx),
-                    cancel_when_abandoned=settings.cancel_on_disconnect or legacy,
-                    outcome_only=True,  # result_of needs only the status, result and error
-                )
-
-            final, _ = await follow_cancellable(settings, ctx, run, follow)
+            final = await follow_call_run(settings, ctx, run, relay)
         except (QueueUnavailable, CallInterrupted) as exc:
             return _error(f"{exc}.")
         except Exception:

@@ -33,7 +33,8 @@ from starlette.types import Receive, Scope, Send
 
 from backend.core.events import get_event_bus
 from backend.core.security import sign, unsign
-from backend.mcp.handlers import LEGACY_STATE_KEY, TARGET_STATE_KEY
+from backend.mcp.handlers import TARGET_STATE_KEY
+from backend.mcp.runs import LEGACY_STATE_KEY
 from backend.mcp.sessions import SESSION_MAX_AGE, binding_of
 from backend.mcp.step_logs import LOG_SESSION_STATE_KEY
 from backend.mcp.streams import KEEPALIVE_SECONDS, SSE_START, StreamWatcher

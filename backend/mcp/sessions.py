@@ -24,12 +24,13 @@ from starlette.responses import JSONResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from backend.core.security import sign, unsign
+from backend.services import subscriptions
 from backend.services.endpoints import EndpointTarget
 
 SESSION_HEADER = "mcp-session-id"
 SESSION_STATE_KEY = "toolpress_session"
 _SALT = "toolpress-mcp-session"
-SESSION_MAX_AGE = 30 * 24 * 3600  # a client idle longer than this initializes again (after a 404)
+SESSION_MAX_AGE = subscriptions.SESSION_MAX_AGE  # a client idle longer than this initializes again (after a 404)
 
 SESSION_NOT_FOUND = JSONResponse(
     {"jsonrpc": "2.0", "id": None, "error": {"code": -32001, "message": "Session not found; initialize again"}},

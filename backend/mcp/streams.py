@@ -6,13 +6,16 @@ Toolpress answers 200 `text/event-stream` (clients such as VS Code expect a stre
 comment at once and a keep-alive comment every 15 s so proxies keep it open, and closes it within about a
 second once the URL stops serving (regenerated, disabled, app deleted). One watcher per process checks the
 URLs that have open streams once a second: one query per distinct URL, not per stream. The check returns a
-fingerprint of the tool the URL serves; when it changes (the app was republished with another name,
-description, schema or annotations), every open stream on that URL gets `notifications/tools/list_changed`.
+fingerprint of what the URL serves (backend.mcp.changes); when it changes (the app was republished with another
+tool, prompt list or resource list), every open stream on that URL gets the matching `list_changed`
+notification, and a stream whose session subscribed to a resource whose content changed gets
+`notifications/resources/updated` (the session's subscriptions are rows, made through any process).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -24,12 +27,14 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.streamable_http import check_accept_headers
 from mcp.server.transport_security import TransportSecurityMiddleware
 from mcp.shared.exceptions import MCPError
-from mcp.shared.subscriptions import SUBSCRIPTION_ID_META_KEY, ToolsListChanged, event_to_notification
+from mcp.shared.subscriptions import SUBSCRIPTION_ID_META_KEY, ServerEvent, event_matches, event_to_notification
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from backend.core import shutdown
+from backend.mcp.changes import Fingerprint
+from backend.mcp.sessions import SESSION_STATE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -54,34 +59,57 @@ NOT_ACCEPTABLE = JSONResponse(
 )
 
 
-LIST_CHANGED = b'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n\n'
+def sse_event(event: ServerEvent) -> bytes:
+    """One change notification as an SSE `message` event (no `_meta`: the GET stream is not a listen stream)."""
+    message: dict[str, Any] = event_to_notification(event, {}).model_dump(by_alias=True, mode="json", exclude_none=True)
+    params = message.get("params") or {}
+    params.pop("_meta", None)
+    body = {"jsonrpc": "2.0", "method": message["method"], **({"params": params} if params else {})}
+    return b"event: message\ndata: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
 
 
 @dataclass(eq=False)
 class Watch:
-    """One open stream's view of its URL: closed for good, or the tool list changed (`changes` since last sent)."""
+    """One open stream's view of its URL: closed for good, or the events to send since the last wake.
+
+    `uris` are the resources the stream itself subscribed to (a listen stream); a GET stream's come from its
+    session's `resources/subscribe` rows (`session_key`).
+    """
 
     closed: anyio.Event = field(default_factory=anyio.Event)
-    changes: int = 0
+    events: list[ServerEvent] = field(default_factory=list)
     wake: anyio.Event = field(default_factory=anyio.Event)
+    session_key: str | None = None
+    uris: frozenset[str] | None = None
 
     def close(self) -> None:
         self.closed.set()
         self.wake.set()
 
-    def tool_changed(self) -> None:
-        self.changes += 1
-        self.wake.set()
+    def notify(self, events: list[ServerEvent]) -> None:
+        if events:
+            self.events += events
+            self.wake.set()
+
+    def take(self) -> list[ServerEvent]:
+        events, self.events = self.events, []
+        return events
 
 
 class StreamWatcher:
     """Open streams per URL secret: closed when `fingerprint(secret)` turns None, told when it changes."""
 
-    def __init__(self, fingerprint: Callable[[str], str | None], security: TransportSecurityMiddleware) -> None:
+    def __init__(
+        self,
+        fingerprint: Callable[[str], Fingerprint | None],
+        security: TransportSecurityMiddleware,
+        subscriptions: Callable[[list[str]], dict[str, set[str]]],
+    ) -> None:
         self._fingerprint = fingerprint
         self._security = security
+        self._subscriptions = subscriptions
         self._open: dict[str, set[Watch]] = {}
-        self._seen: dict[str, str] = {}
+        self._seen: dict[str, Fingerprint] = {}
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -115,13 +143,35 @@ class StreamWatcher:
                 before = self._seen.get(secret)
                 self._seen[secret] = current
                 if before is not None and before != current:
-                    for watch in self._open.get(secret, set()):
-                        watch.tool_changed()
+                    await self._tell(self._open.get(secret, set()), before, current)
+
+    async def _tell(self, watches: set[Watch], before: Fingerprint, after: Fingerprint) -> None:
+        """Give each stream on a URL the list changes and the updates of the resources it subscribed to."""
+        listed = before.list_events(after)
+        keys = sorted({w.session_key for w in watches if w.session_key is not None and w.uris is None})
+        by_session: dict[str, set[str]] = {}
+        if keys and (before.contents != after.contents or before.templates != after.templates):
+            try:
+                by_session = await anyio.to_thread.run_sync(self._subscriptions, keys)
+            except Exception:  # a database hiccup loses these updates, not the stream
+                logger.warning("could not read the resource subscriptions of open streams")
+        for watch in list(watches):
+            uris = watch.uris if watch.uris is not None else by_session.get(watch.session_key or "", set())
+            watch.notify([*listed, *before.updated(after, uris)])
 
     @contextlib.asynccontextmanager
-    async def watch(self, secret: str) -> AsyncIterator[Watch]:
+    async def watch(
+        self, secret: str, *, session_key: str | None = None, uris: frozenset[str] | None = None
+    ) -> AsyncIterator[Watch]:
         """A Watch on `secret` for as long as the caller holds a stream open on it."""
-        watch = Watch()
+        watch = Watch(session_key=session_key, uris=uris)
+        if secret not in self._seen:  # what the stream is told of are changes from what the URL serves now
+            try:
+                current = await anyio.to_thread.run_sync(self._fingerprint, secret)
+            except Exception:  # the loop takes the first look instead
+                current = None
+            if current is not None:
+                self._seen[secret] = current
         self._open.setdefault(secret, set()).add(watch)
         try:
             yield watch
@@ -143,7 +193,8 @@ class StreamWatcher:
         if not check_accept_headers(request)[1]:
             await NOT_ACCEPTABLE(scope, receive, send)
             return
-        async with self.watch(secret) as watch:
+        session = scope.get("state", {}).get(SESSION_STATE_KEY)
+        async with self.watch(secret, session_key=session.nonce if session is not None else None) as watch:
             await self._stream(send, receive, watch)
 
     async def _stream(self, send: Send, receive: Receive, watch: Watch) -> None:
@@ -169,8 +220,7 @@ class StreamWatcher:
                             tg.cancel_scope.cancel()
                             return
                         body = b": keep-alive\n\n" if quiet.cancelled_caught else b""
-                        if watch.changes:
-                            body, watch.changes = body + LIST_CHANGED, 0
+                        body += b"".join(sse_event(event) for event in watch.take())
                         if body:
                             await send({"type": "http.response.body", "body": body, "more_body": True})
 
@@ -183,12 +233,13 @@ class StreamWatcher:
 
 
 class ListenStreams:
-    """`subscriptions/listen` (2026-07-28): a listen stream on an app's URL gets `tools/list_changed` when the app's
-    tool changes, and ends gracefully once the URL stops serving. Only the tool list can change, so other
-    requested kinds are not acknowledged."""
+    """`subscriptions/listen` (2026-07-28): a listen stream on an app's URL gets the list changes it asked for and
+    `resources/updated` for the resources it names, and ends gracefully once the URL stops serving. Prompt and
+    resource notices are honored only where the URL serves prompts or resources."""
 
-    def __init__(self, watcher: StreamWatcher) -> None:
+    def __init__(self, watcher: StreamWatcher, served: Callable[[ServerRequestContext[Any, Any]], tuple[bool, bool]]) -> None:
         self._watcher = watcher
+        self._served = served  # (has prompts, has resources) of the request's URL
 
     async def __call__(
         self, ctx: ServerRequestContext[Any, Any], params: types.SubscriptionsListenRequestParams
@@ -198,9 +249,16 @@ class ListenStreams:
         if subscription_id is None or not secret:
             raise MCPError(types.INVALID_REQUEST, "subscriptions/listen needs a request id and an app URL")
         meta: dict[str, Any] = {SUBSCRIPTION_ID_META_KEY: subscription_id}
-        wants_tools = bool(params.notifications.tools_list_changed)
-        honored = types.SubscriptionFilter(tools_list_changed=True if wants_tools else None)
-        async with self._watcher.watch(secret) as watch:
+        asked = params.notifications
+        has_prompts, has_resources = await anyio.to_thread.run_sync(self._served, ctx)
+        honored = types.SubscriptionFilter(
+            tools_list_changed=True if asked.tools_list_changed else None,
+            prompts_list_changed=True if asked.prompts_list_changed and has_prompts else None,
+            resources_list_changed=True if asked.resources_list_changed and has_resources else None,
+            resource_subscriptions=list(asked.resource_subscriptions) if asked.resource_subscriptions and has_resources else None,
+        )
+        uris = frozenset(honored.resource_subscriptions or ())
+        async with self._watcher.watch(secret, uris=uris) as watch:
             await ctx.session.send_notification(
                 types.SubscriptionsAcknowledgedNotification(
                     params=types.SubscriptionsAcknowledgedNotificationParams(notifications=honored, _meta=meta)
@@ -212,9 +270,9 @@ class ListenStreams:
                 watch.wake = anyio.Event()
                 if watch.closed.is_set():
                     break
-                if watch.changes and wants_tools:
-                    watch.changes = 0
-                    await ctx.session.send_notification(
-                        event_to_notification(ToolsListChanged(), meta), related_request_id=subscription_id
-                    )
+                for event in watch.take():
+                    if event_matches(honored, uris, event):
+                        await ctx.session.send_notification(
+                            event_to_notification(event, meta), related_request_id=subscription_id
+                        )
         return types.SubscriptionsListenResult(_meta=meta)

@@ -24,6 +24,7 @@ from backend.models.run import (
     apply_transition,
 )
 from backend.models.secret import SECRET_NAME_PATTERN, Secret, SecretPublic, SecretSet, SecretsPublic
+from backend.models.subscription import ResourceSubscription
 from backend.models.toolkit import (
     Toolkit,
     ToolkitApp,
@@ -37,6 +38,7 @@ from backend.models.user import TokenPublic, User, UserCreate, UserLogin, UserPu
 from backend.models.worker import Worker, WorkerPublic
 
 __all__ = [
+    "ResourceSubscription",
     "AccountToken",
     "AccountTokenCreate",
     "AccountTokenPublic",

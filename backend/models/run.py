@@ -64,6 +64,8 @@ class Run(SQLModel, table=True):
     arguments: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     progress_trail: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     source: str = Field(default="mcp", max_length=32)
+    # None for a tool call; "prompt:<name>" renders a prompt, "resource:<uri>" reads a templated resource
+    purpose: str | None = Field(default=None, max_length=2100)
     status: RunStatus = Field(default=RunStatus.queued, sa_type=String(16), index=True)
     inputs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     progress_done: int = 0
@@ -121,6 +123,7 @@ class RunPublic(BaseModel):
     access: str | None = None
     progress_trail: list[dict[str, Any]] | None = None
     worker: str | None = None
+    purpose: str | None = None
 
 
 class RunsPublic(BaseModel):

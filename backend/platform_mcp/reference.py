@@ -86,7 +86,50 @@ def step_reference() -> str:
             "```",
             "",
         ]
-    return "\n".join(parts)
+    return "\n".join([*parts, PROMPTS_AND_RESOURCES])
+
+
+PROMPTS_AND_RESOURCES = """# Prompts and resources
+
+An app may also publish prompts (slash commands in MCP clients) and resources (context a user attaches)
+next to its tool. Prompt names and resource URIs are unique within what one URL serves (a toolkit refuses
+apps whose prompts or resources clash).
+
+```yaml
+prompts:
+  - name: review            # ^[a-zA-Z][a-zA-Z0-9_-]{0,63}$
+    title: Review a change
+    description: Ask for a review in the team's style.
+    arguments:
+      - {name: language, description: The code's language, required: true, values: [python, go]}
+      - {name: focus, suggestions: [security, speed]}   # offered by completion/complete
+      - {name: ticket, suggestions_from: open_tickets}  # or: the workflow suggests (an array output; the
+                                                        # input `ticket` is set to what was typed)
+    messages:               # role user|assistant; exactly one of text, image, resource each
+      - role: user
+        text: "Review this {{ inputs.language }} change, focusing on {{ inputs.focus or 'correctness' }}."
+      - role: user
+        resource: {uri: "docs://style-guide"}          # embeds one of the app's resources
+      - role: user
+        image: {uri: "docs://diagram"}                 # or {data: <base64>, mime_type: image/png}
+  - name: digest
+    dynamic: true           # runs the app's workflow with the arguments (inputs of the app);
+    arguments: [{name: topic, required: true}]         # its array output `messages` is the message list
+resources:
+  - {uri: "docs://style-guide", name: style-guide, mime_type: text/markdown, text: "# Style ..."}
+  - {uri: "docs://diagram", name: diagram, mime_type: image/png, blob: <base64>}
+resource_templates:
+  - uri_template: "notes://{topic}"     # RFC 6570; every variable is an input of the app
+    name: notes
+    mime_type: text/markdown
+    output: text                         # the output that is the content (default: the first)
+    completions: {topic: [release, onboarding]}
+```
+
+Message templates see the prompt's arguments as `inputs.<name>` and render on a worker, under the same
+sandbox and limits as steps. A templated or dynamic prompt and a templated resource read are runs of the
+app (listed on its runs page with their purpose). Static prompts and resources are answered as written.
+"""
 
 
 def design_prompt(goal: str | None) -> str:
@@ -111,6 +154,8 @@ Write the app spec as YAML, in this order:
    written out; a secret anywhere else is refused.
 4. `outputs`: each with `name`, `type` (string, number, integer, boolean, array, object), a
    `description` and a `value` template, usually `{{{{ steps.<id>.<field> }}}}`.
+
+Optionally add `prompts`, `resources` and `resource_templates` (see "Prompts and resources" below).
 
 Then: call `validate_app_spec` and fix every error it lists (each names its path and step);
 `create_app` (or `update_app`); `test_run_app` with realistic arguments; `publish_app`;

@@ -12,7 +12,8 @@ from backend.models import RunStatus
 _SPEC_YAML = Field(
     min_length=1,
     max_length=1024 * 1024,
-    description="The whole app spec as YAML: name, description, tool_name, inputs, steps, outputs "
+    description="The whole app spec as YAML: name, description, tool_name, inputs, steps, outputs, and "
+    "optionally prompts, resources and resource_templates "
     "(see the toolpress://reference/step-types resource and the design_toolpress_app prompt).",
 )
 _APP_ID = Field(ge=1, description="The app's id, as list_apps returns it.")

@@ -145,9 +145,24 @@ def update_draft(*, session: Session, app: App, spec: workflows.AppSpec) -> App:
     return crud.update_app_spec(session=session, app=app, name=spec.name, spec=workflows.spec_to_dict(spec))
 
 
+def _check_toolkit_clashes(session: Session, app: App, spec: workflows.AppSpec) -> None:
+    """Conflict when serving `spec` for `app` would give a toolkit it is in a prompt name or resource URI twice."""
+    for toolkit_id in crud.list_toolkit_ids_of_app(session=session, app_id=app.id):
+        served = [(app.name, spec)]
+        for member in crud.list_toolkit_apps(session=session, toolkit_id=toolkit_id):
+            other = crud.get_app(session=session, app_id=member.app_id) if member.app_id != app.id else None
+            version = published_version(session=session, app=other) if other is not None else None
+            if other is not None and version is not None:
+                served.append((other.name, version_spec(version)))
+        clashes = workflows.catalog_conflicts(served)
+        if clashes:
+            raise Conflict(f"a toolkit this app is in would serve a name twice: {'; '.join(clashes)}")
+
+
 def publish_app(*, session: Session, app: App) -> AppVersion:
-    """Publish the current draft as a new immutable version."""
-    parse_spec(spec=app.spec)  # a stored draft that no longer passes today's checks must not be published
+    """Publish the current draft as a new immutable version (refused if it would clash inside a toolkit)."""
+    spec = parse_spec(spec=app.spec)  # a stored draft that no longer passes today's checks must not be published
+    _check_toolkit_clashes(session, app, spec)
     return crud.create_version(session=session, app=app)
 
 
@@ -207,7 +222,8 @@ def rollback_app(*, session: Session, app: App, number: int) -> AppVersion:
     version = next((v for v in crud.list_versions(session=session, app_id=app.id) if v.number == number), None)
     if version is None:
         raise NotFound(f"app {app.name!r} has no version {number}")
-    parse_spec(spec=version.spec)  # a version saved under older rules is not served again until fixed
+    # a version saved under older rules is not served again until fixed, nor one that would clash in a toolkit
+    _check_toolkit_clashes(session, app, parse_spec(spec=version.spec))
     app.published_version_id = version.id
     session.add(app)
     session.commit()
@@ -231,10 +247,13 @@ def duplicate_app(*, session: Session, app: App, owner: User) -> App:
     return create_app(session=session, owner=owner, spec=copy, rename_on_conflict=True)
 
 
-def create_test_run(*, session: Session, app: App, inputs: dict[str, Any]) -> Run:
-    """Record a queued console test run of the app's draft (inputs already validated against the draft)."""
+def create_test_run(*, session: Session, app: App, inputs: dict[str, Any], purpose: str | None = None) -> Run:
+    """Record a queued console test run of the app's draft (inputs already validated against the draft).
+
+    `purpose` makes it a rendering of one of the draft's prompts (see backend.services.purposes).
+    """
     run = Run(app_id=app.id, version_id=None, source=CONSOLE_SOURCE, inputs=inputs, client_name="Toolpress console",
-              worker=local_queue_owner())
+              worker=local_queue_owner(), purpose=purpose)
     run.task_id = run.id
     return crud.create_run(session=session, run=run)
 

@@ -28,6 +28,7 @@ from backend.sandbox import Hooks, Job, Limits, Outcome, SandboxPool, SpecSource
 from backend.services import secrets as user_secrets
 from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app, version_spec
 from backend.services.errors import ServiceError
+from backend.services.purposes import spec_for_purpose
 from backend.services.usage import MAX_TRAIL, progress_entry
 from workflows.secret_flow import Redactor
 
@@ -185,9 +186,14 @@ class _CancelCheck:
         return self._cancelled
 
 
-def _spec_source(spec: workflows.AppSpec, version: AppVersion | None) -> SpecSource:
-    """A published version's spec by a key sandbox processes cache it under; a draft's is sent each time."""
+def _spec_source(spec: workflows.AppSpec, version: AppVersion | None, purpose: str | None = None) -> SpecSource:
+    """A published version's spec by a key sandbox processes cache it under; a draft's is sent each time.
+
+    A run rendering a prompt runs a spec derived from the version's, cached under the purpose too.
+    """
     key = f"{version.id}:{version.created_at.isoformat()}" if version is not None else None
+    if key is not None and purpose is not None:
+        key = f"{key}:{purpose}"
     return SpecSource(key=key, document=lambda: workflows.spec_to_dict(spec))
 
 
@@ -267,6 +273,7 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
         run.worker = worker
         run = crud.save_run(session=session, run=run)
         inputs = dict(run.inputs)
+        purpose = run.purpose
         root = app.name if app is not None else str(run.app_id)
     log_redact = Redactor(secrets.values())  # for our log only: what the caller sees never depends on it
     progress = _ProgressRecorder(settings, run_id)
@@ -279,11 +286,11 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
         bus.publish(run_id, {"type": "log", "level": level, "message": message, "step_id": step_id})
 
     try:
-        spec = published or load_spec_of(draft)
+        spec = spec_for_purpose(published or load_spec_of(draft), purpose)
     except workflows.WorkflowError as exc:
         bus.publish(run_id, _end(settings, run_id, RunStatus.failed, error=str(exc), **progress.close()))
         return
-    job = Job(run_id=run_id, spec=_spec_source(spec, version), inputs=inputs, secrets=dict(secrets),
+    job = Job(run_id=run_id, spec=_spec_source(spec, version, purpose), inputs=inputs, secrets=dict(secrets),
               http_allow=list(settings.http_allow), call_stack=[root], timeout=settings.run_timeout_seconds)
     hooks = Hooks(on_progress=on_progress, on_log=on_log, should_cancel=_CancelCheck(settings, run_id),
                   find_app=_sub_app_finder(settings, owner_id) if owner_id else _no_sub_apps)

@@ -333,4 +333,5 @@ def run_public(run: Run) -> RunPublic:
         ended_at=run.ended_at,
         duration_ms=duration,
         worker=run.worker,
+        purpose=run.purpose,
     )

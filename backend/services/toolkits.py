@@ -21,6 +21,7 @@ from backend.models import App, AppVersion, Toolkit, ToolkitApp, ToolkitCreate, 
 from backend.services.apps import describe_tool, published_version, version_spec
 from backend.services.endpoints import EndpointTarget, cancel_in_flight
 from backend.services.errors import Conflict, NotFound
+from workflows.resources import catalog_conflicts
 from backend.services.tokens import bearer_url, effective_limits
 
 _PURPOSE = "mcp-toolkit"
@@ -111,6 +112,9 @@ def _owned_published_apps(session: Session, owner_id: int, app_ids: list[int]) -
 
 def _set_apps(session: Session, toolkit: Toolkit, app_ids: list[int]) -> None:
     apps = _owned_published_apps(session, toolkit.owner_id, app_ids)
+    clashes = catalog_conflicts((app.name, version_spec(version)) for app, version in apps)
+    if clashes:
+        raise Conflict("; ".join(clashes))
     existing = {m.app_id: m for m in crud.list_toolkit_apps(session=session, toolkit_id=toolkit.id)}  # type: ignore[arg-type]
     used = {m.tool_name for app_id, m in existing.items() if app_id in app_ids}
     members = []

@@ -247,6 +247,204 @@ document.addEventListener("DOMContentLoaded", () => {
     }));
   }
 
+  // ---- prompts and resources ------------------------------------------------------------------------
+  const CONTENT_KINDS = ["text", "image", "resource"];
+  const contentKind = (m) => CONTENT_KINDS.find((k) => m[k] !== undefined) || "text";
+
+  function renderPrompts() {
+    spec.prompts = spec.prompts || [];
+    const list = spec.prompts;
+    $("prompts").replaceChildren(...list.map((prompt, i) => {
+      const path = `prompts[${i}]`;
+      prompt.arguments = prompt.arguments || [];
+      const args = prompt.arguments.map((arg, j) => {
+        const ap = `${path}.arguments[${j}]`;
+        return h("li", { "data-path": ap },
+          h("fieldset", {},
+            h("legend", { text: `Argument ${j + 1}${arg.name ? ": " + arg.name : ""}` }),
+            h("div", { class: "row" },
+              field({ obj: arg, key: "name", path: `${ap}.name`, label: "Name", required: true }),
+              field({ obj: arg, key: "required", path: `${ap}.required`, label: "Required", kind: "checkbox" })),
+            field({ obj: arg, key: "description", path: `${ap}.description`, label: "Description" }),
+            field({ obj: arg, key: "values", path: `${ap}.values`, label: "Allowed values (one per line)", kind: "lines" }),
+            field({ obj: arg, key: "suggestions", path: `${ap}.suggestions`, label: "Suggestions (one per line)", kind: "lines",
+                    help: "Offered as completions while the user types." }),
+            moveButtons(prompt.arguments, j, `argument ${arg.name || j + 1}`, renderPrompts)));
+      });
+      prompt.messages = prompt.messages || [];
+      const messages = prompt.dynamic ? [] : prompt.messages.map((m, j) => {
+        const mp = `${path}.messages[${j}]`;
+        const kind = contentKind(m);
+        const kindPicker = { kind: contentKind(m) };
+        const body = kind === "text"
+          ? [field({ obj: m, key: "text", path: `${mp}.text`, label: "Text", kind: "textarea", required: true })]
+          : kind === "image"
+            ? [field({ obj: m.image, key: "uri", path: `${mp}.image.uri`, label: "Image resource URI", help: "One of the app's file resources." })]
+            : [field({ obj: m.resource, key: "uri", path: `${mp}.resource.uri`, label: "Resource URI", required: true, help: "One of the app's resources, or any URI with the text below." }),
+               field({ obj: m.resource, key: "text", path: `${mp}.resource.text`, label: "Text (optional)", kind: "textarea" })];
+        return h("li", { "data-path": mp },
+          h("fieldset", {},
+            h("legend", { text: `Message ${j + 1}` }),
+            h("div", { class: "row" },
+              field({ obj: m, key: "role", path: `${mp}.role`, label: "Role", kind: "select", options: ["user", "assistant"], required: true }),
+              field({ obj: kindPicker, key: "kind", path: `${mp}.(kind)`, label: "Content", kind: "select", options: CONTENT_KINDS, required: true, rerender: () => {
+                for (const k of CONTENT_KINDS) delete m[k];
+                m[kindPicker.kind] = kindPicker.kind === "text" ? "" : { uri: "" };
+                changed(); renderPrompts();
+              } })),
+            body,
+            moveButtons(prompt.messages, j, `message ${j + 1}`, renderPrompts)));
+      });
+      return h("li", { "data-path": path },
+        h("fieldset", {},
+          h("legend", { text: `Prompt ${i + 1}${prompt.name ? ": " + prompt.name : ""}` }),
+          h("div", { class: "row" },
+            field({ obj: prompt, key: "name", path: `${path}.name`, label: "Name", required: true, help: "The slash command (letters, digits, _ and -)." }),
+            field({ obj: prompt, key: "title", path: `${path}.title`, label: "Title" })),
+          field({ obj: prompt, key: "description", path: `${path}.description`, label: "Description", kind: "textarea" }),
+          field({ obj: prompt, key: "dynamic", path: `${path}.dynamic`, label: "Dynamic: run the workflow to produce the messages", kind: "checkbox", rerender: () => {
+            if (prompt.dynamic) delete prompt.messages; else prompt.messages = [{ role: "user", text: "" }];
+            renderPrompts(); renderTry();
+          } }),
+          h("p", { class: "sub", text: "Arguments" }), h("ol", { class: "items" }, args),
+          h("button", { type: "button", class: "small", onclick: () => { prompt.arguments.push({ name: `arg_${prompt.arguments.length + 1}` }); changed(); renderPrompts(); } }, "Add argument"),
+          prompt.dynamic ? null : h("p", { class: "sub", text: "Messages" }),
+          prompt.dynamic ? null : h("ol", { class: "items" }, messages),
+          prompt.dynamic ? null : h("button", { type: "button", class: "small", onclick: () => { prompt.messages.push({ role: "user", text: "" }); changed(); renderPrompts(); } }, "Add message"),
+          moveButtons(list, i, `prompt ${prompt.name || i + 1}`, renderPrompts)));
+    }));
+    renderTry();
+  }
+
+  function fileField(resource, path) {
+    const id = idFor(`${path}.file`);
+    const input = h("input", { id, type: "file" });
+    input.addEventListener("change", () => {
+      const file = input.files[0];
+      if (!file) return;
+      const reader = new FileReader();
+      reader.onload = () => {
+        resource.blob = String(reader.result).split(",", 2)[1] || "";
+        delete resource.text;
+        if (!resource.mime_type && file.type) resource.mime_type = file.type;
+        changed(); renderResources();
+      };
+      reader.readAsDataURL(file);
+    });
+    return h("div", { class: "field", "data-path": `${path}.blob` },
+      h("label", { for: id, text: resource.blob ? `File (${Math.floor(resource.blob.length * 3 / 4)} bytes uploaded; pick another to replace)` : "Or upload a file" }), input);
+  }
+
+  function renderResources() {
+    spec.resources = spec.resources || [];
+    const list = spec.resources;
+    $("resources").replaceChildren(...list.map((r, i) => {
+      const path = `resources[${i}]`;
+      return h("li", { "data-path": path },
+        h("fieldset", {},
+          h("legend", { text: `Resource ${i + 1}${r.name ? ": " + r.name : ""}` }),
+          h("div", { class: "row" },
+            field({ obj: r, key: "uri", path: `${path}.uri`, label: "URI", required: true }),
+            field({ obj: r, key: "name", path: `${path}.name`, label: "Name", required: true })),
+          h("div", { class: "row" },
+            field({ obj: r, key: "title", path: `${path}.title`, label: "Title" }),
+            field({ obj: r, key: "mime_type", path: `${path}.mime_type`, label: "MIME type" })),
+          field({ obj: r, key: "description", path: `${path}.description`, label: "Description" }),
+          r.blob === undefined ? field({ obj: r, key: "text", path: `${path}.text`, label: "Text", kind: "textarea" }) : null,
+          fileField(r, path),
+          moveButtons(list, i, `resource ${r.name || i + 1}`, renderResources)));
+    }));
+    renderTry();
+  }
+
+  function renderTemplates() {
+    spec.resource_templates = spec.resource_templates || [];
+    const list = spec.resource_templates;
+    $("resource-templates").replaceChildren(...list.map((t, i) => {
+      const path = `resource_templates[${i}]`;
+      return h("li", { "data-path": path },
+        h("fieldset", {},
+          h("legend", { text: `Template ${i + 1}${t.name ? ": " + t.name : ""}` }),
+          h("div", { class: "row" },
+            field({ obj: t, key: "uri_template", path: `${path}.uri_template`, label: "URI template", required: true, help: "e.g. notes://{topic}: each {variable} is an input." }),
+            field({ obj: t, key: "name", path: `${path}.name`, label: "Name", required: true })),
+          h("div", { class: "row" },
+            field({ obj: t, key: "mime_type", path: `${path}.mime_type`, label: "MIME type" }),
+            field({ obj: t, key: "output", path: `${path}.output`, label: "Output", help: "The output that is the content (default: the first)." })),
+          field({ obj: t, key: "description", path: `${path}.description`, label: "Description" }),
+          field({ obj: t, key: "completions", path: `${path}.completions`, label: "Completions (JSON: variable → values)", kind: "json" }),
+          moveButtons(list, i, `template ${t.name || i + 1}`, renderTemplates)));
+    }));
+  }
+
+  function showCatalog(catalog) {
+    if (!catalog) return;
+    $("live-prompts").textContent = JSON.stringify({ prompts: catalog.prompts }, null, 2);
+    $("live-resources").textContent = JSON.stringify({ resources: catalog.resources }, null, 2);
+    $("live-templates").textContent = JSON.stringify({ resourceTemplates: catalog.resourceTemplates }, null, 2);
+  }
+
+  // ---- try this prompt ---------------------------------------------------------------------------
+  const tryValues = {};
+
+  function renderTry() {
+    const prompts = spec.prompts || [];
+    const select = $("try-name");
+    const chosen = select.value;
+    select.replaceChildren(...prompts.map((p) => h("option", { value: p.name, text: p.title ? `${p.name} (${p.title})` : p.name })));
+    if (prompts.some((p) => p.name === chosen)) select.value = chosen;
+    const prompt = prompts.find((p) => p.name === select.value);
+    $("try-run").disabled = !prompt;
+    $("try-arguments").replaceChildren(...(prompt ? prompt.arguments || [] : []).map((arg) => {
+      const id = idFor(`try-${arg.name}`);
+      const input = h("input", { id, type: "text", list: arg.values || arg.suggestions ? `${id}-list` : null });
+      input.value = tryValues[arg.name] || "";
+      input.addEventListener("input", () => { tryValues[arg.name] = input.value; });
+      const options = arg.values || arg.suggestions;
+      return h("div", { class: "field" },
+        h("label", { for: id, text: arg.name + (arg.required ? " *" : "") }), input,
+        options ? h("datalist", { id: `${id}-list` }, options.map((v) => h("option", { value: v }))) : null,
+        arg.description ? h("p", { class: "hint", text: arg.description }) : null);
+    }));
+  }
+
+  function showMessages(messages) {
+    $("try-messages").replaceChildren(...messages.map((m, i) => {
+      const c = m.content;
+      const body = c.type === "text" ? h("pre", { class: "message-text", text: c.text })
+        : c.type === "image" ? h("img", { src: `data:${c.mimeType};base64,${c.data}`, alt: `Image ${i + 1} (${c.mimeType})` })
+          : h("pre", { class: "message-text", text: `[${c.resource.uri}] ${c.resource.text !== undefined ? c.resource.text : "(binary " + c.resource.mimeType + ")"}` });
+      return h("li", { class: "message" }, h("strong", { text: `${m.role}` }), body);
+    }));
+  }
+
+  async function tryPrompt() {
+    const name = $("try-name").value;
+    const prompt = (spec.prompts || []).find((p) => p.name === name);
+    if (!prompt) return;
+    const args = {};
+    for (const arg of prompt.arguments || []) if (tryValues[arg.name]) args[arg.name] = tryValues[arg.name];
+    if (dirty) await save();
+    $("try-messages").replaceChildren();
+    $("try-status").textContent = "Rendering…";
+    try {
+      const { status, data } = await post(`/apps/${appId}/prompts/try`, { name, arguments: args });
+      if (status >= 400) { $("try-status").textContent = data.error || "Could not render the prompt."; return; }
+      if (data.messages) { showMessages(data.messages); $("try-status").textContent = "Rendered (no templates: no run needed)."; return; }
+      const source = new EventSource(data.events);
+      source.addEventListener("run", async (event) => {
+        const run = JSON.parse(event.data);
+        if (!run.terminal) { $("try-status").textContent = `Rendering in a test run (${run.status})…`; return; }
+        source.close();
+        const res = await fetch(`/apps/${appId}/prompts/try/${data.run_id}`, { credentials: "same-origin", cache: "no-store" });
+        const done = await res.json();
+        if (!res.ok) { $("try-status").textContent = done.error || "The prompt run failed."; return; }
+        showMessages(done.messages);
+        $("try-status").textContent = "Rendered in a test run.";
+      });
+    } catch (err) { $("try-status").textContent = err.message; }
+  }
+
   function focusLast(listId) {
     const items = $(listId).children;
     const last = items[items.length - 1];
@@ -255,7 +453,7 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   function renderAll() {
-    renderDetails(); renderInputs(); renderSteps(); renderOutputs();
+    renderDetails(); renderInputs(); renderSteps(); renderOutputs(); renderPrompts(); renderResources(); renderTemplates();
   }
 
   // ---- checking, errors and the live schema --------------------------------------------------------
@@ -341,6 +539,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (mine !== seq) return data;
       showErrors(data.errors || []);
       showTool(data.tool);
+      showCatalog(data.catalog);
       if (view === "yaml" && data.spec) spec = data.spec;
       return data;
     } catch (err) { setState(err.message); return null; }
@@ -360,6 +559,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const { status, data } = await post(`/apps/${appId}/draft`, body());
       showErrors(data.errors || []);
       showTool(data.tool);
+      showCatalog(data.catalog);
       if (status === 200) {
         dirty = false;
         if (data.spec) spec = data.spec;
@@ -416,10 +616,29 @@ document.addEventListener("DOMContentLoaded", () => {
     changed(); renderOutputs(); focusLast("outputs");
   });
   $("save-draft").addEventListener("click", save);
+  $("add-prompt").addEventListener("click", () => {
+    spec.prompts = spec.prompts || [];
+    spec.prompts.push({ name: `prompt_${spec.prompts.length + 1}`, description: "", arguments: [], messages: [{ role: "user", text: "" }] });
+    changed(); renderPrompts(); focusLast("prompts");
+  });
+  $("add-resource").addEventListener("click", () => {
+    spec.resources = spec.resources || [];
+    const n = spec.resources.length + 1;
+    spec.resources.push({ uri: `docs://resource-${n}`, name: `resource-${n}`, mime_type: "text/plain", text: "" });
+    changed(); renderResources(); focusLast("resources");
+  });
+  $("add-template").addEventListener("click", () => {
+    spec.resource_templates = spec.resource_templates || [];
+    spec.resource_templates.push({ uri_template: "", name: `template-${spec.resource_templates.length + 1}` });
+    changed(); renderTemplates(); focusLast("resource-templates");
+  });
+  $("try-name").addEventListener("change", renderTry);
+  $("try-run").addEventListener("click", tryPrompt);
   $("error-summary").tabIndex = -1;
   window.addEventListener("beforeunload", (e) => { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
 
   renderAll();
   renderPalette();
   showTool(JSON.parse($("tool-data").textContent));
+  showCatalog(JSON.parse($("catalog-data").textContent));
 });

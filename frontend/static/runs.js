@@ -238,7 +238,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const body = table.querySelector("tbody");
     const row = (r) => h("tr", { "data-run": r.id },
       h("td", {}, h("a", { href: `/runs/${r.id}`, text: r.id.slice(0, 8) })),
-      h("td", { text: names[r.app_id] || `#${r.app_id}` }),
+      h("td", {}, names[r.app_id] || `#${r.app_id}`, r.purpose ? " " : null, r.purpose ? h("span", { class: "purpose", text: r.purpose }) : null),
       h("td", {}, h("span", { class: `badge st-${r.status}`, text: r.status })),
       h("td", { text: r.progress_total ? `${r.progress_done}/${r.progress_total}` : "" }),
       h("td", { text: r.source === "console" ? "console test" : [r.client_name, r.client_version].filter(Boolean).join(" ") || "—" }),

@@ -1,9 +1,10 @@
 """The official MCP conformance suite (npm `@modelcontextprotocol/conformance`) against a live Toolpress.
 
 Toolpress serves one app per URL, and each tool scenario calls one tool by name, so every scenario gets
-the URL of a fixture app (Toolpress YAML under `fixtures/`) whose tool has the name the scenario expects.
-Scenarios that need what a tools-only server does not offer are listed in EXPECTED_FAILURES with the
-reason, and asserted to fail: when one starts passing, the list must be updated.
+the URL of a fixture app (Toolpress YAML under `fixtures/`) whose tool has the name the scenario expects;
+the prompt, resource and completion scenarios share one app that declares all of them. Scenarios that need
+what Toolpress does not offer are listed in EXPECTED_FAILURES with the reason, and asserted to fail: when
+one starts passing, the list must be updated.
 """
 
 from __future__ import annotations
@@ -34,15 +35,24 @@ PASSING: dict[str, str] = {
     "json-schema-2020-12": "json_schema_2020_12",
     "logging-set-level": "simple_text",
     "tools-call-with-logging": "with_logging",
+    "prompts-list": "prompts_and_resources",
+    "prompts-get-simple": "prompts_and_resources",
+    "prompts-get-with-args": "prompts_and_resources",
+    "prompts-get-embedded-resource": "prompts_and_resources",
+    "prompts-get-with-image": "prompts_and_resources",
+    "resources-list": "prompts_and_resources",
+    "resources-read-text": "prompts_and_resources",
+    "resources-read-binary": "prompts_and_resources",
+    "resources-templates-read": "prompts_and_resources",
+    "resources-subscribe": "prompts_and_resources",
+    "resources-unsubscribe": "prompts_and_resources",
+    "completion-complete": "prompts_and_resources",
 }
 
-_NO_RESOURCES = "Toolpress apps are tools only: no resources capability"
-_NO_PROMPTS = "Toolpress apps are tools only: no prompts capability"
 _CONTENT = "a Toolpress tool returns structuredContent plus one text block; no {} content type"
 _CLIENT_REQUEST = "runs execute in a Celery worker, which cannot send {} requests back to the client"
 
 EXPECTED_FAILURES: dict[str, str] = {
-    "completion-complete": "no completions capability (it completes prompt/resource arguments; there are none)",
     "tools-call-image": _CONTENT.format("image"),
     "tools-call-audio": _CONTENT.format("audio"),
     "tools-call-embedded-resource": _CONTENT.format("embedded-resource"),
@@ -55,17 +65,6 @@ EXPECTED_FAILURES: dict[str, str] = {
         "SSE resumability (priming event id, retry, Last-Event-ID replay) needs an event store shared by all API "
         "processes; the endpoint is stateless and keeps none (warnings only: both are SHOULDs)"
     ),
-    "resources-list": _NO_RESOURCES,
-    "resources-read-text": _NO_RESOURCES,
-    "resources-read-binary": _NO_RESOURCES,
-    "resources-templates-read": _NO_RESOURCES,
-    "resources-subscribe": _NO_RESOURCES,
-    "resources-unsubscribe": _NO_RESOURCES,
-    "prompts-list": _NO_PROMPTS,
-    "prompts-get-simple": _NO_PROMPTS,
-    "prompts-get-with-args": _NO_PROMPTS,
-    "prompts-get-embedded-resource": _NO_PROMPTS,
-    "prompts-get-with-image": _NO_PROMPTS,
 }
 
 

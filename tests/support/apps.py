@@ -59,6 +59,12 @@ class ApiUser:
         self.api.post(f"/api/apps/{app_id}/publish", headers=self.headers).raise_for_status()
         return app_id, self.api.post(f"/api/apps/{app_id}/mcp/enable", headers=self.headers).json()["url"]
 
+    def republish(self, app_id: int, spec_yaml: str) -> None:
+        """Replace an app's draft and publish it as a new version."""
+        updated = self.api.patch(f"/api/apps/{app_id}", json={"yaml": spec_yaml}, headers=self.headers)
+        assert updated.status_code == 200, updated.text
+        self.api.post(f"/api/apps/{app_id}/publish", headers=self.headers).raise_for_status()
+
     def runs(self, app_id: int) -> list[dict]:
         """The app's runs, newest first."""
         return self.api.get("/api/runs", params={"app_id": app_id}, headers=self.headers).json()["data"]

@@ -85,3 +85,8 @@ def round_robin(upstreams: list[str]) -> Iterator[tuple[str, RoundRobin]]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def through(url: str, balancer_url: str) -> str:
+    """The same MCP URL, reached through the balancer."""
+    return balancer_url + "/mcp/" + url.split("/mcp/", 1)[1]

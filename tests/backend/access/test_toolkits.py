@@ -155,3 +155,39 @@ async def test_deleting_an_app_or_the_toolkit_takes_their_tools_and_urls_away(ap
     assert api.delete(f"/api/toolkits/{kit['id']}", headers=owner).status_code == 204
     assert (_status(url), _status(token["url"], token["token"])) == (404, 401)
     assert api.get(f"/api/apps/{kept}", headers=owner).status_code == 200
+
+
+async def test_a_toolkit_serves_the_union_of_its_apps_prompts_and_resources_and_refuses_clashes(api: httpx.Client) -> None:
+    owner = new_user(api)
+
+    def with_catalog(prompt: str, uri: str) -> str:
+        return spec_yaml(
+            prompts=[{"name": prompt, "description": f"The {prompt} prompt.", "messages": [{"text": f"Hello from {prompt}."}]}],
+            resources=[{"uri": uri, "name": uri.split("//")[1], "text": f"Content of {uri}."}],
+        )
+
+    first, _ = publish(api, owner, with_catalog("alpha", "docs://alpha"), enable=False)
+    second, _ = publish(api, owner, with_catalog("beta", "docs://beta"), enable=False)
+    clashing, _ = publish(api, owner, with_catalog("gamma", "docs://alpha"), enable=False)
+    refused = api.post("/api/toolkits", json={"name": "Clash", "app_ids": [first, clashing]}, headers=owner)
+    assert refused.status_code == 409
+    assert "resource 'docs://alpha'" in refused.json()["detail"] and "is also served by app" in refused.json()["detail"]
+
+    kit = _toolkit(api, owner, [first, second])
+    url = _enable(api, owner, kit["id"])
+    for mode in ("legacy", "auto"):
+        async with Client(url, mode=mode) as client:
+            assert client.server_capabilities.prompts is not None
+            prompts = [p.name for p in (await client.list_prompts()).prompts]
+            resources = [str(r.uri) for r in (await client.list_resources()).resources]
+            beta = await client.get_prompt("beta")
+            alpha = await client.read_resource("docs://alpha")
+        assert prompts == ["alpha", "beta"] and resources == ["docs://alpha", "docs://beta"]
+        assert beta.messages[0].content.text == "Hello from beta."
+        assert alpha.contents[0].text == "Content of docs://alpha."
+    adding = api.patch(f"/api/toolkits/{kit['id']}", json={"app_ids": [first, second, clashing]}, headers=owner)
+    assert adding.status_code == 409
+    # a member app republished with a resource another member serves is refused; the toolkit keeps serving
+    assert api.patch(f"/api/apps/{second}", json={"yaml": with_catalog("beta", "docs://alpha")}, headers=owner).status_code == 200
+    republish = api.post(f"/api/apps/{second}/publish", headers=owner)
+    assert republish.status_code == 409 and "docs://alpha" in republish.json()["detail"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 import time
@@ -14,6 +13,7 @@ import yaml
 from mcp import Client
 from support.apps import published_app
 from support.stack import FIXTURES, Stack
+from support.streams import read_stream
 
 pytestmark = pytest.mark.anyio
 
@@ -27,17 +27,6 @@ def _spec(description: str, template: str = "{{ inputs.text | trim | lower }}") 
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def _listen(url: str, into: queue.Queue, stop: threading.Event) -> None:
-    """Read a GET stream in a thread, putting each JSON-RPC message it carries into `into`."""
-    with httpx.stream("GET", url, headers=SSE, timeout=httpx.Timeout(10, read=60)) as response:
-        into.put(("status", response.status_code))
-        for line in response.iter_lines():
-            if line.startswith("data:"):
-                into.put(("message", json.loads(line[5:])))
-            if stop.is_set():
-                return
-
-
 async def test_republishing_a_different_tool_notifies_open_streams(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as api:
         app_id, url, headers = await published_app(api, _spec("Counts words."))
@@ -47,7 +36,7 @@ async def test_republishing_a_different_tool_notifies_open_streams(stack: Stack)
 
         received: queue.Queue = queue.Queue()
         stop = threading.Event()
-        reader = threading.Thread(target=_listen, args=(url, received, stop), daemon=True)
+        reader = threading.Thread(target=read_stream, args=(url, SSE, received, stop), daemon=True)
         reader.start()
         assert received.get(timeout=10) == ("status", 200)
         time.sleep(2.5)  # the watcher has seen the tool as it is now

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import anyio
 import httpx
@@ -14,27 +12,11 @@ from mcp import Client
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 from support.apps import published_app, slow_spec
-from support.proxy import RoundRobin, round_robin
-from support.stack import FIXTURES, Stack, start_production, stop_process, stop_stack
+from support.proxy import through
+from support.stack import FIXTURES, stop_process
 from support.tasks_client import TaskHandle, Tasks, get_task, wait_for_task
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def balanced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str, RoundRobin]]:
-    """PostgreSQL + Redis, one worker, two API processes, and a round-robin balancer in front of them."""
-    stack = start_production(Path(tmp_path_factory.mktemp("round-robin")), api_processes=2, workers=1)
-    try:
-        with round_robin(list(stack.api)) as (url, balancer):
-            yield stack, url, balancer
-    finally:
-        stop_stack(stack)
-
-
-def _through(url: str, balancer_url: str) -> str:
-    """The same MCP URL, reached through the balancer."""
-    return balancer_url + "/mcp/" + url.split("/mcp/", 1)[1]
 
 
 def _word_report(**fields: object) -> str:
@@ -49,7 +31,7 @@ async def test_list_and_call_with_progress_alternate_between_processes(balanced,
     async with httpx.AsyncClient(base_url=via, timeout=30) as api:
         _, url, _ = await published_app(api, _word_report())
     before = list(balancer.counts)
-    async with Client(_through(url, via), mode=mode) as client:
+    async with Client(through(url, via), mode=mode) as client:
         for _ in range(3):
             tools = await client.list_tools()
             assert [t.name for t in tools.tools] == ["word_report"]
@@ -69,7 +51,7 @@ async def test_legacy_sse_sessions_take_messages_through_any_process(balanced) -
     stack, via, balancer = balanced
     async with httpx.AsyncClient(base_url=via, timeout=30) as api:
         _, url, _ = await published_app(api, _word_report())
-    sse_url = _through(url, via).removesuffix("/mcp") + "/sse"
+    sse_url = through(url, via).removesuffix("/mcp") + "/sse"
     before = list(balancer.counts)
     progress: list[float] = []
 
@@ -97,7 +79,7 @@ async def test_a_dropped_call_is_cancelled_whichever_process_ran_it(balanced) ->
         async def on_progress(done: float, total: float | None, message: str | None) -> None:
             started.set()
 
-        async with Client(_through(url, via), mode="legacy") as client, anyio.create_task_group() as tg:
+        async with Client(through(url, via), mode="legacy") as client, anyio.create_task_group() as tg:
             tg.start_soon(lambda: client.call_tool("slow", {}, progress_callback=on_progress))
             with anyio.fail_after(60):
                 await started.wait()
@@ -114,7 +96,7 @@ async def test_tasks_are_polled_through_any_process_and_outlive_the_one_that_mad
     stack, via, _ = balanced
     async with httpx.AsyncClient(base_url=via, timeout=30) as api:
         _, url, _ = await published_app(api, _word_report(tasks="always"))
-        async with Client(_through(url, via), mode="2026-07-28", extensions=[Tasks()]) as client:
+        async with Client(through(url, via), mode="2026-07-28", extensions=[Tasks()]) as client:
             handle = await client.session.call_tool("word_report", {"text": "x y z"}, allow_claimed=True)
             assert isinstance(handle, TaskHandle)
             final = await wait_for_task(client.session, handle.task_id)
@@ -125,11 +107,11 @@ async def test_tasks_are_polled_through_any_process_and_outlive_the_one_that_mad
         slow["tasks"] = "always"
         _, slow_url, _ = await published_app(api, yaml.safe_dump(slow))
     first, second = list(stack.api)
-    async with Client(_through(slow_url, first), mode="2026-07-28", extensions=[Tasks()]) as client:
+    async with Client(through(slow_url, first), mode="2026-07-28", extensions=[Tasks()]) as client:
         handle = await client.session.call_tool("slow", {}, allow_claimed=True)
     stop_process(stack.api.pop(first))
     try:
-        async with Client(_through(slow_url, second), mode="2026-07-28", extensions=[Tasks()]) as client:
+        async with Client(through(slow_url, second), mode="2026-07-28", extensions=[Tasks()]) as client:
             state = await get_task(client.session, handle.task_id)
             assert state.status in ("working", "completed")
             with anyio.fail_after(120):
@@ -160,7 +142,7 @@ async def test_notifications_cancelled_reaches_a_call_running_in_the_other_proce
     stack, via, balancer = balanced
     async with httpx.AsyncClient(base_url=via, timeout=30) as api:
         app_id, url, headers = await published_app(api, slow_spec())
-        mcp_url = _through(url, via)
+        mcp_url = through(url, via)
         post = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
         init = await api.post(mcp_url, headers=post, json={
             "jsonrpc": "2.0", "id": 1, "method": "initialize",
@@ -220,7 +202,7 @@ async def test_a_handshake_sessions_log_level_set_on_one_process_filters_its_cal
     async with httpx.AsyncClient(base_url=via, timeout=30) as api:
         _, url, _ = await published_app(api, _LOGGER_SPEC.format(n=time.monotonic_ns()))
     logs, on_log = _log_catcher()
-    async with Client(_through(url, via), mode="legacy", logging_callback=on_log) as client:
+    async with Client(through(url, via), mode="legacy", logging_callback=on_log) as client:
         assert client.server_capabilities.logging is not None
         result = await client.call_tool("step_logger", {"who": "Ada"})  # no level set: info and above
         assert result.structured_content == {"said": "found Ada"}
@@ -239,7 +221,7 @@ async def test_a_2026_client_gets_step_logs_only_at_the_level_its_call_asks_for(
         _, url, _ = await published_app(api, _LOGGER_SPEC.format(n=time.monotonic_ns()))
     for log_level, expected in ((None, []), ("info", ["info", "warning"]), ("debug", ["debug", "info", "warning"])):
         logs, on_log = _log_catcher()
-        async with Client(_through(url, via), mode="2026-07-28", logging_callback=on_log, log_level=log_level) as client:
+        async with Client(through(url, via), mode="2026-07-28", logging_callback=on_log, log_level=log_level) as client:
             result = await client.call_tool("step_logger", {"who": "Grace"})
         assert result.structured_content == {"said": "found Grace"}
         assert [entry[0] for entry in logs] == expected

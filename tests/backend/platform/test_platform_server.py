@@ -331,3 +331,21 @@ async def test_confirmed_destructive_tools_regenerate_disable_and_delete(live: S
         assert httpx.post(fresh["url"], json=INIT, headers=ACCEPT, timeout=10).status_code == 404
         assert await call(agent, "delete_app", {"app_id": app["id"], "confirm": True}) == {"app_id": app["id"], "deleted": True}
         assert "you have no app" in await refused(agent, "get_app", {"app_id": app["id"]})
+
+
+async def test_an_agent_adds_prompts_and_resources_and_validation_names_their_mistakes(
+    live: Stack, owner: tuple[str, str]
+) -> None:
+    spec = yaml.safe_load(order_spec(f"Prompted {uuid.uuid4().hex[:6]}"))
+    spec["prompts"] = [{"name": "ask", "arguments": [{"name": "order"}], "messages": [{"text": "Where is {{ inputs.oder }}?"}]}]
+    spec["resources"] = [{"uri": "orders://policy", "name": "policy", "text": "Refunds within 30 days."}]
+    async with platform(live, owner[1]) as agent:
+        reference = (await agent.read_resource("toolpress://reference/step-types")).contents[0]
+        check = await call(agent, "validate_app_spec", {"spec_yaml": yaml.safe_dump(spec)})
+        assert check["valid"] is False
+        assert [e["path"] for e in check["errors"]] == ["prompts[0].messages[0].text"]
+        spec["prompts"][0]["messages"][0]["text"] = "Where is {{ inputs.order }}?"
+        app = await call(agent, "create_app", {"spec_yaml": yaml.safe_dump(spec)})
+        got = await call(agent, "get_app", {"app_id": app["id"]})
+    assert "# Prompts and resources" in reference.text and "resource_templates:" in reference.text
+    assert "orders://policy" in yaml.safe_dump(got)

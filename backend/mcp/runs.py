@@ -1,0 +1,113 @@
+"""Runs started by MCP requests: a tool call, a prompt rendered, a templated resource read.
+
+Each is a run of the app's live version on a worker, recorded with who called and how (URL, token, toolkit)
+and counted against the same limits; a prompt or resource run also records its purpose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server.context import ServerRequestContext
+from mcp.shared.exceptions import MCPError
+
+from backend.core.db import session_scope
+from backend.core.settings import Settings
+from backend.mcp.access import Target, admit_call
+from backend.mcp.cancellation import follow_cancellable
+from backend.mcp.sessions import SESSION_STATE_KEY
+from backend.mcp.step_logs import log_relay
+from backend.models import Run, RunStatus
+from backend.services import CallInterrupted, QueueUnavailable
+from backend.services.runs import ProgressCallback, create_run, dispatch_and_follow
+from backend.services.toolkits import ServedTool
+from backend.services.usage import recorded_arguments
+
+LEGACY_STATE_KEY = "toolpress_legacy_sse"
+
+
+def client_identity(ctx: ServerRequestContext[Any, Any]) -> tuple[str | None, str | None]:
+    """The calling client's name and version: from the handshake, the session id, or the User-Agent."""
+    params = ctx.session.client_params
+    if params is not None and params.client_info is not None:
+        return params.client_info.name, params.client_info.version
+    session = getattr(getattr(ctx.request, "state", None), SESSION_STATE_KEY, None)
+    if session is not None and session.client_name:
+        return session.client_name, session.client_version
+    headers = getattr(ctx.request, "headers", None)
+    agent = headers.get("user-agent") if headers is not None else None
+    return (agent[:200], None) if agent else (None, None)
+
+
+async def create_call_run(
+    settings: Settings,
+    ctx: ServerRequestContext[Any, Any],
+    tool: ServedTool,
+    inputs: dict[str, Any],
+    record: dict[str, Any],
+    purpose: str | None = None,
+) -> Run:
+    """Record a queued run of `tool`'s live version for this request (`record`: how the call came in)."""
+    client_name, client_version = client_identity(ctx)
+
+    def create() -> Run:
+        with session_scope(settings.sqlalchemy_url) as session:
+            arguments = recorded_arguments(settings=settings, inputs=inputs)
+            return create_run(
+                session=session,
+                app=tool.app,
+                version=tool.version,
+                inputs=inputs,
+                endpoint_id=tool.endpoint_id,
+                client_name=client_name,
+                client_version=client_version,
+                record={**record, "toolkit_id": tool.toolkit_id, "arguments": arguments, "purpose": purpose},
+            )
+
+    return await anyio.to_thread.run_sync(create)
+
+
+async def follow_call_run(
+    settings: Settings, ctx: ServerRequestContext[Any, Any], run: Run, relay: ProgressCallback | None = None
+) -> Run:
+    """Queue the run and wait for its end, relaying progress; a cancel from the client (or a drop) cancels it."""
+    # legacy SSE delivers notifications/cancelled by cancelling the handler, so there a drop must cancel
+    legacy = bool(getattr(getattr(ctx.request, "state", None), LEGACY_STATE_KEY, False))
+
+    async def follow() -> Run:
+        return await dispatch_and_follow(
+            settings=settings,
+            run=run,
+            on_progress=relay,
+            on_log=log_relay(settings, ctx),
+            cancel_when_abandoned=settings.cancel_on_disconnect or legacy,
+            outcome_only=True,  # callers need only the status, result and error
+        )
+
+    final, _ = await follow_cancellable(settings, ctx, run, follow)
+    return final
+
+
+async def run_for_request(
+    settings: Settings,
+    ctx: ServerRequestContext[Any, Any],
+    target: Target,
+    tool: ServedTool,
+    inputs: dict[str, Any],
+    purpose: str,
+    what: str,
+) -> dict[str, Any]:
+    """Run `tool`'s workflow (or a spec derived for `purpose`) to its end; its outputs, or an MCP error naming `what`."""
+    admission = await admit_call(settings, ctx, target)  # an MCP error over a limit; nothing is queued
+    try:
+        run = await create_call_run(settings, ctx, tool, inputs, admission.record, purpose)
+        final = await follow_call_run(settings, ctx, run)
+    except (QueueUnavailable, CallInterrupted) as exc:
+        raise MCPError(types.INTERNAL_ERROR, f"{what} could not be produced: {exc}.") from None
+    finally:
+        await admission.release()
+    if RunStatus(final.status) is not RunStatus.succeeded:
+        raise MCPError(types.INTERNAL_ERROR, f"{what} could not be produced: {final.error or 'the run failed'} (run {final.id})")
+    return final.result or {}

@@ -1,0 +1,21 @@
+"""Fixtures of the MCP endpoint tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.proxy import RoundRobin, round_robin
+from support.stack import Stack, start_production, stop_stack
+
+
+@pytest.fixture(scope="module")
+def balanced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str, RoundRobin]]:
+    """PostgreSQL + Redis, one worker, two API processes, and a round-robin balancer in front of them."""
+    stack = start_production(Path(tmp_path_factory.mktemp("round-robin")), api_processes=2, workers=1)
+    try:
+        with round_robin(list(stack.api)) as (url, balancer):
+            yield stack, url, balancer
+    finally:
+        stop_stack(stack)
