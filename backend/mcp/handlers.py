@@ -25,6 +25,8 @@ from backend.services.queueing import enqueue
 from backend.services.runs import create_run, dispatch_and_follow
 from backend.services.toolkits import ToolkitTarget, served_tools
 from backend.services.usage import recorded_arguments
+from workflows.mcpcall import DEPTH_HEADER
+from workflows.nodes.sub_app import MAX_DEPTH
 
 if TYPE_CHECKING:
     from backend.mcp.tasks import Tasks
@@ -55,6 +57,15 @@ def _client_identity(ctx: ServerRequestContext[Any, Any]) -> tuple[str | None, s
     headers = getattr(ctx.request, "headers", None)
     agent = headers.get("user-agent") if headers is not None else None
     return (agent[:200], None) if agent else (None, None)
+
+
+def _call_depth(ctx: ServerRequestContext[Any, Any]) -> int:
+    """How many app calls deep the caller is (``X-Toolpress-Call-Depth`` from an mcp_tool step; 0 without it)."""
+    headers = getattr(ctx.request, "headers", None)
+    raw = headers.get(DEPTH_HEADER) if headers is not None else None
+    if raw is None or not raw.strip().isdigit():
+        return 0
+    return min(int(raw.strip()), MAX_DEPTH)
 
 
 def _error(text: str) -> types.CallToolResult:
@@ -123,6 +134,10 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
             issues = "\n".join(f"- {issue.path}: {issue.message}" for issue in exc.errors)
             return _error(f"Invalid arguments for {tool.name}:\n{issues}")
         client_name, client_version = _client_identity(ctx)
+        depth = _call_depth(ctx)
+        if depth >= MAX_DEPTH:  # a loop of apps calling each other through their MCP URLs
+            return _error(f"Refused: apps may nest at most {MAX_DEPTH} calls deep, and this call is "
+                          f"{depth + 1} deep.")
 
         admission = await admit_call(settings, ctx, target)  # an MCP error over a limit; nothing is queued
 
@@ -137,7 +152,8 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
                     endpoint_id=tool.endpoint_id,
                     client_name=client_name,
                     client_version=client_version,
-                    record={**admission.record, "toolkit_id": tool.toolkit_id, "arguments": arguments},
+                    record={**admission.record, "toolkit_id": tool.toolkit_id, "arguments": arguments,
+                            "call_depth": depth},
                 )
 
         async def relay(done: int, total: int, message: str | None) -> None:
