@@ -16,7 +16,7 @@ from backend.api.deps import SessionDep, SettingsDep
 from backend.console.auth import ConsoleUser, CsrfHeaderChecked, OwnedConsoleApp, csrf_token
 from backend.console.render import ConsoleRoute, render, script_json
 from backend.models import App
-from backend.services import InvalidSpec, ServiceError, apps
+from backend.services import InvalidSpec, ServiceError, apps, remote_tools
 from backend.services.catalog import listing
 from workflows.checks import APPLICABLE
 
@@ -27,6 +27,14 @@ _MULTILINE = {"template", "system", "user", "body", "expression", "when"}
 _CODE = {"code"}  # source code: a monospace box where Tab indents
 _NO_STORE = {"Cache-Control": "no-store"}
 MAX_SPEC_CHARS = 1024 * 1024
+
+
+class RemoteToolsBody(BaseModel):
+    """An mcp_tool step's server, to list its tools: the URL and the headers (``{{ secrets.NAME }}`` allowed)."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=1, max_length=2048)
+    headers: dict[str, str] = Field(default_factory=dict, max_length=20)
 
 
 class EditorBody(BaseModel):
@@ -142,6 +150,18 @@ def editor_page(request: Request, app: OwnedConsoleApp, session: SessionDep, set
 def check(app: OwnedConsoleApp, body: Annotated[EditorBody, Body()]) -> JSONResponse:
     """Check a draft without saving it."""
     return JSONResponse(check_draft(body), headers=_NO_STORE)
+
+
+@router.post("/apps/{app_id}/editor/mcp-tools", dependencies=[CsrfHeaderChecked])
+def list_mcp_tools(app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep,
+                   body: Annotated[RemoteToolsBody, Body()]) -> JSONResponse:
+    """The tools of the MCP server an mcp_tool step names, to fill its argument form (422 with a reason)."""
+    try:
+        tools = remote_tools.remote_tools(session=session, settings=settings, owner_id=app.owner_id, url=body.url,
+                                          headers=body.headers)
+    except remote_tools.RemoteToolsUnavailable as exc:
+        return JSONResponse({"ok": False, "error": str(exc)}, status_code=422, headers=_NO_STORE)
+    return JSONResponse({"ok": True, "tools": tools}, headers=_NO_STORE)
 
 
 @router.post("/apps/{app_id}/draft", dependencies=[CsrfHeaderChecked])

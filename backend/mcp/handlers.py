@@ -22,6 +22,8 @@ from backend.services.apps import describe_tool, version_spec
 from backend.services.endpoints import EndpointTarget
 from backend.services.queueing import enqueue
 from backend.services.toolkits import ToolkitTarget, served_tools
+from workflows.mcpcall import DEPTH_HEADER
+from workflows.nodes.sub_app import MAX_DEPTH
 
 if TYPE_CHECKING:
     from backend.mcp.tasks import Tasks
@@ -39,6 +41,15 @@ def target_of(ctx: ServerRequestContext[Any, Any]) -> EndpointTarget | ToolkitTa
     if target is None:  # the route resolves the secret before the SDK sees the request
         raise MCPError(types.INVALID_REQUEST, "this endpoint is not available")
     return target
+
+
+def _call_depth(ctx: ServerRequestContext[Any, Any]) -> int:
+    """How many app calls deep the caller is (``X-Toolpress-Call-Depth`` from an mcp_tool step; 0 without it)."""
+    headers = getattr(ctx.request, "headers", None)
+    raw = headers.get(DEPTH_HEADER) if headers is not None else None
+    if raw is None or not raw.strip().isdigit():
+        return 0
+    return min(int(raw.strip()), MAX_DEPTH)
 
 
 def _error(text: str) -> types.CallToolResult:
@@ -106,13 +117,18 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
         except workflows.InvalidInputs as exc:
             issues = "\n".join(f"- {issue.path}: {issue.message}" for issue in exc.errors)
             return _error(f"Invalid arguments for {tool.name}:\n{issues}")
+        depth = _call_depth(ctx)
+        if depth >= MAX_DEPTH:  # a loop of apps calling each other through their MCP URLs
+            return _error(f"Refused: apps may nest at most {MAX_DEPTH} calls deep, and this call is "
+                          f"{depth + 1} deep.")
+
         admission = await admit_call(settings, ctx, target)  # an MCP error over a limit; nothing is queued
 
         async def relay(done: int, total: int, message: str | None) -> None:
             await ctx.session.report_progress(done, total, message)
 
         try:
-            run = await create_call_run(settings, ctx, tool, inputs, admission.record)
+            run = await create_call_run(settings, ctx, tool, inputs, {**admission.record, "call_depth": depth})
             if await tasks.policy.wanted(ctx, spec, tool.app.id):
                 # a task holds no call slot: the concurrency limit counts calls a client is waiting on
                 await anyio.to_thread.run_sync(enqueue, settings, run)

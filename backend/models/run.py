@@ -61,6 +61,8 @@ class Run(SQLModel, table=True):
     token_id: int | None = Field(default=None, foreign_key="accesstoken.id")
     token_name: str | None = Field(default=None, max_length=100)
     access: str | None = Field(default=None, max_length=16)  # how the call came in: url, token, oauth
+    # how many app calls deep the caller already was (an mcp_tool step of another run says so in a header)
+    call_depth: int = Field(default=0)
     arguments: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     progress_trail: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     source: str = Field(default="mcp", max_length=32)

@@ -275,6 +275,7 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
         inputs = dict(run.inputs)
         purpose = run.purpose
         root = app.name if app is not None else str(run.app_id)
+        callers = ["(calling app)"] * run.call_depth  # apps above this run, when another run called it over MCP
     log_redact = Redactor(secrets.values())  # for our log only: what the caller sees never depends on it
     progress = _ProgressRecorder(settings, run_id)
 
@@ -291,7 +292,7 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
         bus.publish(run_id, _end(settings, run_id, RunStatus.failed, error=str(exc), **progress.close()))
         return
     job = Job(run_id=run_id, spec=_spec_source(spec, version, purpose), inputs=inputs, secrets=dict(secrets),
-              http_allow=list(settings.http_allow), call_stack=[root], timeout=settings.run_timeout_seconds)
+              http_allow=list(settings.http_allow), call_stack=[*callers, root], timeout=settings.run_timeout_seconds)
     hooks = Hooks(on_progress=on_progress, on_log=on_log, should_cancel=_CancelCheck(settings, run_id),
                   find_app=_sub_app_finder(settings, owner_id) if owner_id else _no_sub_apps)
     try:

@@ -199,6 +199,52 @@ document.addEventListener("DOMContentLoaded", () => {
     return step;
   }
 
+  // mcp_tool: ask the step's server for its tools, pick one, and fill its arguments from the tool's inputSchema.
+  const remoteTools = new Map(); // step id -> the tools its server listed (kept on this page only)
+  function remoteToolPicker(step, path) {
+    const id = idFor(`${path}.remote`);
+    const status = h("p", { class: "hint", id: `${id}-status`, role: "status", "aria-live": "polite" });
+    const list = async () => {
+      status.textContent = "Asking the server for its tools…";
+      try {
+        const { status: code, data } = await post(`/apps/${appId}/editor/mcp-tools`,
+          { url: step.url || "", headers: step.headers || {} });
+        if (code !== 200 || !data.ok) { status.textContent = (data && data.error) || "The server could not be asked."; return; }
+        remoteTools.set(step.id, data.tools);
+        if (!data.tools.some((t) => t.name === step.tool) && data.tools.length) { step.tool = data.tools[0].name; changed(); }
+        renderSteps();
+        const again = $(`${id}-tool`);
+        if (again) again.focus();
+      } catch (err) { status.textContent = err.message; }
+    };
+    const button = h("button", { type: "button", class: "small", onclick: list }, "List the server's tools");
+    const tools = remoteTools.get(step.id);
+    if (!tools) return h("div", { class: "remote-tools" }, button, status);
+    status.textContent = `${tools.length} tool${tools.length === 1 ? "" : "s"} on this server.`;
+    const select = h("select", { id: `${id}-tool` }, tools.map((t) => h("option", { value: t.name, text: t.name })));
+    select.value = step.tool || "";
+    select.addEventListener("change", () => { step.tool = select.value; step.arguments = {}; changed(); renderSteps(); });
+    const chosen = tools.find((t) => t.name === step.tool);
+    const schema = (chosen && chosen.inputSchema) || {};
+    const required = new Set(schema.required || []);
+    if (!step.arguments || typeof step.arguments !== "object") step.arguments = {};
+    // keep the step's JSON "arguments" box in step with the form (without re-rendering under the cursor)
+    const syncJson = () => { const box = $(idFor(`${path}.arguments`)); if (box) box.value = asJsonText(step.arguments); };
+    const args = Object.entries(schema.properties || {}).map(([name, prop]) => {
+      const wrap = field({
+        obj: step.arguments, key: name, path: `${path}.arguments.${name}`, label: name,
+        kind: prop.type === "object" || prop.type === "array" ? "json" : "text", required: required.has(name),
+        help: [prop.type, prop.description, "A value or a template such as {{ inputs.x }}."].filter(Boolean).join(" · "),
+      });
+      wrap.querySelector("input, textarea").addEventListener("input", syncJson);
+      return wrap;
+    });
+    return h("div", { class: "remote-tools" }, button, status,
+      h("div", { class: "field" }, h("label", { for: `${id}-tool`, text: "Remote tool" }), select,
+        chosen && chosen.description ? h("p", { class: "hint", text: chosen.description }) : null),
+      args.length ? h("fieldset", { class: "arguments" }, h("legend", { text: `Arguments of ${step.tool}` }), args) : null);
+  }
+
   function renderSteps() {
     spec.steps = spec.steps || [];
     const list = spec.steps;
@@ -218,6 +264,7 @@ document.addEventListener("DOMContentLoaded", () => {
             field({ obj: step, key: "id", path: `${path}.id`, label: "Step id", required: true, help: "Later steps use it: steps.<id>." }),
             field({ obj: step, key: "title", path: `${path}.title`, label: "Title", help: "Shown in progress messages." })),
           fields,
+          step.type === "mcp_tool" ? remoteToolPicker(step, path) : null,
           field({ obj: step, key: "time_limit", path: `${path}.time_limit`, label: "Time limit (seconds)", kind: "number" }),
           moveButtons(list, i, `step ${step.id}`, renderSteps)));
     }));

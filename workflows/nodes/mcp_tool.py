@@ -10,7 +10,6 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from workflows.errors import NodeFailure, RunCancelled
-from workflows.mcpcall import DEPTH_HEADER, Stopped, call_remote_tool, progress_label
 from workflows.nodes.base import Node, NodeConfig, NodeContext
 from workflows.nodes.sub_app import MAX_DEPTH
 
@@ -55,6 +54,9 @@ class McpToolNode(Node[McpToolConfig]):
 
     def run(self, config: McpToolConfig, ctx: NodeContext) -> dict[str, Any]:
         """Call the tool; forward its progress; map isError to a failure or ``is_error``."""
+        # the MCP client (and the SDK under it) is loaded when a step first calls a server, not with the engine
+        from workflows.mcpcall import DEPTH_HEADER, Stopped, call_remote_tool, progress_label  # noqa: PLC0415
+
         depth = len(tuple(ctx.service("call_stack") or ()))
         if depth >= MAX_DEPTH:
             raise NodeFailure(f"apps may nest at most {MAX_DEPTH} calls deep")

@@ -6,12 +6,10 @@ import builtins
 from typing import Any, ClassVar
 
 from pydantic import Field
-from sqlalchemy.exc import ArgumentError
 
 from workflows.errors import NodeFailure, RunCancelled
 from workflows.nodes.base import Node, NodeConfig, NodeContext
 from workflows.spec import AppSpec
-from workflows.sqldb import QueryLimits, bind_names, open_engine, run_statement
 
 __all__ = ["SqlConfig", "SqlNode"]
 
@@ -55,6 +53,10 @@ class SqlNode(Node[SqlConfig]):
     def check(cls, config: NodeConfig, spec: AppSpec) -> list[tuple[str, str]]:
         """The statement is not a template, and its placeholders match ``params`` exactly."""
         assert isinstance(config, SqlConfig)
+        from sqlalchemy.exc import ArgumentError  # noqa: PLC0415 - SQLAlchemy loads with the first sql step
+
+        from workflows.sqldb import bind_names  # noqa: PLC0415
+
         if "{{" in config.statement or "{%" in config.statement:
             return [("statement", "the statement is not a template: pass values as :name placeholders in params")]
         try:
@@ -73,6 +75,8 @@ class SqlNode(Node[SqlConfig]):
 
     def run(self, config: SqlConfig, ctx: NodeContext) -> dict[str, Any]:
         """Open the database (after the network policy's check) and run the statement."""
+        from workflows.sqldb import QueryLimits, open_engine, run_statement  # noqa: PLC0415
+
         allow = tuple(ctx.service("http_allow") or ())
         engine = open_engine(config.connection, allow=allow, connect_timeout=min(config.timeout, 10.0),
                              read_only=config.read_only)

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from support.remote_mcp import Remote, remote_mcp_server
 
 REPO = Path(__file__).resolve().parents[3]
 PYTHON = Path(sys.executable)
@@ -126,13 +127,20 @@ def gate() -> Iterator[Gate]:
 
 
 @pytest.fixture(scope="session")
-def console_server(tmp_path_factory: pytest.TempPathFactory, gate: Gate) -> Iterator[Server]:
+def remote_mcp() -> Iterator[Remote]:
+    """Another MCP server (the SDK's), for the editor's mcp_tool step to list tools from."""
+    with remote_mcp_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def console_server(tmp_path_factory: pytest.TempPathFactory, gate: Gate, remote_mcp: Remote) -> Iterator[Server]:
     """`uvicorn --factory backend.main:create_app` on a free port, with a migrated data directory of its own."""
     data_dir = tmp_path_factory.mktemp("console-data")
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "TOOLPRESS_DATA_DIR": str(data_dir), "TOOLPRESS_PUBLIC_URL": base_url,
-           "TOOLPRESS_HTTP_ALLOW": json.dumps([f"127.0.0.1:{gate.port}"])}
+           "TOOLPRESS_HTTP_ALLOW": json.dumps([f"127.0.0.1:{gate.port}", *remote_mcp.allow])}
     migrate = [str(PYTHON.parent / "toolpress"), "db", "upgrade"]
     subprocess.run(migrate, env=env, cwd=REPO, check=True, timeout=60, capture_output=True)
     log = data_dir / "uvicorn.log"
