@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from backend import crud
+from backend.core import server_address
 from backend.core.db import session_scope
 from backend.core.logging import configure_logging, uvicorn_log_config
 from backend.core.settings import Settings, get_settings
@@ -78,13 +79,23 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         with session_scope(settings.sqlalchemy_url) as session:
             for name in load_examples(session=session):
                 logger.info("loaded example app %r", name)
+    host, port = args.host or settings.host, settings.port if args.port is None else args.port
+    try:
+        sock = server_address.bind_socket(host, port)
+    except OSError as exc:
+        print(f"error: cannot listen on {host}:{port} ({exc.strerror or exc}); pick another with --port or --host",
+              file=sys.stderr)
+        return 1
+    settings.listening_on(host, sock.getsockname()[1])  # the real port, also when --port 0 picked one
+    server_address.record_listen_url(settings.data_dir, server_address.listen_url(settings.host, settings.port))
     app = create_app(settings)
-    host, port = args.host or settings.host, args.port or settings.port
-    print(f"Toolpress on http://{host}:{port}  (console /, API /docs, MCP /mcp/<secret>)", file=sys.stderr, flush=True)
+    public = f"; public URL {settings.public_url}" if settings.public_url else ""
+    print(f"Toolpress on {server_address.listen_url(settings.host, settings.port)}{public}  "
+          "(console /, API /docs, MCP /mcp/<secret>)", file=sys.stderr, flush=True)
     config = uvicorn.Config(
         app,
-        host=host,
-        port=port,
+        host=settings.host,
+        port=settings.port,
         log_config=uvicorn_log_config(settings.log_level),
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         # X-Forwarded-For/-Proto count only from the configured proxies (uvicorn's default trusts any loopback peer)
@@ -93,7 +104,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     server = _draining_server(config)
     try:
-        server.run()
+        server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     return 0 if server.started else 1
