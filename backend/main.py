@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.routing import Route
 
 from backend.api import api_router
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if worker is not None:
                 worker.stop()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc load their assets from this server (no CDN: they work offline)
         title="Toolpress",
         version="0.1.0",
         description="Publish low-code workflow apps as MCP servers.",

@@ -9,12 +9,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from platformdirs import user_data_dir
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.core.server_address import listen_url, recorded_listen_url
 
 PLACEHOLDER_SECRET_KEYS = frozenset({"", "changeme", "change-me", "secret", "placeholder"})
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder of the platform (`$XDG_DATA_HOME/toolpress`, `~/.local/share/toolpress` on Linux)."""
+    return Path(user_data_dir("toolpress", appauthor=False))
 
 
 class Settings(BaseSettings):
@@ -25,7 +31,11 @@ class Settings(BaseSettings):
     _listen_url: str | None = PrivateAttr(default=None)  # where `serve` listens (this process's or the recorded one)
 
     env: Literal["development", "production"] = "development"
-    data_dir: Path = Path(".toolpress")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="The embedded database, generated key and `serve`'s address; one per-user folder by default, "
+        "so every command finds the same data from any folder.",
+    )
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir.")
     broker_url: str = Field(default="memory://", description="Celery broker; memory:// runs the embedded worker.")
     events_url: str | None = Field(default=None, description="Progress bus; default follows the broker.")
@@ -103,6 +113,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _default_database_url(self) -> Settings:
         # Resolved once here: sqlalchemy_url is read for every database session.
+        self.data_dir = self.data_dir.expanduser().resolve()  # the same folder whichever folder a command runs in
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'toolpress.db').resolve()}"
         return self

@@ -141,6 +141,16 @@ def test_every_url_the_console_shows_uses_the_serve_port(served: Served, browser
         context.close()
 
 
+def test_the_api_docs_load_every_asset_from_the_server(served: Served) -> None:
+    page = httpx.get(f"{served.base_url}/docs", timeout=10)
+    assert page.status_code == 200
+    assets = re.findall(r"(?:src|href)=['\"]([^'\"]+)['\"]", page.text)
+    assert any(asset.endswith(".js") for asset in assets) and any(asset.endswith(".css") for asset in assets)
+    for asset in assets:
+        assert asset.startswith("/"), f"{asset} is not served by Toolpress"
+        assert httpx.get(f"{served.base_url}{asset}", timeout=10).status_code == 200
+
+
 def test_a_configured_public_url_wins_in_the_cli(served: Served) -> None:
     app_id = served.cli("apps", "import", str(GREETER)).strip()
     served.cli("apps", "publish", app_id)
