@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 import workflows
+from workflows.diagram import diagram_of
 from backend.api.deps import SessionDep, SettingsDep
 from backend.console.auth import ConsoleUser, CsrfHeaderChecked, OwnedConsoleApp, csrf_token
 from backend.console.render import ConsoleRoute, render, script_json
@@ -115,6 +116,7 @@ def _editor_context(app: App) -> dict[str, Any]:
             "constraints": {k: list(v) for k, v in APPLICABLE.items()},
         }),
         "tool_json": script_json(_tool_view(spec)),
+        "diagram": diagram_of(spec),
     }
 
 

@@ -179,7 +179,7 @@ document.addEventListener("DOMContentLoaded", () => {
         options: f.options, required: f.required,
         help: [f.description, f.default !== null && f.default !== undefined && f.kind !== "checkbox" ? `Default: ${JSON.stringify(f.default)}` : ""].filter(Boolean).join(" "),
       })) : [h("p", { class: "field-error", text: `Unknown step type ${step.type}` })];
-      return h("li", { "data-path": path },
+      return h("li", { "data-path": path, id: `step-${step.id}` },
         h("fieldset", {},
           h("legend", { text: `Step ${i + 1}: ${step.type}${step.title ? " – " + step.title : ""}` }),
           type ? h("p", { class: "hint", text: type.description }) : null,
