@@ -27,7 +27,6 @@ def _starter_spec(name: str) -> workflows.AppSpec:
     """A new app: one text input, one template step, one output, so the first test run works at once."""
     return workflows.spec_from_dict({
         "name": name,
-        "description": f"{name}: describe what it does and when a model should call it.",
         "inputs": [{"name": "text", "type": "string", "description": "The text to work on.", "required": True}],
         "steps": [{"id": "echo", "type": "template", "title": "echo the text", "template": "{{ inputs.text }}"}],
         "outputs": [{"name": "result", "type": "string", "description": "The result.", "value": "{{ steps.echo.text }}"}],

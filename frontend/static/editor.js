@@ -60,13 +60,13 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   // One labelled control bound to obj[key]; `path` is the spec path the server's errors use.
-  function field({ obj, key, path, label, kind = "text", options, help, required, rerender }) {
+  function field({ obj, key, path, label, kind = "text", options, help, required, rerender, placeholder }) {
     const id = idFor(path);
     const value = obj[key];
     let input;
     if (kind === "textarea" || kind === "json" || kind === "lines") {
       const text = kind === "lines" ? (Array.isArray(value) ? value.join("\n") : show(value)) : kind === "json" ? asJsonText(value) : show(value);
-      input = h("textarea", { id, rows: kind === "textarea" ? 3 : 3, spellcheck: kind === "textarea" ? null : "false" });
+      input = h("textarea", { id, rows: 3, spellcheck: kind === "textarea" ? null : "false", placeholder });
       input.value = text;
     } else if (kind === "select" || kind === "bool") {
       const opts = kind === "bool" ? [["", "not set"], ["true", "true"], ["false", "false"]]
@@ -114,7 +114,8 @@ document.addEventListener("DOMContentLoaded", () => {
       field({ obj: spec, key: "name", path: "name", label: "Name", required: true }),
       field({ obj: spec, key: "title", path: "title", label: "Title", help: "A human-readable title clients may show." }),
       field({ obj: spec, key: "tool_name", path: "tool_name", label: "Tool name", help: "The name the model calls (letters, digits, _ and -). Empty: derived from the name." }),
-      field({ obj: spec, key: "description", path: "description", label: "Description", kind: "textarea", help: "What it does and when a model should use it." }),
+      field({ obj: spec, key: "description", path: "description", label: "Description", kind: "textarea", help: "What it does and when a model should use it.",
+        placeholder: "Describe what it does and when a model should call it, e.g. “Greets a person by name. Use when…”" }),
       field({ obj: spec, key: "time_limit", path: "time_limit", label: "Time limit (seconds)", kind: "number" }),
       field({ obj: spec, key: "tasks", path: "tasks", label: "Long runs", kind: "select", options: ["auto", "always", "never"],
               help: "For clients that support MCP tasks: answer a call with a task to poll instead of waiting. auto (the default): when the app's runs usually take longer than the server's threshold." }),
