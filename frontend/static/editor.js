@@ -59,6 +59,15 @@ document.addEventListener("DOMContentLoaded", () => {
     else obj[key] = value;
   }
 
+  // What each input type means to the caller, under the type picker (string vs text is the usual question).
+  const TYPE_HELP = {
+    string: "One line of text (a name, an id, a URL).",
+    text: "Several lines of text (a message, a document): a multi-line box in forms, marked x-multiline for clients.",
+    number: "Any number, decimals allowed.", integer: "A whole number.", boolean: "true or false.",
+    enum: "One value from a fixed list.", array: "A list of values.", object: "A JSON object.",
+    file: "A file, given as an https URL or a data: URI with base64 content.",
+  };
+
   // One labelled control bound to obj[key]; `path` is the spec path the server's errors use.
   function field({ obj, key, path, label, kind = "text", options, help, required, rerender, placeholder }) {
     const id = idFor(path);
@@ -144,7 +153,8 @@ document.addEventListener("DOMContentLoaded", () => {
           h("legend", { text: `Input ${i + 1}${item.name ? ": " + item.name : ""}` }),
           h("div", { class: "row" },
             field({ obj: item, key: "name", path: `${path}.name`, label: "Name", required: true }),
-            field({ obj: item, key: "type", path: `${path}.type`, label: "Type", kind: "select", options: cat.inputTypes, required: true, rerender: () => {
+            field({ obj: item, key: "type", path: `${path}.type`, label: "Type", kind: "select", options: cat.inputTypes, required: true,
+              help: TYPE_HELP[item.type] || "", rerender: () => {
               const allowed = new Set(cat.constraints[item.type] || []);
               for (const c of Object.keys(CONSTRAINT_LABELS)) if (!allowed.has(c)) delete item[c];
               delete item.default;

@@ -1,0 +1,46 @@
+"""String vs text inputs: the type picker says which is which, and a text input gets a multi-line box."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from support.console import create_app, log_in
+
+from .conftest import Account, Server
+
+SPEC = {
+    "name": "Notes", "description": "Counts the lines of a note.",
+    "inputs": [{"name": "title", "type": "string", "required": True}, {"name": "note", "type": "text", "required": True}],
+    "steps": [{"id": "join", "type": "template", "template": "{{ inputs.title }}: {{ inputs.note }}"}],
+    "outputs": [{"name": "joined", "type": "string", "value": "{{ steps.join.text }}"}],
+}
+
+
+def test_the_type_picker_explains_string_and_text(page: Page, console_server: Server, owner: Account) -> None:
+    app = create_app(console_server, owner, {**SPEC, "name": "Notes picker"})
+    log_in(page, owner, f"/apps/{app['id']}/edit")
+    inputs = page.locator("#inputs > li")
+    expect(inputs.nth(0)).to_contain_text("One line of text")
+    expect(inputs.nth(1)).to_contain_text("Several lines of text")
+    inputs.nth(0).get_by_label("Type").select_option("text")
+    expect(inputs.nth(0)).to_contain_text("Several lines of text")
+
+
+def test_a_text_input_is_a_multi_line_box_where_enter_adds_a_line(
+    page: Page, console_server: Server, owner: Account
+) -> None:
+    app = create_app(console_server, owner, {**SPEC, "name": "Notes form"})
+    log_in(page, owner, f"/apps/{app['id']}/test")
+    page.get_by_label("title").fill("Groceries")
+    note = page.get_by_label("note")
+    assert note.evaluate("el => el.tagName") == "TEXTAREA"
+    note.fill("milk")
+    note.press("Enter")
+    note.type("eggs")
+    expect(page.locator("#run-live")).to_be_hidden()  # Enter did not start a run
+    expect(note).to_have_value("milk\neggs")
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.locator("#run-status")).to_have_text("succeeded")
+    expect(page.locator("#run-result")).to_contain_text(re.compile(r"Groceries: milk\\neggs"))
