@@ -13,6 +13,7 @@ from backend import crud
 from backend.api.deps import SessionDep, SettingsDep
 from backend.console.auth import ConsoleUser, CsrfChecked, OwnedConsoleApp, csrf_token
 from backend.console.render import ConsoleRoute, render
+from backend.console.spec_errors import readable_errors
 from backend.core.settings import Settings
 from backend.models import RunStatus, User, as_utc
 from backend.services import InvalidSpec, ServiceError, apps
@@ -88,7 +89,7 @@ async def import_yaml(request: Request, session: SessionDep, settings: SettingsD
         app = apps.create_app(session=session, owner=user, spec=spec, rename_on_conflict=True)
     except InvalidSpec as exc:
         return list_page(request, session, settings, user, status_code=422, form={"yaml_text": text},
-                         error="The YAML is not a valid app spec; nothing was imported.", errors=exc.errors)
+                         error="The YAML is not a valid app spec; nothing was imported.", errors=readable_errors(exc.errors))
     except ServiceError as exc:
         return list_page(request, session, settings, user, status_code=409, form={"yaml_text": text}, error=f"{exc}.")
     return RedirectResponse(f"/apps/{app.id}", status_code=303)

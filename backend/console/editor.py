@@ -16,6 +16,7 @@ from workflows.diagram import diagram_of
 from backend.api.deps import SessionDep, SettingsDep
 from backend.console.auth import ConsoleUser, CsrfHeaderChecked, OwnedConsoleApp, csrf_token
 from backend.console.render import ConsoleRoute, render, script_json
+from backend.console.spec_errors import readable_errors
 from backend.models import App
 from backend.services import InvalidSpec, ServiceError, apps
 from workflows.checks import APPLICABLE
@@ -81,7 +82,7 @@ def _tool_view(spec: workflows.AppSpec) -> dict[str, Any]:
 
 
 def _failed(errors: list[dict[str, Any]], raw: Any, text: str) -> dict[str, Any]:
-    return {"ok": False, "errors": errors, "spec": raw, "yaml": text, "tool": None}
+    return {"ok": False, "errors": readable_errors(errors, raw), "spec": raw, "yaml": text, "tool": None}
 
 
 def check_draft(body: EditorBody) -> dict[str, Any]:
@@ -146,6 +147,6 @@ def save_draft(app: OwnedConsoleApp, session: SessionDep, body: Annotated[Editor
         apps.update_draft(session=session, app=app, spec=apps.parse_spec(spec=result["spec"]))
     except ServiceError as exc:
         path = "name" if "named" in str(exc) else "(root)"
-        return JSONResponse({**result, "ok": False, "errors": [{"path": path, "message": str(exc), "step": None}]},
+        return JSONResponse({**result, "ok": False, "errors": readable_errors([{"path": path, "message": str(exc), "step": None}])},
                             status_code=409)
     return JSONResponse({**result, "saved": True})

@@ -284,7 +284,7 @@ document.addEventListener("DOMContentLoaded", () => {
     errors.forEach((err, n) => {
       const target = view === "yaml" ? $("yaml-text").closest("section") : placeFor(err.path);
       const errId = `err-${n}`;
-      const text = `${err.path}: ${err.message}`;
+      const text = `${err.where || err.path}: ${err.message}`;
       if (target) {
         const msg = h("p", { class: "field-error live", id: errId, text: err.message });
         const control = target.matches("li") ? target.querySelector("legend") : target.querySelector("input, textarea, select");

@@ -327,7 +327,7 @@ def test_apps_list_creates_imports_exports_duplicates_and_deletes_after_confirma
     page.get_by_label("…or paste the spec").fill("name: Broken\ninputs:\n  - name: x\n    type: nope\n")
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_role("alert")).to_contain_text("nothing was imported")
-    expect(page.get_by_role("alert")).to_contain_text("inputs[0].type")
+    expect(page.get_by_role("alert")).to_contain_text("Input 1 › Type: unknown type")
     expect(page.get_by_label("…or paste the spec")).to_have_value(re.compile("type: nope"))
 
     page.get_by_label("…or paste the spec").fill("")
