@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ def fits_the_width(page: Page) -> bool:
 
 @pytest.mark.parametrize("width", [1280, 375])
 def test_a_new_account_starts_from_an_example_in_one_click(
-    page: Page, console_server: Server, make_account, width: int  # type: ignore[no-untyped-def]
+    page: Page, console_server: Server, make_account, width: int, screenshot: Any  # type: ignore[no-untyped-def]
 ) -> None:
     account: Account = make_account()
     page.set_viewport_size({"width": width, "height": 900})
@@ -34,6 +35,7 @@ def test_a_new_account_starts_from_an_example_in_one_click(
     expect(page).to_have_url(re.compile(r"/examples$"))
     expect(page.get_by_role("button", name="Use this example")).to_have_count(EXAMPLE_COUNT)
     assert fits_the_width(page)
+    screenshot(page, "examples" if width > 600 else "examples-phone")
     page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Greeter", exact=True)).get_by_role(
         "button", name="Use this example").click()
 
