@@ -59,6 +59,10 @@ document.addEventListener("DOMContentLoaded", () => {
     else obj[key] = value;
   }
 
+  // A new step of these types starts valid, so it is not flagged before it is touched (a transform needs one of
+  // `expression` or `fields`; neither is required on its own).
+  const STARTERS = { transform: { expression: "inputs" } };
+
   // What each input type means to the caller, under the type picker (string vs text is the usual question).
   const TYPE_HELP = {
     string: "One line of text (a name, an id, a URL).",
@@ -176,7 +180,7 @@ document.addEventListener("DOMContentLoaded", () => {
     for (const f of stepTypes[type].fields) {
       if (f.required) step[f.name] = f.kind === "json" ? (f.name === "values" || f.name === "inputs" ? {} : f.name === "branches" ? [{ when: "{{ true }}", steps: [] }] : []) : "";
     }
-    return step;
+    return { ...step, ...(STARTERS[type] || {}) };
   }
 
   function renderSteps() {

@@ -44,3 +44,17 @@ def test_a_text_input_is_a_multi_line_box_where_enter_adds_a_line(
     page.get_by_role("button", name="Run", exact=True).click()
     expect(page.locator("#run-status")).to_have_text("succeeded")
     expect(page.locator("#run-result")).to_contain_text(re.compile(r"Groceries: milk\\neggs"))
+
+
+def test_a_new_transform_step_is_not_flagged_before_it_is_touched(
+    page: Page, console_server: Server, owner: Account
+) -> None:
+    app = create_app(console_server, owner, {**SPEC, "name": "Notes transform"})
+    log_in(page, owner, f"/apps/{app['id']}/edit")
+    page.get_by_role("button", name="transform").click()
+    added = page.locator("#steps > li").nth(1)
+    expect(added.locator("legend")).to_contain_text("transform")
+    expect(added.get_by_label("expression")).to_have_value("inputs")
+    expect(page.locator("#schema-note")).to_have_text("Updated as you type.")  # the check ran and found nothing
+    expect(added.locator(".field-error")).to_have_count(0)
+    expect(page.locator("#error-summary")).to_be_hidden()
