@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from support.console import create_app, log_in
+from support.console import api, create_app, log_in
 
 from .conftest import Account, Server
 
@@ -58,3 +58,21 @@ def test_a_new_transform_step_is_not_flagged_before_it_is_touched(
     expect(page.locator("#schema-note")).to_have_text("Updated as you type.")  # the check ran and found nothing
     expect(added.locator(".field-error")).to_have_count(0)
     expect(page.locator("#error-summary")).to_be_hidden()
+
+
+def test_a_transforms_fields_box_takes_the_yaml_mapping_the_yaml_view_shows(
+    page: Page, console_server: Server, owner: Account
+) -> None:
+    app = create_app(console_server, owner, {**SPEC, "name": "Notes fields"})
+    log_in(page, owner, f"/apps/{app['id']}/edit")
+    page.get_by_role("button", name="transform").click()
+    added = page.locator("#steps > li").nth(1)
+    added.get_by_label("expression").fill("")
+    added.get_by_label("fields").fill("title: inputs.title\nnote: inputs.note")
+    expect(page.locator("#schema-note")).to_have_text("Updated as you type.")
+    expect(page.locator("#error-summary")).to_be_hidden()
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status").filter(has_text="Draft saved.")).to_be_visible()
+    with api(console_server, owner) as client:
+        saved = client.get(f"/api/apps/{app['id']}").json()["spec"]["steps"][1]
+    assert saved["fields"] == {"title": "inputs.title", "note": "inputs.note"} and "expression" not in saved
