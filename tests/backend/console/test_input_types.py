@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from playwright.sync_api import Page, expect
 
@@ -46,13 +47,18 @@ def test_a_text_input_is_a_multi_line_box_where_enter_adds_a_line(
     expect(page.locator("#run-result")).to_contain_text(re.compile(r"Groceries: milk\\neggs"))
 
 
+def with_a_new_transform(page: Page, server: Server, owner: Account, name: str) -> dict[str, Any]:
+    """An app named `name` open in the editor with a transform step just added from the palette: {app, step}."""
+    app = create_app(server, owner, {**SPEC, "name": name})
+    log_in(page, owner, f"/apps/{app['id']}/edit")
+    page.get_by_role("button", name="transform").click()
+    return {"app": app, "step": page.locator("#steps > li").nth(1)}
+
+
 def test_a_new_transform_step_is_not_flagged_before_it_is_touched(
     page: Page, console_server: Server, owner: Account
 ) -> None:
-    app = create_app(console_server, owner, {**SPEC, "name": "Notes transform"})
-    log_in(page, owner, f"/apps/{app['id']}/edit")
-    page.get_by_role("button", name="transform").click()
-    added = page.locator("#steps > li").nth(1)
+    added = with_a_new_transform(page, console_server, owner, "Notes transform")["step"]
     expect(added.locator("legend")).to_contain_text("transform")
     expect(added.get_by_label("expression")).to_have_value("inputs")
     expect(page.locator("#schema-note")).to_have_text("Updated as you type.")  # the check ran and found nothing
@@ -63,10 +69,8 @@ def test_a_new_transform_step_is_not_flagged_before_it_is_touched(
 def test_a_transforms_fields_box_takes_the_yaml_mapping_the_yaml_view_shows(
     page: Page, console_server: Server, owner: Account
 ) -> None:
-    app = create_app(console_server, owner, {**SPEC, "name": "Notes fields"})
-    log_in(page, owner, f"/apps/{app['id']}/edit")
-    page.get_by_role("button", name="transform").click()
-    added = page.locator("#steps > li").nth(1)
+    made = with_a_new_transform(page, console_server, owner, "Notes fields")
+    app, added = made["app"], made["step"]
     added.get_by_label("expression").fill("")
     added.get_by_label("fields").fill("title: inputs.title\nnote: inputs.note")
     expect(page.locator("#schema-note")).to_have_text("Updated as you type.")
