@@ -108,6 +108,42 @@ document.addEventListener("DOMContentLoaded", () => {
     return wrap;
   }
 
+  // Renaming an input or a step: offer to rewrite what refers to it (`inputs.old…`, `steps.old…`) instead of
+  // leaving those references broken. `wrap` is the name field from field().
+  function rewriteStrings(value, pattern, replacement) {
+    if (typeof value === "string") return value.replace(pattern, replacement);
+    if (Array.isArray(value)) return value.map((v) => rewriteStrings(v, pattern, replacement));
+    if (value && typeof value === "object") {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rewriteStrings(v, pattern, replacement)]));
+    }
+    return value;
+  }
+
+  function offerRename(wrap, scope, obj, key) {
+    const input = wrap.querySelector("input");
+    let before = obj[key];
+    input.addEventListener("focus", () => { before = obj[key]; });
+    input.addEventListener("change", () => {
+      const after = obj[key];
+      wrap.querySelectorAll(".rename-offer").forEach((old) => old.remove());
+      if (!before || !after || before === after || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(before)) return;
+      const pattern = new RegExp(`\\b${scope}\\.${before}\\b`, "g");
+      const count = (JSON.stringify(spec).match(pattern) || []).length;
+      if (count === 0) return;
+      const renamed = `${scope}.${after}`;
+      const offer = h("p", { class: "rename-offer", role: "status" },
+        `${count} reference${count === 1 ? " still uses" : "s still use"} ${scope}.${before}. `,
+        h("button", { type: "button", class: "small", onclick: () => {
+          for (const section of ["inputs", "steps", "outputs"]) spec[section] = rewriteStrings(spec[section], pattern, renamed);
+          changed();
+          renderAll();
+        } }, `Update to ${renamed}`), " ",
+        h("button", { type: "button", class: "small", onclick: () => offer.remove() }, "Keep them"));
+      wrap.append(offer);
+    });
+    return wrap;
+  }
+
   function moveButtons(list, index, what, rerender) {
     const move = (delta) => () => {
       const [item] = list.splice(index, 1);
@@ -156,7 +192,7 @@ document.addEventListener("DOMContentLoaded", () => {
         h("fieldset", {},
           h("legend", { text: `Input ${i + 1}${item.name ? ": " + item.name : ""}` }),
           h("div", { class: "row" },
-            field({ obj: item, key: "name", path: `${path}.name`, label: "Name", required: true }),
+            offerRename(field({ obj: item, key: "name", path: `${path}.name`, label: "Name", required: true }), "inputs", item, "name"),
             field({ obj: item, key: "type", path: `${path}.type`, label: "Type", kind: "select", options: cat.inputTypes, required: true,
               help: TYPE_HELP[item.type] || "", rerender: () => {
               const allowed = new Set(cat.constraints[item.type] || []);
@@ -199,7 +235,7 @@ document.addEventListener("DOMContentLoaded", () => {
           h("legend", { text: `Step ${i + 1}: ${step.type}${step.title ? " – " + step.title : ""}` }),
           type ? h("p", { class: "hint", text: type.description }) : null,
           h("div", { class: "row" },
-            field({ obj: step, key: "id", path: `${path}.id`, label: "Step id", required: true, help: "Later steps use it: steps.<id>." }),
+            offerRename(field({ obj: step, key: "id", path: `${path}.id`, label: "Step id", required: true, help: "Later steps use it: steps.<id>." }), "steps", step, "id"),
             field({ obj: step, key: "title", path: `${path}.title`, label: "Title", help: "Shown in progress messages." })),
           fields,
           field({ obj: step, key: "time_limit", path: `${path}.time_limit`, label: "Time limit (seconds)", kind: "number" }),

@@ -80,3 +80,30 @@ def test_a_transforms_fields_box_takes_the_yaml_mapping_the_yaml_view_shows(
     with api(console_server, owner) as client:
         saved = client.get(f"/api/apps/{app['id']}").json()["spec"]["steps"][1]
     assert saved["fields"] == {"title": "inputs.title", "note": "inputs.note"} and "expression" not in saved
+
+
+def test_renaming_an_input_or_a_step_offers_to_update_what_refers_to_it(
+    page: Page, console_server: Server, owner: Account
+) -> None:
+    app = create_app(console_server, owner, {**SPEC, "name": "Notes rename"})
+    log_in(page, owner, f"/apps/{app['id']}/edit")
+    title = page.locator("#inputs > li").nth(0).get_by_label("Name")
+    title.fill("heading")
+    title.blur()
+    page.get_by_role("button", name="Update to inputs.heading").click()
+    step = page.locator("#steps > li").nth(0)
+    expect(step.get_by_label("template")).to_have_value("{{ inputs.heading }}: {{ inputs.note }}")
+
+    step_id = page.locator("#steps > li").nth(0).get_by_label("Step id")
+    step_id.fill("combine")
+    step_id.blur()
+    offer = page.locator(".rename-offer")
+    expect(offer).to_contain_text("1 reference still uses steps.join")
+    page.get_by_role("button", name="Update to steps.combine").click()
+    expect(page.locator("#error-summary")).to_be_hidden()
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status").filter(has_text="Draft saved.")).to_be_visible()
+    with api(console_server, owner) as client:
+        saved = client.get(f"/api/apps/{app['id']}").json()["spec"]
+    assert saved["outputs"][0]["value"] == "{{ steps.combine.text }}"
+    assert saved["steps"][0]["template"] == "{{ inputs.heading }}: {{ inputs.note }}"
