@@ -10,8 +10,10 @@ With a token (`TOOLPRESS_MCP_TOKEN` for `toolpress mcp stdio`), every upstream r
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from typing import Any
+from urllib.parse import urlsplit
 
 import mcp_types as types
 from mcp import Client
@@ -30,6 +32,49 @@ def _masked(url: str) -> str:
     return f"{head}/mcp/…" if sep else url
 
 
+def _leaves(error: BaseException) -> Iterator[BaseException]:
+    """The exceptions inside (nested) exception groups, which the SDK's task groups wrap failures in."""
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield error
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """`error` and what it was raised from, innermost last."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def why_unreachable(error: BaseException, url: str) -> str:
+    """Why the upstream endpoint could not be used, in words (`connection refused on 127.0.0.1:8000`).
+
+    The SDK's HTTP client is its own fork of httpx, so its errors are told apart by name and by what they wrap.
+    """
+    parts = urlsplit(url)
+    address = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    leaves = list(_leaves(error))
+    for leaf in leaves:
+        causes = list(_causes(leaf))
+        if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+            return f"connection refused on {address}"
+        if isinstance(leaf, MCPError):
+            return f"{address} answered: {leaf.message} (the URL is unknown, off or was regenerated)"
+        response = getattr(leaf, "response", None)
+        if type(leaf).__name__ == "HTTPStatusError" and response is not None:
+            return f"{address} answered HTTP {response.status_code}"
+        if type(leaf).__name__ in ("ConnectError", "ConnectTimeout") or isinstance(leaf, OSError):
+            return f"cannot reach {address} ({leaf})"
+        if isinstance(leaf, TimeoutError) or type(leaf).__name__.endswith("Timeout"):
+            return f"{address} did not answer in time"
+    return type(leaves[0]).__name__ if leaves else type(error).__name__
+
+
 async def serve_stdio_bridge(url: str, token: str | None = None) -> int:
     """Serve the remote endpoint at `url` (with a bearer `token`, if given) on stdin/stdout until stdin closes."""
     async with AsyncExitStack() as stack:
@@ -40,8 +85,8 @@ async def serve_stdio_bridge(url: str, token: str | None = None) -> int:
             else:
                 upstream = await stack.enter_async_context(Client(url))
         except Exception as exc:  # unreachable, off or regenerated: say so on stderr, never with the secret
-            print(f"error: cannot connect to {_masked(url)} ({type(exc).__name__}); is the MCP server on and the "
-                  "URL current?", file=sys.stderr)
+            print(f"error: cannot connect to {_masked(url)} ({why_unreachable(exc, url)}); is the server running, "
+                  "its MCP server on and the URL current?", file=sys.stderr)
             return 1
 
         async def on_list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> types.ListToolsResult:

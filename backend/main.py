@@ -8,11 +8,14 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 from backend.api import api_router
 from backend.api.routes.ops import router as ops_router
 from backend.console import console_router, static_mount
+from backend.console.redirects import redirect_to_the_form_page
 from backend.core.db import DATABASE_UNAVAILABLE, UNAVAILABLE_ERRORS
 from backend.core.logging import RedactingFilter
 from backend.core.metrics import McpStreamCounter
@@ -70,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if worker is not None:
                 worker.stop()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc load their assets from this server (no CDN: they work offline)
         title="Toolpress",
         version="0.1.0",
         description="Publish low-code workflow apps as MCP servers.",
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.add_exception_handler(ServiceError, _service_error_handler)
+    app.add_exception_handler(StarletteHTTPException, redirect_to_the_form_page)
     for error in UNAVAILABLE_ERRORS:
         app.add_exception_handler(error, _database_unavailable_handler)
     app.include_router(api_router)

@@ -15,7 +15,7 @@ from workflows.errors import (
     WorkflowError,
 )
 from workflows.inputs import validate_inputs
-from workflows.loader import dump_spec, load_spec, spec_from_dict, spec_to_dict
+from workflows.loader import dump_spec, load_spec, load_value, spec_from_dict, spec_to_dict
 from workflows.logs import LOG_LEVELS, LogEntry, at_least
 from workflows.nodes import REGISTRY, CallApp, Node, NodeContext, SubAppCall, get_node_type, node_types
 from workflows.resources import catalog_conflicts
@@ -55,6 +55,7 @@ __all__ = [
     "get_node_type",
     "input_schema",
     "load_spec",
+    "load_value",
     "node_types",
     "output_schema",
     "spec_from_dict",

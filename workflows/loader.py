@@ -13,7 +13,7 @@ from workflows.checks import join_path
 from workflows.errors import SpecError, SpecIssue
 from workflows.spec import STORED, AppSpec, SpecIssuesError
 
-__all__ = ["MAX_SPEC_BYTES", "dump_spec", "load_spec", "spec_from_dict", "spec_to_dict"]
+__all__ = ["MAX_SPEC_BYTES", "dump_spec", "load_spec", "load_value", "spec_from_dict", "spec_to_dict"]
 
 MAX_SPEC_BYTES = 1_048_576
 MAX_ALIASES = 100
@@ -163,6 +163,13 @@ def spec_from_dict(data: Any, *, stored: bool = False) -> AppSpec:
         return AppSpec.model_validate(data, context={STORED: True} if stored else None)
     except ValidationError as exc:
         raise SpecError(_pydantic_issues(exc, data)) from None
+
+
+def load_value(text: str) -> Any:
+    """Parse one YAML or JSON value (a spec field typed as text, e.g. a mapping) with the same guards as a spec."""
+    if len(text.encode("utf-8", errors="replace")) > MAX_SPEC_BYTES:
+        raise SpecError([SpecIssue(_DOC, f"the value is larger than {MAX_SPEC_BYTES} bytes")])
+    return _parse(text)
 
 
 def load_spec(text: str) -> AppSpec:

@@ -26,7 +26,7 @@ _KNOWN_MAX = 10
 
 def secure_cookies(settings: Settings) -> bool:
     """Whether cookies get the Secure flag (the public URL is https)."""
-    return settings.public_url.lower().startswith("https")
+    return settings.base_url.lower().startswith("https")
 
 
 def set_cookie(response: Response, settings: Settings, name: str, value: str, max_age: int, path: str = "/") -> None:

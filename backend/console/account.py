@@ -40,7 +40,7 @@ def _page(request: Request, session: Session, settings: Settings, user: User, *,
         created=created, token_error=token_error, token_form=token_form or {},
         tokens=[credentials.token_public(token=t, user=user) for t in credentials.list_api_tokens(session=session, user=user)],
         sessions=credentials.live_sessions(session=session, user=user),
-        platform_url=f"{settings.public_url.rstrip('/')}/mcp/platform/mcp",
+        platform_url=f"{settings.base_url.rstrip('/')}/mcp/platform/mcp",
         platform_clients=oauth.grants_public(session=session, owner_id=user.id, ref=oauth.PLATFORM),  # type: ignore[arg-type]
         notice=_NOTICES.get(request.query_params.get("notice", "")), token_days=credentials.LIFETIME.days,
         max_secret=MAX_SECRET_VALUE,

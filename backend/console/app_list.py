@@ -13,6 +13,7 @@ from backend import crud
 from backend.api.deps import SessionDep, SettingsDep
 from backend.console.auth import ConsoleUser, CsrfChecked, OwnedConsoleApp, csrf_token
 from backend.console.render import ConsoleRoute, render
+from backend.console.spec_errors import readable_errors
 from backend.core.settings import Settings
 from backend.models import RunStatus, User, as_utc
 from backend.services import InvalidSpec, ServiceError, apps
@@ -27,7 +28,6 @@ def _starter_spec(name: str) -> workflows.AppSpec:
     """A new app: one text input, one template step, one output, so the first test run works at once."""
     return workflows.spec_from_dict({
         "name": name,
-        "description": f"{name}: describe what it does and when a model should call it.",
         "inputs": [{"name": "text", "type": "string", "description": "The text to work on.", "required": True}],
         "steps": [{"id": "echo", "type": "template", "title": "echo the text", "template": "{{ inputs.text }}"}],
         "outputs": [{"name": "result", "type": "string", "description": "The result.", "value": "{{ steps.echo.text }}"}],
@@ -89,7 +89,7 @@ async def import_yaml(request: Request, session: SessionDep, settings: SettingsD
         app = apps.create_app(session=session, owner=user, spec=spec, rename_on_conflict=True)
     except InvalidSpec as exc:
         return list_page(request, session, settings, user, status_code=422, form={"yaml_text": text},
-                         error="The YAML is not a valid app spec; nothing was imported.", errors=exc.errors)
+                         error="The YAML is not a valid app spec; nothing was imported.", errors=readable_errors(exc.errors))
     except ServiceError as exc:
         return list_page(request, session, settings, user, status_code=409, form={"yaml_text": text}, error=f"{exc}.")
     return RedirectResponse(f"/apps/{app.id}", status_code=303)

@@ -27,6 +27,9 @@ URL_PLACEHOLDER = "__MCP_URL__"
 TOKEN_PLACEHOLDER = "<token>"
 _NOTICES = {
     "published": "Draft published.",
+    "example-copied": "Copied from the examples: this app is yours. Try it with a test run, then publish it and switch "
+    "its MCP server on.",
+    "unchanged": "Nothing to publish: the draft is the published version. Edit it first.",
     "disabled": "MCP server turned off. Its URL answers 404 until you turn it on again (the URL stays the same).",
     "enabled": "MCP server turned on.",
     "rolled-back": "Rolled back: MCP clients now get the version marked live.",
@@ -120,6 +123,8 @@ def overview(request: Request, app: OwnedConsoleApp, session: SessionDep, settin
 def publish(request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep,
             user: ConsoleUser) -> Response:
     """Publish the draft as a new version."""
+    if apps.draft_is_published(session=session, app=app):
+        return _back_to(app, "unchanged")
     try:
         apps.publish_app(session=session, app=app)
     except (ServiceError, workflows.SpecError) as exc:

@@ -34,10 +34,13 @@ class ClientConfig:
     project_file: str | None
     user_file: str | None
 
-    def entry(self, url: str, token: str | None = None) -> dict[str, Any]:
-        """The server entry for `url`, sending `Authorization: Bearer <token>` when a token is given."""
+    def entry(self, url: str, token: str | None = None, command: str = "toolpress") -> dict[str, Any]:
+        """The server entry for `url`, sending `Authorization: Bearer <token>` when a token is given.
+
+        Claude Desktop's entry starts the stdio bridge with `command` (the CLI writes its absolute path).
+        """
         if self.key == "claude-desktop":
-            bridge: dict[str, Any] = {"command": "toolpress", "args": ["mcp", "stdio", "--url", url]}
+            bridge: dict[str, Any] = {"command": command, "args": ["mcp", "stdio", "--url", url]}
             return {**bridge, "env": {"TOOLPRESS_MCP_TOKEN": token}} if token else bridge
         if self.key in ("vscode", "claude-code"):
             entry: dict[str, Any] = {"type": "http", "url": url}

@@ -12,9 +12,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 import workflows
+from workflows.diagram import diagram_of
 from backend.api.deps import SessionDep, SettingsDep
 from backend.console.auth import ConsoleUser, CsrfHeaderChecked, OwnedConsoleApp, csrf_token
 from backend.console.render import ConsoleRoute, render, script_json
+from backend.console.spec_errors import readable_errors
 from backend.models import App
 from backend.services import InvalidSpec, ServiceError, apps, remote_tools
 from backend.services.catalog import listing
@@ -96,7 +98,37 @@ def _catalog_view(spec: workflows.AppSpec) -> dict[str, Any]:
 
 
 def _failed(errors: list[dict[str, Any]], raw: Any, text: str) -> dict[str, Any]:
-    return {"ok": False, "errors": errors, "spec": raw, "yaml": text, "tool": None, "catalog": None}
+    return {"ok": False, "errors": readable_errors(errors, raw), "spec": raw, "yaml": text, "tool": None, "catalog": None}
+
+
+def _json_fields() -> dict[str, set[str]]:
+    """Per step type, the config fields the form edits as JSON text (mappings and lists)."""
+    return {entry["type"]: {f["name"] for f in entry["fields"] if f["kind"] == "json"} for entry in step_catalogue()}
+
+
+def _read_typed_text(steps: Any, json_fields: dict[str, set[str]]) -> None:
+    """Turn a JSON field typed as YAML text (`words: steps.a.n`, as the YAML view shows it) into its value, in place.
+
+    Nested steps (condition branches, map bodies) too. Text that is not a mapping or list stays text, and the
+    engine's check then says what is wrong with it.
+    """
+    for step in steps if isinstance(steps, list) else []:
+        if not isinstance(step, dict):
+            continue
+        for name in json_fields.get(str(step.get("type")), set()):
+            if isinstance(step.get(name), str):
+                try:
+                    value = workflows.load_value(step[name])
+                except workflows.SpecError:
+                    continue
+                if isinstance(value, (dict, list)):
+                    step[name] = value
+        branches = step.get("branches")
+        for branch in branches if isinstance(branches, list) else []:
+            _read_typed_text(branch.get("steps") if isinstance(branch, dict) else None, json_fields)
+        _read_typed_text(step.get("else"), json_fields)
+        if step.get("type") == "map":
+            _read_typed_text(step.get("steps"), json_fields)
 
 
 def check_draft(body: EditorBody) -> dict[str, Any]:
@@ -107,6 +139,8 @@ def check_draft(body: EditorBody) -> dict[str, Any]:
     """
     if body.yaml is None and body.spec is None:
         return _failed([{"path": "(root)", "message": "nothing to check", "step": None}], None, "")
+    if body.spec is not None:
+        _read_typed_text(body.spec.get("steps"), _json_fields())
     try:
         spec = apps.parse_spec(spec=body.spec) if body.yaml is None else apps.parse_spec(text=body.yaml)
     except InvalidSpec as exc:
@@ -133,6 +167,7 @@ def _editor_context(app: App) -> dict[str, Any]:
         }),
         "tool_json": script_json(_tool_view(spec)),
         "catalog_view_json": script_json(_catalog_view(spec)),
+        "diagram": diagram_of(spec),
     }
 
 
@@ -174,6 +209,6 @@ def save_draft(app: OwnedConsoleApp, session: SessionDep, body: Annotated[Editor
         apps.update_draft(session=session, app=app, spec=apps.parse_spec(spec=result["spec"]))
     except ServiceError as exc:
         path = "name" if "named" in str(exc) else "(root)"
-        return JSONResponse({**result, "ok": False, "errors": [{"path": path, "message": str(exc), "step": None}]},
+        return JSONResponse({**result, "ok": False, "errors": readable_errors([{"path": path, "message": str(exc), "step": None}])},
                             status_code=409)
     return JSONResponse({**result, "saved": True})

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session
 
 import workflows
+from workflows.diagram import Diagram, diagram_of
 from backend import crud
 from backend.api.deps import SessionDep, SettingsDep
 from backend.console.auth import ConsoleUser, CsrfHeaderChecked, OwnedConsoleApp, csrf_token
@@ -83,9 +84,11 @@ def usage_of(*, session: Session, app: App) -> dict[str, Any]:
 def test_page(request: Request, app: OwnedConsoleApp, session: SessionDep, settings: SettingsDep,
               user: ConsoleUser) -> Response:
     """A form generated from the draft's input schema, with live progress of the run it starts."""
-    tool = apps.describe_tool(apps.load_spec_of(app.spec))
+    spec = apps.load_spec_of(app.spec)
+    tool = apps.describe_tool(spec)
     response = render(
         request, "test.html", user=user, app=app, tab="test", csrf_token=csrf_token(request, settings),
+        diagram=diagram_of(spec),
         version=apps.published_version(session=session, app=app),
         input_schema_json=script_json(tool.input_schema),
         output_schema=json.dumps(tool.output_schema, indent=2, ensure_ascii=False),
@@ -191,6 +194,14 @@ def runs_json(session: SessionDep, user: ConsoleUser, app_id: str = "", status: 
     return JSONResponse({"data": [run_view(r, brief=True) for r in rows], "count": count}, headers=_NO_STORE)
 
 
+def _diagram_of_run(spec: dict | None) -> Diagram | None:
+    """The diagram of the spec a run executed (None when it cannot be drawn any more)."""
+    try:
+        return diagram_of(apps.load_spec_of(spec)) if spec else None
+    except (workflows.SpecError, ValueError):
+        return None
+
+
 @router.get("/runs/{run_id}")
 def run_page(request: Request, run_id: str, session: SessionDep, settings: SettingsDep, user: ConsoleUser) -> Response:
     """One run: arguments, progress, trace, result or error, and who called."""
@@ -200,7 +211,7 @@ def run_page(request: Request, run_id: str, session: SessionDep, settings: Setti
     view = run_view(run)
     response = render(
         request, "run.html", user=user, run=view, app=app, version=version, csrf_token=csrf_token(request, settings),
-        run_json=script_json(view),
+        run_json=script_json(view), diagram=_diagram_of_run(version.spec if version else app.spec if app else None),
         pretty={k: json.dumps(view[k], indent=2, ensure_ascii=False) for k in ("inputs", "result", "trace")},
     )
     response.headers.update(_NO_STORE)

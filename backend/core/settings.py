@@ -9,10 +9,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from platformdirs import user_data_dir
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.core.server_address import listen_url, recorded_listen_url
+
 PLACEHOLDER_SECRET_KEYS = frozenset({"", "changeme", "change-me", "secret", "placeholder"})
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder of the platform (`$XDG_DATA_HOME/toolpress`, `~/.local/share/toolpress` on Linux)."""
+    return Path(user_data_dir("toolpress", appauthor=False))
 
 
 class Settings(BaseSettings):
@@ -20,17 +28,26 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TOOLPRESS_", extra="ignore")
     _generated_key: str | None = PrivateAttr(default=None)  # the development key file, read once
+    _listen_url: str | None = PrivateAttr(default=None)  # where `serve` listens (this process's or the recorded one)
 
     env: Literal["development", "production"] = "development"
-    data_dir: Path = Path(".toolpress")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="The embedded database, generated key and `serve`'s address; one per-user folder by default, "
+        "so every command finds the same data from any folder.",
+    )
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir.")
     broker_url: str = Field(default="memory://", description="Celery broker; memory:// runs the embedded worker.")
     events_url: str | None = Field(default=None, description="Progress bus; default follows the broker.")
     queue: str = Field(default="toolpress", description="Celery queue the runs go to.")
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str | None = Field(
+        default=None,
+        description="The URL clients reach Toolpress at (set it behind a proxy or a load balancer); "
+        "default: the address `serve` listens on.",
+    )
     secret_key: SecretStr | None = None
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field(default="127.0.0.1", description="The address `serve` listens on (`serve --host`).")
+    port: int = Field(default=8000, ge=0, le=65535, description="The port `serve` listens on (`serve --port`).")
     embedded_worker: bool | None = Field(default=None, description="Run a worker thread inside `serve`.")
     worker_concurrency: int = 4
     worker_heartbeat_seconds: float = Field(
@@ -97,6 +114,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _default_database_url(self) -> Settings:
         # Resolved once here: sqlalchemy_url is read for every database session.
+        self.data_dir = self.data_dir.expanduser().resolve()  # the same folder whichever folder a command runs in
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'toolpress.db').resolve()}"
         return self
@@ -106,6 +124,24 @@ class Settings(BaseSettings):
         """The database URL (an SQLite file in the data directory unless set)."""
         assert self.database_url is not None
         return self.database_url
+
+    @property
+    def base_url(self) -> str:
+        """The start of every URL Toolpress prints or returns: the public URL if set, else where `serve` listens.
+
+        In the `serve` process that is its own socket; elsewhere (the CLI) the address the last `serve` on this
+        data directory recorded, or the host and port settings `serve` would listen on.
+        """
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        if self._listen_url is None:
+            self._listen_url = recorded_listen_url(self.data_dir) or listen_url(self.host, self.port)
+        return self._listen_url
+
+    def listening_on(self, host: str, port: int) -> None:
+        """Record that this process serves on host:port (`serve`, once its socket is bound)."""
+        self.host, self.port = host, port
+        self._listen_url = listen_url(host, port)
 
     @property
     def is_embedded_broker(self) -> bool:

@@ -27,9 +27,9 @@ def get_app(*, session: Session, app_id: int, owner_id: int | None = None) -> Ap
     return app
 
 
-def get_app_by_name(*, session: Session, name: str, owner_id: int | None = None) -> list[App]:
-    """Apps with exactly this name (one per owner at most)."""
-    query = select(App).where(App.name == name)
+def get_app_by_name(*, session: Session, name: str, owner_id: int | None = None, any_case: bool = False) -> list[App]:
+    """Apps with exactly this name (one per owner at most), or with it in any letter case."""
+    query = select(App).where(func.lower(App.name) == name.lower() if any_case else App.name == name)
     if owner_id is not None:
         query = query.where(App.owner_id == owner_id)
     return list(session.exec(query).all())

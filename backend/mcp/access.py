@@ -220,7 +220,7 @@ class BearerRoute:
         return Bearer(None, found.client_name, None, None, access="oauth", limit_key=f"oauth:{found.family}")
 
     def _challenge_for(self, target_id: str, exc: TokenRejected) -> JSONResponse:
-        base = self._endpoint.settings.public_url.rstrip("/")
+        base = self._endpoint.settings.base_url.rstrip("/")
         letter = "t" if self._kind == "toolkit" else "e"
         metadata = f"{base}/.well-known/oauth-protected-resource/mcp/{letter}/{target_id}/mcp"
         return _unauthorized(exc, metadata)

@@ -41,7 +41,7 @@ NOT_FOUND = JSONResponse({"detail": "Not Found"}, status_code=404)
 
 
 def _security(settings: Settings) -> TransportSecuritySettings:
-    public = urlsplit(settings.public_url)
+    public = urlsplit(settings.base_url)
     hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", public.netloc, *settings.allowed_hosts]
     origins = [
         "http://127.0.0.1:*",

@@ -39,7 +39,7 @@ def _metadata(settings: Settings, issuer: str, ref: ResourceRef, name: str) -> d
 def oauth_available(settings: Settings) -> bool:
     """Whether the public URL can be an OAuth issuer (https, or http on loopback)."""
     try:
-        validate_issuer_url(AnyHttpUrl(settings.public_url))
+        validate_issuer_url(AnyHttpUrl(settings.base_url))
     except ValueError:
         return False
     return True
@@ -47,7 +47,7 @@ def oauth_available(settings: Settings) -> bool:
 
 def oauth_routes(settings: Settings) -> list[Route]:
     """The OAuth routes, or none when the public URL cannot be an issuer (plain http off loopback)."""
-    issuer = AnyHttpUrl(settings.public_url)
+    issuer = AnyHttpUrl(settings.base_url)
     try:
         validate_issuer_url(issuer)
     except ValueError as exc:

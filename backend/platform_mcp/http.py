@@ -34,7 +34,7 @@ _TRUE = {"1", "true", "yes", "on"}
 
 def _security(settings: Settings) -> TransportSecuritySettings:
     """Host/Origin checks: loopback, the public URL and the configured extra hosts and origins."""
-    public = urlsplit(settings.public_url)
+    public = urlsplit(settings.base_url)
     hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", public.netloc, *settings.allowed_hosts]
     origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*", f"{public.scheme}://{public.netloc}"]
     return TransportSecuritySettings(
@@ -98,7 +98,7 @@ class PlatformMcpApp:
     def _unauthorized(self, given: bool) -> JSONResponse:
         challenge = 'Bearer realm="toolpress"' + (', error="invalid_token"' if given else "")
         if self.oauth:
-            metadata = f"{self.settings.public_url.rstrip('/')}/.well-known/oauth-protected-resource/mcp/platform/mcp"
+            metadata = f"{self.settings.base_url.rstrip('/')}/.well-known/oauth-protected-resource/mcp/platform/mcp"
             challenge += f', resource_metadata="{metadata}"'
         detail = "invalid or expired access token" if given else "an access token is required (Authorization: Bearer <token>)"
         return JSONResponse({"detail": detail}, status_code=401, headers={"WWW-Authenticate": challenge})

@@ -159,25 +159,52 @@ def _check_toolkit_clashes(session: Session, app: App, spec: workflows.AppSpec) 
             raise Conflict(f"a toolkit this app is in would serve a name twice: {'; '.join(clashes)}")
 
 
+def draft_is_published(*, session: Session, app: App) -> bool:
+    """True when the draft is exactly the published version (publishing it would add nothing)."""
+    version = published_version(session=session, app=app)
+    return version is not None and version.spec == app.spec
+
+
 def publish_app(*, session: Session, app: App) -> AppVersion:
-    """Publish the current draft as a new immutable version (refused if it would clash inside a toolkit)."""
+    """Publish the current draft as a new immutable version; an unchanged draft keeps its published version.
+
+    Refused when the draft no longer passes today's checks, or would serve a name twice inside a toolkit.
+    """
     spec = parse_spec(spec=app.spec)  # a stored draft that no longer passes today's checks must not be published
+    if draft_is_published(session=session, app=app):
+        version = published_version(session=session, app=app)
+        assert version is not None
+        return version
     _check_toolkit_clashes(session, app, spec)
     return crud.create_version(session=session, app=app)
 
 
+def _tool_name_of(*, session: Session, app: App) -> str | None:
+    """The tool name clients see (the published version's, else the draft's); None for an unreadable draft."""
+    version = published_version(session=session, app=app)
+    try:
+        return tool_name_for(load_spec_of(version.spec if version is not None else app.spec))
+    except (workflows.SpecError, ValueError):
+        return None
+
+
 def resolve_app(*, session: Session, ref: str, owner_id: int | None = None) -> App:
-    """An app by id or by unique name; NotFound otherwise."""
+    """An app by id, by name (exact, else in any letter case) or by tool name; NotFound otherwise."""
     if ref.isdigit():
         app = crud.get_app(session=session, app_id=int(ref), owner_id=owner_id)
         if app is not None:
             return app
     matches = crud.get_app_by_name(session=session, name=ref, owner_id=owner_id)
+    if not matches:
+        matches = crud.get_app_by_name(session=session, name=ref, owner_id=owner_id, any_case=True)
+    if not matches:
+        owned, _ = crud.list_apps(session=session, owner_id=owner_id, limit=10_000)
+        matches = [app for app in owned if _tool_name_of(session=session, app=app) == ref]
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
-        raise Conflict(f"several apps are named {ref!r}; use the app id")
-    raise NotFound(f"no app {ref!r}")
+        raise Conflict(f"several apps are named {ref!r}: use the app id ({', '.join(str(a.id) for a in matches)})")
+    raise NotFound(f"no app {ref!r} (give an app id, name or tool name)")
 
 
 def export_yaml(app: App) -> str:

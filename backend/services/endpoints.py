@@ -18,11 +18,11 @@ from backend.services.runs import cancel_run
 def _url(settings: Settings, secret: str) -> str:
     # The path ends in /mcp because common clients (the MCP Inspector among them) treat a URL that
     # does not end in /mcp as a server root and append /mcp to it; /mcp/{secret} is served too.
-    return f"{settings.public_url.rstrip('/')}/mcp/{secret}/mcp"
+    return f"{settings.base_url.rstrip('/')}/mcp/{secret}/mcp"
 
 
 def _mask(settings: Settings, secret: str) -> str:
-    return f"{settings.public_url.rstrip('/')}/mcp/{secret[:4]}{'•' * 12}/mcp"
+    return f"{settings.base_url.rstrip('/')}/mcp/{secret[:4]}{'•' * 12}/mcp"
 
 
 def _secret_of(settings: Settings, endpoint: McpEndpoint) -> str:

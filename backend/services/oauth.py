@@ -66,7 +66,7 @@ def parse_resource(settings: Settings, resource: str | None) -> ResourceRef | No
     """The endpoint, toolkit or platform server behind a resource URL on this server, else None."""
     if not resource:
         return None
-    parts, public = urlsplit(resource), urlsplit(settings.public_url)
+    parts, public = urlsplit(resource), urlsplit(settings.base_url)
     if (parts.scheme, parts.netloc) != (public.scheme, public.netloc):
         return None
     if _PLATFORM_PATH.match(parts.path):
@@ -80,8 +80,8 @@ def parse_resource(settings: Settings, resource: str | None) -> ResourceRef | No
 def resource_url(settings: Settings, ref: ResourceRef) -> str:
     """The canonical resource URL of an endpoint or toolkit (its bearer URL), or of the platform server."""
     if ref.kind == "platform":
-        return f"{settings.public_url.rstrip('/')}/mcp/platform/mcp"
-    return f"{settings.public_url.rstrip('/')}/mcp/{'e' if ref.kind == 'app' else 't'}/{ref.target_id}/mcp"
+        return f"{settings.base_url.rstrip('/')}/mcp/platform/mcp"
+    return f"{settings.base_url.rstrip('/')}/mcp/{'e' if ref.kind == 'app' else 't'}/{ref.target_id}/mcp"
 
 
 def _new_secret(prefix: str) -> str:
@@ -249,7 +249,7 @@ class ToolpressOAuthProvider:
             "resource": params.resource,
         }
         signed = security.sign(self.settings.signing_key(), request, CONSENT_SALT)
-        return f"{self.settings.public_url.rstrip('/')}/oauth/consent?request={signed}"
+        return f"{self.settings.base_url.rstrip('/')}/oauth/consent?request={signed}"
 
     async def load_authorization_code(self, client: OAuthClientInformationFull, authorization_code: str) -> AuthorizationCode | None:
         def load(session: Session) -> AuthorizationCode | None:

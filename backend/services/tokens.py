@@ -97,7 +97,7 @@ def set_endpoint_limits(
 
 def bearer_url(*, settings: Settings, endpoint_id: int | None = None, toolkit_id: int | None = None) -> str:
     """The URL to use with `Authorization: Bearer <token>` (it holds no secret)."""
-    base = settings.public_url.rstrip("/")
+    base = settings.base_url.rstrip("/")
     return f"{base}/mcp/e/{endpoint_id}/mcp" if endpoint_id is not None else f"{base}/mcp/t/{toolkit_id}/mcp"
 
 

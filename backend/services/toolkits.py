@@ -76,11 +76,11 @@ def server_name(toolkit: Toolkit) -> str:
 
 def toolkit_url(*, settings: Settings, toolkit: Toolkit) -> str:
     """The toolkit's secret-bearing URL (for its owner's eyes only)."""
-    return f"{settings.public_url.rstrip('/')}/mcp/{_secret_of(settings, toolkit)}/mcp"
+    return f"{settings.base_url.rstrip('/')}/mcp/{_secret_of(settings, toolkit)}/mcp"
 
 
 def _masked(settings: Settings, toolkit: Toolkit) -> str:
-    return f"{settings.public_url.rstrip('/')}/mcp/{_secret_of(settings, toolkit)[:4]}{'•' * 12}/mcp"
+    return f"{settings.base_url.rstrip('/')}/mcp/{_secret_of(settings, toolkit)[:4]}{'•' * 12}/mcp"
 
 
 def _unique_name(base: str, used: set[str]) -> str:

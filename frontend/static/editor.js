@@ -59,8 +59,21 @@ document.addEventListener("DOMContentLoaded", () => {
     else obj[key] = value;
   }
 
+  // A new step of these types starts valid, so it is not flagged before it is touched (a transform needs one of
+  // `expression` or `fields`; neither is required on its own).
+  const STARTERS = { transform: { expression: "inputs" } };
+
+  // What each input type means to the caller, under the type picker (string vs text is the usual question).
+  const TYPE_HELP = {
+    string: "One line of text (a name, an id, a URL).",
+    text: "Several lines of text (a message, a document): a multi-line box in forms, marked x-multiline for clients.",
+    number: "Any number, decimals allowed.", integer: "A whole number.", boolean: "true or false.",
+    enum: "One value from a fixed list.", array: "A list of values.", object: "A JSON object.",
+    file: "A file, given as an https URL or a data: URI with base64 content.",
+  };
+
   // One labelled control bound to obj[key]; `path` is the spec path the server's errors use.
-  function field({ obj, key, path, label, kind = "text", options, help, required, rerender }) {
+  function field({ obj, key, path, label, kind = "text", options, help, required, rerender, placeholder }) {
     const id = idFor(path);
     const value = obj[key];
     let input;
@@ -70,7 +83,7 @@ document.addEventListener("DOMContentLoaded", () => {
       indentWithTab(input);
     } else if (kind === "textarea" || kind === "json" || kind === "lines") {
       const text = kind === "lines" ? (Array.isArray(value) ? value.join("\n") : show(value)) : kind === "json" ? asJsonText(value) : show(value);
-      input = h("textarea", { id, rows: kind === "textarea" ? 3 : 3, spellcheck: kind === "textarea" ? null : "false" });
+      input = h("textarea", { id, rows: 3, spellcheck: kind === "textarea" ? null : "false", placeholder });
       input.value = text;
     } else if (kind === "select" || kind === "bool") {
       const opts = kind === "bool" ? [["", "not set"], ["true", "true"], ["false", "false"]]
@@ -126,6 +139,42 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // Renaming an input or a step: offer to rewrite what refers to it (`inputs.old…`, `steps.old…`) instead of
+  // leaving those references broken. `wrap` is the name field from field().
+  function rewriteStrings(value, pattern, replacement) {
+    if (typeof value === "string") return value.replace(pattern, replacement);
+    if (Array.isArray(value)) return value.map((v) => rewriteStrings(v, pattern, replacement));
+    if (value && typeof value === "object") {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rewriteStrings(v, pattern, replacement)]));
+    }
+    return value;
+  }
+
+  function offerRename(wrap, scope, obj, key) {
+    const input = wrap.querySelector("input");
+    let before = obj[key];
+    input.addEventListener("focus", () => { before = obj[key]; });
+    input.addEventListener("change", () => {
+      const after = obj[key];
+      wrap.querySelectorAll(".rename-offer").forEach((old) => old.remove());
+      if (!before || !after || before === after || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(before)) return;
+      const pattern = new RegExp(`\\b${scope}\\.${before}\\b`, "g");
+      const count = (JSON.stringify(spec).match(pattern) || []).length;
+      if (count === 0) return;
+      const renamed = `${scope}.${after}`;
+      const offer = h("p", { class: "rename-offer", role: "status" },
+        `${count} reference${count === 1 ? " still uses" : "s still use"} ${scope}.${before}. `,
+        h("button", { type: "button", class: "small", onclick: () => {
+          for (const section of ["inputs", "steps", "outputs"]) spec[section] = rewriteStrings(spec[section], pattern, renamed);
+          changed();
+          renderAll();
+        } }, `Update to ${renamed}`), " ",
+        h("button", { type: "button", class: "small", onclick: () => offer.remove() }, "Keep them"));
+      wrap.append(offer);
+    });
+    return wrap;
+  }
+
   function moveButtons(list, index, what, rerender) {
     const move = (delta) => () => {
       const [item] = list.splice(index, 1);
@@ -145,7 +194,8 @@ document.addEventListener("DOMContentLoaded", () => {
       field({ obj: spec, key: "name", path: "name", label: "Name", required: true }),
       field({ obj: spec, key: "title", path: "title", label: "Title", help: "A human-readable title clients may show." }),
       field({ obj: spec, key: "tool_name", path: "tool_name", label: "Tool name", help: "The name the model calls (letters, digits, _ and -). Empty: derived from the name." }),
-      field({ obj: spec, key: "description", path: "description", label: "Description", kind: "textarea", help: "What it does and when a model should use it." }),
+      field({ obj: spec, key: "description", path: "description", label: "Description", kind: "textarea", help: "What it does and when a model should use it.",
+        placeholder: "Describe what it does and when a model should call it, e.g. “Greets a person by name. Use when…”" }),
       field({ obj: spec, key: "time_limit", path: "time_limit", label: "Time limit (seconds)", kind: "number" }),
       field({ obj: spec, key: "tasks", path: "tasks", label: "Long runs", kind: "select", options: ["auto", "always", "never"],
               help: "For clients that support MCP tasks: answer a call with a task to poll instead of waiting. auto (the default): when the app's runs usually take longer than the server's threshold." }),
@@ -173,8 +223,9 @@ document.addEventListener("DOMContentLoaded", () => {
         h("fieldset", {},
           h("legend", { text: `Input ${i + 1}${item.name ? ": " + item.name : ""}` }),
           h("div", { class: "row" },
-            field({ obj: item, key: "name", path: `${path}.name`, label: "Name", required: true }),
-            field({ obj: item, key: "type", path: `${path}.type`, label: "Type", kind: "select", options: cat.inputTypes, required: true, rerender: () => {
+            offerRename(field({ obj: item, key: "name", path: `${path}.name`, label: "Name", required: true }), "inputs", item, "name"),
+            field({ obj: item, key: "type", path: `${path}.type`, label: "Type", kind: "select", options: cat.inputTypes, required: true,
+              help: TYPE_HELP[item.type] || "", rerender: () => {
               const allowed = new Set(cat.constraints[item.type] || []);
               for (const c of Object.keys(CONSTRAINT_LABELS)) if (!allowed.has(c)) delete item[c];
               delete item.default;
@@ -196,7 +247,7 @@ document.addEventListener("DOMContentLoaded", () => {
     for (const f of stepTypes[type].fields) {
       if (f.required) step[f.name] = f.kind === "json" ? (f.name === "values" || f.name === "inputs" ? {} : f.name === "branches" ? [{ when: "{{ true }}", steps: [] }] : []) : "";
     }
-    return step;
+    return { ...step, ...(STARTERS[type] || {}) };
   }
 
   // mcp_tool: ask the step's server for its tools, pick one, and fill its arguments from the tool's inputSchema.
@@ -256,12 +307,12 @@ document.addEventListener("DOMContentLoaded", () => {
         options: f.options, required: f.required,
         help: [f.description, f.default !== null && f.default !== undefined && f.kind !== "checkbox" ? `Default: ${JSON.stringify(f.default)}` : ""].filter(Boolean).join(" "),
       })) : [h("p", { class: "field-error", text: `Unknown step type ${step.type}` })];
-      return h("li", { "data-path": path },
+      return h("li", { "data-path": path, id: `step-${step.id}` },
         h("fieldset", {},
           h("legend", { text: `Step ${i + 1}: ${step.type}${step.title ? " – " + step.title : ""}` }),
           type ? h("p", { class: "hint", text: type.description }) : null,
           h("div", { class: "row" },
-            field({ obj: step, key: "id", path: `${path}.id`, label: "Step id", required: true, help: "Later steps use it: steps.<id>." }),
+            offerRename(field({ obj: step, key: "id", path: `${path}.id`, label: "Step id", required: true, help: "Later steps use it: steps.<id>." }), "steps", step, "id"),
             field({ obj: step, key: "title", path: `${path}.title`, label: "Title", help: "Shown in progress messages." })),
           fields,
           step.type === "mcp_tool" ? remoteToolPicker(step, path) : null,
@@ -549,7 +600,7 @@ document.addEventListener("DOMContentLoaded", () => {
     errors.forEach((err, n) => {
       const target = view === "yaml" ? $("yaml-text").closest("section") : placeFor(err.path);
       const errId = `err-${n}`;
-      const text = `${err.path}: ${err.message}`;
+      const text = `${err.where || err.path}: ${err.message}`;
       if (target) {
         const msg = h("p", { class: "field-error live", id: errId, text: err.message });
         const control = target.matches("li") ? target.querySelector("legend") : target.querySelector("input, textarea, select");

@@ -26,6 +26,39 @@ document.addEventListener("DOMContentLoaded", () => {
     return { status: res.status, data };
   }
 
+  // ---- the workflow diagram: each step's box coloured by its state in the run -------------------------
+  const STATES = ["waiting", "running", "done", "failed", "skipped"];
+  const FROM_TRACE = { succeeded: "done", failed: "failed", skipped: "skipped", cancelled: "failed" };
+
+  function stateOf(box, run, trace, tops) {
+    const id = box.dataset.step;
+    const parent = box.dataset.parent;
+    const mine = trace.filter((t) => t.step_id === id && (parent.endsWith("[]")
+      ? (t.parent || "").startsWith(parent.slice(0, -2) + "[") : (t.parent || "") === parent));
+    if (mine.length) {
+      if (mine.some((t) => t.status === "failed" || t.status === "cancelled")) return "failed";
+      if (mine.every((t) => t.status === "skipped")) return "skipped";
+      return FROM_TRACE[mine[mine.length - 1].status] || "done";
+    }
+    if (parent) return "waiting";
+    const index = tops.indexOf(box);
+    const done = run.progress_done || 0;
+    if (index < done) return "done";
+    if (index === done && run.status === "running") return "running";
+    return run.terminal && run.status !== "succeeded" && index === done ? "failed" : "waiting";
+  }
+
+  function paintDiagram(run, trace) {
+    const boxes = [...document.querySelectorAll(".dg-box[data-step]")];
+    const tops = boxes.filter((box) => !box.dataset.parent);
+    for (const box of boxes) {
+      const state = stateOf(box, run, trace, tops);
+      box.classList.remove(...STATES.map((s) => `dg-${s}`));
+      box.classList.add(`dg-${state}`);
+      box.dataset.state = state;
+    }
+  }
+
   // ---- one run, followed live ----------------------------------------------------------------------
   function follower(csrf, onEnd) {
     const seen = [];
@@ -58,7 +91,15 @@ document.addEventListener("DOMContentLoaded", () => {
       $("run-error").textContent = run.error || "";
       const trace = Array.isArray(run.trace) ? run.trace : [];
       $("run-trace-box").hidden = trace.length === 0;
-      $("run-trace").replaceChildren(...trace.map((t) => h("tr", {},
+      const anchors = new Set();
+      const anchorOf = (t) => {  // the first trace entry of a step gets the id its diagram box links to
+        const parent = (t.parent || "").replace(/\[\d+\]$/, "-each");
+        const id = parent ? `trace-${parent}-${t.step_id}` : `trace-${t.step_id}`;
+        if (anchors.has(id)) return undefined;
+        anchors.add(id);
+        return id;
+      };
+      $("run-trace").replaceChildren(...trace.map((t) => h("tr", { id: anchorOf(t) },
         h("td", {}, h("code", { text: t.parent ? `${t.parent} › ${t.step_id}` : t.step_id || "" })),
         h("td", { text: t.type || "" }),
         h("td", {}, h("span", { class: `badge st-${t.status}`, text: t.status || "" })),
@@ -76,6 +117,7 @@ document.addEventListener("DOMContentLoaded", () => {
       $("run-printed").replaceChildren(...printed.map((t) => h("div", { class: "printed" },
         h("h4", {}, h("code", { text: t.parent ? `${t.parent} › ${t.step_id}` : t.step_id })),
         h("pre", { class: "console-output" }, h("code", { text: t.output.output })))));
+      paintDiagram(run, trace);
       const cancel = $("test-cancel") || $("run-cancel");
       if (cancel) cancel.disabled = run.terminal;
       if (!run.terminal) sawLive = true;

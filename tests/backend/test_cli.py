@@ -16,10 +16,10 @@ def test_import_prints_the_new_app_id_and_list_shows_it(stack: Stack) -> None:
     assert any(line.split("\t")[0] == app_id and "draft" in line for line in listing.splitlines())
 
 
-def test_publish_creates_numbered_versions(stack: Stack) -> None:
+def test_publish_creates_a_version_and_an_unchanged_draft_none(stack: Stack) -> None:
     app_id = stack.import_app("three_steps.yaml")
     assert stack.cli("apps", "publish", app_id).stdout.strip() == "published version 1"
-    assert stack.cli("apps", "publish", app_id).stdout.strip() == "published version 2"
+    assert stack.cli("apps", "publish", app_id).stdout.strip() == "the draft is unchanged since version 1: nothing to publish"
 
 
 def test_export_prints_yaml_equivalent_to_the_import(stack: Stack) -> None:

@@ -12,8 +12,9 @@ import anyio
 import httpx
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
 
-from support.stack import BIN, FIXTURES, Stack, running, start_embedded
+from support.stack import BIN, FIXTURES, Stack, free_port, running, start_embedded
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def test_each_client_gets_its_own_file_and_shape(embedded: Stack, greet: tuple[s
     assert json.loads((home / ".cursor" / "mcp.json").read_text()) == {"mcpServers": {"word_report": {"url": url}}}
     assert setup(embedded, tmp_path, home, "--client", "claude-desktop", app_id).returncode == 0
     desktop = json.loads((home / ".config" / "Claude" / "claude_desktop_config.json").read_text())
-    assert desktop == {"mcpServers": {"word_report": {"command": "toolpress", "args": ["mcp", "stdio", "--url", url]}}}
+    assert desktop == {"mcpServers": {"word_report": {"command": str(BIN / "toolpress"), "args": ["mcp", "stdio", "--url", url]}}}
 
 
 def test_claude_code_user_scope_prints_the_claude_command_and_writes_nothing(
@@ -305,3 +306,27 @@ def test_the_stdio_bridge_sends_a_token_to_a_token_url(embedded: Stack) -> None:
         capture_output=True, text=True, timeout=60, input="",
     )
     assert refused.returncode == 1 and "cannot connect" in refused.stderr
+
+
+def test_the_stdio_bridge_names_the_address_that_refused_it_and_logs_no_requests(
+    embedded: Stack, greet: tuple[str, str]
+) -> None:
+    port = free_port()
+    refused = subprocess.run(
+        [str(BIN / "toolpress"), "mcp", "stdio", "--url", f"http://127.0.0.1:{port}/mcp/x/mcp"], env=embedded.env,
+        capture_output=True, text=True, timeout=60, input="",
+    )
+    assert refused.returncode == 1
+    assert f"connection refused on 127.0.0.1:{port}" in refused.stderr
+    assert "ExceptionGroup" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+
+    async def list_through_bridge() -> list[str]:
+        bridge = StdioServerParameters(command=str(BIN / "toolpress"), args=["mcp", "stdio", greet[0]], env=embedded.env,
+                                       cwd=str(embedded.workdir))
+        with (embedded.workdir / "bridge-stderr.log").open("w") as errlog:
+            async with Client(stdio_client(bridge, errlog=errlog)) as client:
+                return [tool.name for tool in (await client.list_tools()).tools]
+
+    assert anyio.run(list_through_bridge) == ["word_report"]
+    logged = (embedded.workdir / "bridge-stderr.log").read_text()
+    assert "HTTP Request" not in logged and " INFO " not in logged, logged

@@ -41,6 +41,8 @@ UNSCOPED = {
     ("POST", "/apps"), ("POST", "/apps/import"), ("GET", "/runs"), ("GET", "/runs.json"),
     ("GET", "/account"), ("POST", "/account/secrets"), ("POST", "/account/tokens"),
     ("GET", "/oauth/consent"), ("POST", "/oauth/consent"), ("GET", "/toolkits"), ("POST", "/toolkits"),
+    # the example gallery is the same for everyone; a copy lands in the signed-in user's own apps
+    ("GET", "/examples"), ("POST", "/examples/{key}/copy"),
 }
 # Secret routes act in the caller's own namespace: B writes or deletes B's secret of that name, A's is untouched.
 OWN_NAMESPACE = {("PUT", "/api/secrets/{name}"), ("POST", "/account/secrets/{name}/delete")}

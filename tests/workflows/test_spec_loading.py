@@ -234,3 +234,16 @@ def test_multiline_templates_dump_as_block_scalars() -> None:
     spec = spec_from_dict(_with(steps=[{"id": "a", "type": "template", "template": "line 1\nline 2\n"}]))
     assert "template: |" in dump_spec(spec)
     assert load_spec(dump_spec(spec)) == spec
+
+
+def test_a_single_value_loads_from_yaml_or_json_with_the_spec_guards() -> None:
+    import pytest
+
+    from workflows import SpecError, load_value
+
+    assert load_value("words: steps.count.n\nlines: steps.count.l") == {"words": "steps.count.n", "lines": "steps.count.l"}
+    assert load_value('{"a": 1}') == {"a": 1}
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+    with pytest.raises(SpecError):
+        load_value(bomb)

@@ -121,7 +121,8 @@ def test_turning_on_an_unpublished_app_shows_the_reason(
     expect(page.get_by_role("heading", level=1)).to_contain_text("Draft")
     page.get_by_role("switch").click()
     expect(page.get_by_role("alert")).to_contain_text("publish the app before enabling its MCP server")
-    page.get_by_role("button", name="Publish draft").click()
+    page.get_by_role("button", name="Publish draft…").click()
+    page.get_by_role("dialog").get_by_role("button", name="Publish version 1").click()
     expect(page.get_by_text("Draft published.")).to_be_visible()
     page.get_by_role("switch").click()
     expect(page.get_by_role("switch")).to_have_attribute("aria-checked", "true")
@@ -207,8 +208,9 @@ def test_sign_up_sets_a_safe_session_cookie_and_log_out_ends_it(
     page.get_by_label("Password").fill("a long enough password")
     page.get_by_role("button", name="Sign up").click()
     expect(page).to_have_url(f"{console_server.base_url}/")
-    expect(page.get_by_text("toolpress apps import")).to_be_visible()
-    expect(page.get_by_text("toolpress users set-password admin@localhost")).to_be_visible()
+    empty = page.get_by_role("region", name="No apps yet")
+    expect(empty.get_by_role("link", name="Start from an example")).to_be_visible()
+    expect(empty.get_by_role("link", name="Create an app")).to_be_visible()
 
     cookie = next(c for c in context.cookies() if c["name"] == "toolpress_session")
     assert cookie["httpOnly"] is True and cookie["sameSite"] == "Lax" and cookie["secure"] is False

@@ -176,7 +176,8 @@ def test_sign_up_build_test_publish_connect_and_regenerate(
 
     # Publish, then switch the MCP server on.
     page.get_by_role("link", name="Overview & MCP server").click()
-    page.get_by_role("button", name="Publish draft").click()
+    page.get_by_role("button", name="Publish draft…").click()
+    page.get_by_role("dialog").get_by_role("button", name="Publish version 1").click()
     expect(page.get_by_text("Draft published.")).to_be_visible()
     expect(page.locator('tr[data-version="1"]')).to_contain_text("Live")
     page.get_by_role("switch", name="Serve this app as an MCP server").click()

@@ -251,8 +251,10 @@ def test_rollback_serves_an_earlier_version_again(page: Page, console_server: Se
                      ).raise_for_status()
     log_in(page, owner, f"/apps/{app['id']}")
     expect(page.get_by_text("The draft has unpublished changes.")).to_be_visible()
-    page.get_by_role("button", name="Publish draft").click()
+    page.get_by_role("button", name="Publish draft…").click()
+    page.get_by_role("dialog").get_by_role("button", name="Publish version 2").click()
     expect(page.locator('tr[data-version="2"]')).to_contain_text("Live")
+    expect(page.locator("#publish-unchanged")).to_be_visible()  # nothing new to publish until the draft changes
     assert in_thread(call, app["url"], "versioned", {}).structured_content == {"v": "two"}
 
     page.get_by_role("button", name="Roll back to v1").click()
@@ -351,7 +353,7 @@ def test_apps_list_creates_imports_exports_duplicates_and_deletes_after_confirma
     page.get_by_label("…or paste the spec").fill("name: Broken\ninputs:\n  - name: x\n    type: nope\n")
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_role("alert")).to_contain_text("nothing was imported")
-    expect(page.get_by_role("alert")).to_contain_text("inputs[0].type")
+    expect(page.get_by_role("alert")).to_contain_text("Input 1 › Type: unknown type")
     expect(page.get_by_label("…or paste the spec")).to_have_value(re.compile("type: nope"))
 
     page.get_by_label("…or paste the spec").fill("")
@@ -393,6 +395,7 @@ def test_create_app_opens_the_editor_with_a_working_starter(page: Page, console_
     page.get_by_label("Name", exact=True).fill("Starter app")
     page.get_by_role("button", name="Create app").click()
     expect(page).to_have_url(re.compile(r"/apps/\d+/edit$"))
+    expect(page.get_by_placeholder(re.compile("Describe what it does"))).to_have_value("")  # a hint, not a saved value
     page.get_by_role("link", name="Test run").click()
     page.get_by_label("text").fill("hello")
     page.get_by_role("button", name="Run", exact=True).click()

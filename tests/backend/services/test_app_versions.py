@@ -122,3 +122,26 @@ def test_an_app_saved_before_the_secret_rules_opens_and_runs_without_the_secret_
         assert RunStatus(done.status) is RunStatus.failed
         assert "secret 'OLD_KEY' can only be sent to the outside" in done.error
         assert "sk-old-9d1e7c" not in f"{done.error} {done.result} {done.trace}"
+
+
+def test_publishing_an_unchanged_draft_keeps_the_published_version(settings: Settings) -> None:
+    with Session(get_engine(settings.sqlalchemy_url)) as session:
+        app = apps.create_app(session=session, owner=_owner(session), spec=apps.parse_spec(spec=_spec("one")))
+        assert not apps.draft_is_published(session=session, app=app)
+        first = apps.publish_app(session=session, app=app)
+        assert apps.draft_is_published(session=session, app=app)
+        assert apps.publish_app(session=session, app=app).id == first.id
+        apps.update_draft(session=session, app=app, spec=apps.parse_spec(spec=_spec("two")))
+        assert apps.publish_app(session=session, app=app).number == 2
+        assert [v.number for v in apps.list_versions(session=session, app=app)] == [2, 1]
+
+
+def test_an_app_is_found_by_id_name_in_any_case_or_tool_name(settings: Settings) -> None:
+    with Session(get_engine(settings.sqlalchemy_url)) as session:
+        owner = _owner(session)
+        spec = {**_spec("one", "Order Lookup"), "tool_name": "lookup_order"}
+        app = apps.create_app(session=session, owner=owner, spec=apps.parse_spec(spec=spec))
+        for ref in (str(app.id), "Order Lookup", "order lookup", "lookup_order"):
+            assert apps.resolve_app(session=session, ref=ref, owner_id=owner.id).id == app.id
+        with pytest.raises(NotFound, match="no app 'lookup'"):
+            apps.resolve_app(session=session, ref="lookup", owner_id=owner.id)
