@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import ValidationError
 
+from workflows.content import content_output_issues
 from workflows.errors import SpecIssue
 from workflows.nodes import get_node_type, node_types
 from workflows.prompts import prompt_issues
@@ -270,6 +271,7 @@ def check_spec(spec: AppSpec, *, stored: bool = False) -> list[SpecIssue]:
     ids = [step.id for step in spec.steps]
     ends_with_output = any(getattr(get_node_type(s.type), "terminal", False) for s in spec.steps)
     issues += _name_issues([o.name for o in spec.outputs], "outputs", "name", "output name")
+    issues += content_output_issues(spec)
     for index, out in enumerate(spec.outputs):
         if out.value is None:
             if not ends_with_output:

@@ -19,9 +19,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from workflows.errors import NodeFailure
-from workflows.http import is_allowed, send
+from workflows.http import HttpResponse, is_allowed, send
 
-__all__ = ["FILE_DESCRIPTION", "MAX_FILE_BYTES", "check_file_argument", "file_value", "resolve_file"]
+__all__ = ["FILE_DESCRIPTION", "MAX_FILE_BYTES", "check_file_argument", "file_value", "resolve_file", "response_file"]
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 FILE_DESCRIPTION = ("A file, given as an https URL to fetch or as a data: URI with base64 content "
@@ -103,6 +103,11 @@ def resolve_file(field: str, value: str, *, allow: Sequence[str],
         raise NodeFailure(f"fetching the file failed: {type(exc).__name__}") from None
     if response.status >= 400:
         raise NodeFailure(f"fetching the file answered HTTP {response.status}")
+    return response_file(response, field)
+
+
+def response_file(response: HttpResponse, fallback_name: str) -> dict[str, Any]:
+    """An HTTP response's body as a file value, named after the last segment of its URL's path."""
     mime = (response.content_type.split(";", 1)[0].strip().lower() or "application/octet-stream")
-    name = posixpath.basename(urlsplit(response.url).path) or field
+    name = posixpath.basename(urlsplit(response.url).path) or fallback_name
     return file_value(unquote(name), mime, response.body)

@@ -10,9 +10,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from workflows.content import CONTENT_TYPES, MAX_CONTENT_TOTAL_BYTES, content_size, make_content
 from workflows.errors import NodeFailure
 from workflows.schema import output_schema
-from workflows.spec import AppSpec, OutputType
+from workflows.spec import AppSpec, OutputField, OutputType
 from workflows.templating import evaluate
 
 __all__ = ["MAX_OUTPUTS_BYTES", "coerce", "evaluate_outputs", "finish_outputs"]
@@ -107,23 +108,38 @@ def evaluate_outputs(spec: AppSpec, variables: Mapping[str, Any],
     return finish_outputs(spec, raw)
 
 
+def _finish_one(out: OutputField, value: Any) -> Any:
+    """Coerce one value to its output's type (a content value for image, audio, file and resource)."""
+    if out.type in CONTENT_TYPES:
+        return make_content(value, out.type, name=out.name, mime_type=out.mime_type, uri=out.uri)
+    return coerce(value, out.type)
+
+
 def finish_outputs(spec: AppSpec, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Coerce evaluated values to the declared types, cap their size and validate the output schema."""
+    """Coerce evaluated values to the declared types, cap their size and validate the output schema.
+
+    Content outputs (bytes) have their own caps (``workflows.content``); the rest share MAX_OUTPUTS_BYTES.
+    """
     outputs: dict[str, Any] = {}
     for out in spec.outputs:
         try:
-            outputs[out.name] = coerce(raw.get(out.name), out.type)
+            outputs[out.name] = _finish_one(out, raw.get(out.name))
         except NodeFailure as exc:
             raise NodeFailure(f"output '{out.name}' ({out.type}): {exc.reason}") from None
         except (TypeError, ValueError) as exc:
             raise NodeFailure(f"output '{out.name}' ({out.type}): {exc}") from None
+    contents = [out.name for out in spec.outputs if out.type in CONTENT_TYPES]
+    if content_size(outputs, contents) > MAX_CONTENT_TOTAL_BYTES:
+        raise NodeFailure(f"the image, audio, file and resource outputs together are larger than "
+                          f"{MAX_CONTENT_TOTAL_BYTES} bytes")
+    plain = {name: value for name, value in outputs.items() if name not in contents}
     try:
-        text = json.dumps(outputs, allow_nan=False, ensure_ascii=False)
+        text = json.dumps(plain, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise NodeFailure(f"outputs are not JSON-serialisable: {exc}") from None
-    outputs = json.loads(text)  # plain JSON types only (tuples, str subclasses normalised)
     if len(text.encode()) > MAX_OUTPUTS_BYTES:
         raise NodeFailure(f"outputs are larger than {MAX_OUTPUTS_BYTES} bytes")
+    outputs = {**outputs, **json.loads(text)}  # plain JSON types only (tuples, str subclasses normalised)
     error = next(iter(Draft202012Validator(output_schema(spec)).iter_errors(outputs)), None)
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "(root)"

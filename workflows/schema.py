@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workflows.content import CONTENT_TYPES, content_schema
 from workflows.files import FILE_DESCRIPTION
 from workflows.spec import AppSpec, ItemSpec
 
@@ -107,7 +108,7 @@ def output_schema(spec: AppSpec) -> dict[str, Any]:
     """Return the tool's output schema: every declared output, always present."""
     properties: dict[str, Any] = {}
     for out in spec.outputs:
-        prop: dict[str, Any] = {"type": out.type}
+        prop: dict[str, Any] = content_schema(out.type) if out.type in CONTENT_TYPES else {"type": out.type}
         if out.description:
             prop["description"] = out.description
         properties[out.name] = prop

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 InputType = Literal["string", "text", "number", "integer", "boolean", "enum", "array", "object", "file"]
-OutputType = Literal["string", "number", "integer", "boolean", "array", "object"]
+OutputType = Literal["string", "number", "integer", "boolean", "array", "object", "image", "audio", "file", "resource"]
 STEP_KEYS = ("id", "type", "title", "time_limit")
 STORED = "stored"  # validation context key: the spec was saved earlier (see workflows.checks.check_spec)
 MAX_TIME_LIMIT = 3600.0
@@ -142,13 +142,19 @@ class StepSpec(_Model):
 class OutputField(_Model):
     """One typed output; ``value`` is a template over inputs and steps.
 
-    ``value`` may be left out when an ``output`` step sets the output instead.
+    ``value`` may be left out when an ``output`` step sets the output instead. ``image``, ``audio``,
+    ``file`` and ``resource`` outputs carry bytes (see ``workflows.content``): ``mime_type`` names the
+    type of a value that does not say (plain text such as a rendered SVG), ``uri`` is a resource's URI.
     """
 
     name: str
     type: OutputType
     description: str | None = None
     value: str | None = Field(default=None, min_length=1)
+    mime_type: str | None = Field(default=None, max_length=200,
+                                  description="MIME type of an image, audio, file or resource output.")
+    uri: str | None = Field(default=None, min_length=1, max_length=2048,
+                            description="The URI of a resource output (the value may give its own).")
 
 
 class SpecIssuesError(ValueError):

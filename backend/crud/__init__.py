@@ -34,6 +34,7 @@ from backend.crud.endpoints import (
     get_live_endpoint_by_hash,
     save_endpoint,
 )
+from backend.crud.run_files import add_run_files, delete_run_files, get_run_file, list_run_files
 from backend.crud.runs import (
     create_run,
     delete_runs_before,
@@ -65,6 +66,10 @@ from backend.crud.users import create_user, get_user, get_user_by_email, save_us
 from backend.crud.workers import delete_workers, list_workers, save_worker_heartbeat
 
 __all__ = [
+    "add_run_files",
+    "delete_run_files",
+    "get_run_file",
+    "list_run_files",
     "add_subscription",
     "delete_subscriptions_before",
     "remove_subscription",

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, select, update
 
-from backend.models import AccessToken, App, AppVersion, McpEndpoint, OAuthGrant, Run, ToolkitApp, utcnow
+from backend.models import AccessToken, App, AppVersion, McpEndpoint, OAuthGrant, Run, RunFile, ToolkitApp, utcnow
 
 
 def create_app(*, session: Session, owner_id: int, name: str, spec: dict[str, Any]) -> App:
@@ -84,6 +84,7 @@ def list_versions(*, session: Session, app_id: int) -> list[AppVersion]:
 
 def delete_app(*, session: Session, app: App) -> None:
     """Delete an app with its versions, endpoint, tokens, toolkit places and runs."""
+    session.exec(delete(RunFile).where(col(RunFile.run_id).in_(select(Run.id).where(Run.app_id == app.id))))
     session.exec(delete(Run).where(col(Run.app_id) == app.id))
     endpoint_ids = select(McpEndpoint.id).where(McpEndpoint.app_id == app.id)
     token_ids = select(AccessToken.id).where(col(AccessToken.endpoint_id).in_(endpoint_ids))

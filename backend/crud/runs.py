@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, delete, or_, select
 
+from backend.crud.run_files import delete_run_files
 from backend.models import TERMINAL_STATUSES, App, Run, RunStatus
 
 
@@ -117,6 +118,7 @@ def delete_runs_before(*, session: Session, cutoff: datetime, batch: int = 1000)
     ).limit(batch)
     doomed = list(session.exec(ids).all())
     if doomed:
+        delete_run_files(session=session, run_ids=doomed)
         session.exec(delete(Run).where(col(Run.id).in_(doomed)))
     session.commit()
     return len(doomed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ from mcp.shared.exceptions import MCPError
 import workflows
 from backend.core.settings import Settings
 from backend.mcp.access import admit_call, find_tool
+from backend.mcp.content import success_result
 from backend.mcp.runs import create_call_run, follow_call_run
 from backend.mcp.step_logs import set_level_handler
 from backend.models import Run, RunStatus
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TARGET_STATE_KEY = "toolpress_target"
-_MAX_TEXT = 100_000
 
 
 def target_of(ctx: ServerRequestContext[Any, Any]) -> EndpointTarget | ToolkitTarget:
@@ -56,30 +55,11 @@ def _error(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
 
 
-def render_outputs(outputs: dict[str, Any]) -> str:
-    """A human-readable text rendering of structured outputs."""
-    if not outputs:
-        return "Done (no outputs)."
-    lines = []
-    for name, value in outputs.items():
-        if isinstance(value, str) and "\n" not in value:
-            lines.append(f"{name}: {value}")
-        elif isinstance(value, str):
-            lines.append(f"{name}:\n{value}")
-        else:
-            lines.append(f"{name}: {json.dumps(value, ensure_ascii=False, indent=2 if isinstance(value, (dict, list)) else None)}")
-    text = "\n".join(lines)
-    return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "\n… (truncated; see structuredContent)"
-
-
-def result_of(run: Run) -> types.CallToolResult:
-    """The CallToolResult for a finished run."""
+def result_of(settings: Settings, run: Run) -> types.CallToolResult:
+    """The CallToolResult for a finished run (blocking: a succeeded run's files are read from the database)."""
     status = RunStatus(run.status)
     if status is RunStatus.succeeded:
-        outputs = run.result or {}
-        return types.CallToolResult(
-            content=[types.TextContent(type="text", text=render_outputs(outputs))], structured_content=outputs
-        )
+        return success_result(settings, run)
     if status is RunStatus.cancelled:
         return _error(f"The run was cancelled: {run.error or 'cancelled'}.")
     return _error(f"The app failed: {run.error or 'unknown error'} (run {run.id})")
@@ -142,7 +122,7 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
             return _error("Internal error while starting the run; it was not completed. Try again.")
         finally:
             await admission.release()
-        return result_of(final)
+        return await anyio.to_thread.run_sync(result_of, settings, final)
 
     return {"on_list_tools": on_list_tools, "on_call_tool": on_call_tool}
 

@@ -20,6 +20,7 @@ import workflows
 from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.mcp.handlers import target_of
+from backend.mcp.run_files import read_run_file_resource
 from backend.mcp.runs import run_for_request
 from backend.mcp.sessions import SESSION_STATE_KEY
 from backend.services import subscriptions
@@ -71,6 +72,9 @@ def build_resource_handlers(settings: Settings) -> dict[str, Any]:
         served = catalog.resources.get(uri)
         if served is not None:
             return types.ReadResourceResult(contents=[_contents(served)])
+        run_file = await read_run_file_resource(settings, ctx, target, uri)
+        if run_file is not None:
+            return run_file
         found = catalog.match(uri)
         if found is None:
             raise MCPError(RESOURCE_NOT_FOUND, f"resource not found: {uri[:200]}", {"uri": uri[:2048]})

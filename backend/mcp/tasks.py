@@ -197,7 +197,8 @@ class Tasks:
         run = await self._found(ctx, params)
         run = await anyio.to_thread.run_sync(self._check_orphan, run)
         finished = RunStatus(run.status) in TERMINAL_STATUSES and RunStatus(run.status) is not RunStatus.cancelled
-        return task_of(run, self._settings, self._result_of(run) if finished else None)
+        result = await anyio.to_thread.run_sync(self._result_of, self._settings, run) if finished else None
+        return task_of(run, self._settings, result)
 
     async def _update(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
         await self._found(ctx, params)

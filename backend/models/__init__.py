@@ -23,6 +23,7 @@ from backend.models.run import (
     RunStatus,
     apply_transition,
 )
+from backend.models.run_file import RunFile
 from backend.models.secret import SECRET_NAME_PATTERN, Secret, SecretPublic, SecretSet, SecretsPublic
 from backend.models.subscription import ResourceSubscription
 from backend.models.toolkit import (
@@ -38,6 +39,7 @@ from backend.models.user import TokenPublic, User, UserCreate, UserLogin, UserPu
 from backend.models.worker import Worker, WorkerPublic
 
 __all__ = [
+    "RunFile",
     "ResourceSubscription",
     "AccountToken",
     "AccountTokenCreate",

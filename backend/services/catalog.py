@@ -16,6 +16,7 @@ import workflows
 from backend.services.apps import version_spec
 from backend.services.endpoints import EndpointTarget
 from backend.services.toolkits import ServedTool, ToolkitTarget, served_tools
+from workflows.content import CONTENT_TYPES
 from workflows.prompts import PromptSpec
 from workflows.resources import ResourceSpec, ResourceTemplateSpec, resource_size
 
@@ -62,6 +63,7 @@ class Catalog:
     prompts: dict[str, ServedPrompt]
     resources: dict[str, ServedResource]
     templates: list[ServedTemplate]
+    run_files: bool = False  # an app returns image, audio, file or resource outputs, readable as run files
 
     @property
     def has_prompts(self) -> bool:
@@ -70,8 +72,8 @@ class Catalog:
 
     @property
     def has_resources(self) -> bool:
-        """Whether the URL declares the resources capability."""
-        return bool(self.resources or self.templates)
+        """Whether the URL declares the resources capability (also to read run files that results link to)."""
+        return bool(self.resources or self.templates or self.run_files)
 
     def listing(self) -> dict[str, list[dict[str, Any]]]:
         """What the list methods show of this catalog (see `listing`)."""
@@ -95,14 +97,16 @@ def catalog_of(target: EndpointTarget | ToolkitTarget) -> Catalog:
     prompts: dict[str, ServedPrompt] = {}
     resources: dict[str, ServedResource] = {}
     templates: list[ServedTemplate] = []
+    run_files = False
     for tool in served_tools(target):
         spec = version_spec(tool.version)
+        run_files = run_files or any(out.type in CONTENT_TYPES for out in spec.outputs)
         for prompt in spec.prompts:
             prompts.setdefault(prompt.name, ServedPrompt(prompt, tool, spec))
         for resource in spec.resources:
             resources.setdefault(resource.uri, ServedResource(resource, tool))
         templates += [ServedTemplate(template, tool, spec) for template in spec.resource_templates]
-    return Catalog(prompts, resources, templates)
+    return Catalog(prompts, resources, templates, run_files)
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from backend.services import secrets as user_secrets
 from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app, version_spec
 from backend.services.errors import ServiceError
 from backend.services.purposes import spec_for_purpose
+from backend.services.run_files import split_content, stage_run_files
 from backend.services.usage import MAX_TRAIL, progress_entry
 from workflows.secret_flow import Redactor
 
@@ -78,8 +79,11 @@ def _record_end(settings: Settings, run_id: str, status: RunStatus, **fields: An
             session.rollback()
             return RunStatus(run.status), False
         apply_transition(run, status)
+        files = fields.pop("files", None)
         for key, value in fields.items():
             setattr(run, key, value)
+        if files:
+            stage_run_files(session=session, run_id=run_id, files=files)
         crud.save_run(session=session, run=run)
         return status, True
 
@@ -300,11 +304,11 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
     except Exception:
         logger.exception("run %s: no sandbox process could run it", run_id)
         outcome = Outcome("failed", error="internal error while running the app")
-    bus.publish(run_id, _record_outcome(settings, run_id, outcome, log_redact, progress))
+    bus.publish(run_id, _record_outcome(settings, run_id, spec, outcome, log_redact, progress))
 
 
-def _record_outcome(settings: Settings, run_id: str, outcome: Outcome, log_redact: Redactor,
-                    progress: _ProgressRecorder) -> dict[str, Any]:
+def _record_outcome(settings: Settings, run_id: str, spec: workflows.AppSpec, outcome: Outcome,
+                    log_redact: Redactor, progress: _ProgressRecorder) -> dict[str, Any]:
     """Record how the sandbox says the run ended; return the "end" event."""
     if outcome.crashed:
         logger.error("run %s crashed: %s", run_id, log_redact.text(outcome.detail or "no detail"))
@@ -312,7 +316,8 @@ def _record_outcome(settings: Settings, run_id: str, outcome: Outcome, log_redac
         logger.warning("run %s stopped at its %s limit: %s", run_id, outcome.limit, outcome.error)
     trace = _trace_of(outcome.trace)
     if outcome.status == "succeeded":
-        return _end(settings, run_id, RunStatus.succeeded, result=outcome.outputs or {}, trace=trace,
+        result, files = split_content(run_id, spec, outcome.outputs or {})  # bytes are stored apart
+        return _end(settings, run_id, RunStatus.succeeded, result=result, files=files, trace=trace,
                     **progress.close())
     if outcome.status == "cancelled":
         return _end(settings, run_id, RunStatus.cancelled, error="cancelled by the caller", **progress.close())

@@ -11,6 +11,7 @@ import httpx
 from pydantic import Field, model_validator
 
 from workflows.errors import NodeFailure
+from workflows.files import response_file
 from workflows.http import HttpResponse, send
 from workflows.nodes.base import Node, NodeConfig, NodeContext
 
@@ -35,6 +36,8 @@ class HttpRequestConfig(NodeConfig):
     max_bytes: int = Field(default=1_048_576, ge=1, le=MAX_BODY_BYTES, description="Largest body read.")
     follow_redirects: bool = True
     fail_on_status: bool = Field(default=True, description="Fail the step on a 4xx/5xx final status.")
+    as_file: bool = Field(default=False, description="Also give the body as a file (`file`: name, mime_type, "
+                          "size, base64), for an image, audio or file output.")
 
     @model_validator(mode="after")
     def _one_body(self) -> HttpRequestConfig:
@@ -97,7 +100,7 @@ class HttpRequestNode(Node[HttpRequestConfig]):
     description: ClassVar[str] = "Call an HTTP API (retries, size limit, private addresses refused)."
     Config: ClassVar[builtins.type[NodeConfig]] = HttpRequestConfig
     resolved_fields: ClassVar[tuple[str, ...]] = ("url", "query", "headers", "json", "form", "body")
-    result_fields: ClassVar[tuple[str, ...] | None] = ("status", "headers", "text", "json", "url")
+    result_fields: ClassVar[tuple[str, ...] | None] = ("status", "headers", "text", "json", "url", "file")
     expected_types: ClassVar[dict[str, tuple[str, ...]]] = {"url": ("string", "text")}
     secret_sinks: ClassVar[tuple[str, ...]] = ("url", "query", "headers", "json", "form", "body")
     secret_destination: ClassVar[str | None] = "url"
@@ -118,4 +121,6 @@ class HttpRequestNode(Node[HttpRequestConfig]):
         if config.fail_on_status and response.status >= 400:
             snippet = decoded["text"][:200]
             raise NodeFailure(f"{config.method} {config.url} answered HTTP {response.status}: {snippet}")
+        if config.as_file:
+            decoded["file"] = response_file(response, "download")
         return {"status": response.status, "headers": response.headers, "url": response.url, **decoded}
