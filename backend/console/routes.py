@@ -12,7 +12,18 @@ from starlette.staticfiles import StaticFiles
 
 from backend.api.deps import SessionDep, SettingsDep
 from backend.api.login import client_address, is_known_client, remember_client
-from backend.console import access, account, app_list, app_pages, editor, examples, prompt_try, runs, toolkits
+from backend.console import (
+    access,
+    account,
+    app_list,
+    app_pages,
+    editor,
+    examples,
+    prompt_try,
+    run_files,
+    runs,
+    toolkits,
+)
 from backend.console.auth import (
     ConsoleSession,
     CsrfChecked,
@@ -142,5 +153,5 @@ def logout(session: SessionDep, settings: SettingsDep, found: ConsoleSession) ->
     return response
 
 
-for _module in (app_list, app_pages, editor, examples, prompt_try, runs, account, toolkits, access):
+for _module in (app_list, app_pages, editor, examples, prompt_try, runs, run_files, account, toolkits, access):
     console_router.include_router(_module.router)

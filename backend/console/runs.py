@@ -20,6 +20,7 @@ from backend import crud
 from backend.api.deps import SessionDep, SettingsDep
 from backend.console.auth import ConsoleUser, CsrfHeaderChecked, OwnedConsoleApp, csrf_token
 from backend.console.render import ConsoleRoute, PageNotFound, render, script_json
+from backend.console.run_files import files_view
 from backend.core.db import session_scope
 from backend.core.events import get_event_bus
 from backend.core.settings import Settings
@@ -52,6 +53,8 @@ def run_view(run: Run, *, brief: bool = False) -> dict[str, Any]:
     """A run as the console's scripts read it; `brief` leaves out arguments, result and trace (for lists)."""
     data = runs.run_public(run).model_dump(mode="json", exclude={"inputs", "result", "trace"} if brief else None)
     data["terminal"] = RunStatus(run.status) in TERMINAL_STATUSES
+    if not brief:
+        data["files"] = files_view(run)
     return data
 
 

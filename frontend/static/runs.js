@@ -87,6 +87,13 @@ document.addEventListener("DOMContentLoaded", () => {
       const resultBox = $("run-result-box");
       resultBox.hidden = run.result === null || run.result === undefined;
       if (!resultBox.hidden) $("run-result").textContent = JSON.stringify(run.result, null, 2);
+      // Image, audio, file and resource outputs: images shown, every file offered for download.
+      const files = Array.isArray(run.files) ? run.files : [];
+      $("run-files-box").hidden = files.length === 0;
+      $("run-files").replaceChildren(...files.map((f) => h("li", {},
+        f.image ? h("img", { src: f.url, alt: `${f.output}: ${f.name}`, class: "run-image" }) : null,
+        h("a", { href: f.url, download: f.name, text: `Download ${f.name}` }),
+        h("span", { class: "hint", text: ` ${f.output} · ${f.mime_type} · ${f.size} bytes` }))));
       $("run-error-box").hidden = !run.error;
       $("run-error").textContent = run.error || "";
       const trace = Array.isArray(run.trace) ? run.trace : [];
