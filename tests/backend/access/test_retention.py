@@ -8,13 +8,15 @@ from pathlib import Path
 import httpx
 import pytest
 from mcp import Client
+from sqlalchemy import create_engine, text
 
-from support.access import new_user, publish, spec_yaml
+from support.access import database_url, new_user, publish, spec_yaml
 from support.stack import Stack, _base_env, free_port, start_production, stop_stack, wait_until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(300)]
 
 # Runs older than about two seconds go, checked twice a second.
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 RETENTION = {"TOOLPRESS_RUN_RETENTION_DAYS": str(2 / 86400), "TOOLPRESS_RETENTION_INTERVAL_SECONDS": "0.5"}
 
 
@@ -65,3 +67,34 @@ async def test_runs_past_the_retention_period_are_deleted(short_memory: Stack) -
 
         wait_until(purged, 60, "the clean-up of old runs", interval=0.5)
         assert api.get(f"/api/apps/{app_id}", headers=owner).status_code == 200  # only the runs went
+
+
+def _run_files(stack: Stack, run_id: str) -> int:
+    engine = create_engine(database_url(stack))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM runfile WHERE run_id = :r"), {"r": run_id}).scalar_one()
+    finally:
+        engine.dispose()
+
+
+async def test_a_deleted_run_takes_its_files_with_it(short_memory: Stack) -> None:
+    pixel = {"name": "pixel", "type": "image", "value": f"data:image/png;base64,{PNG}"}
+    with httpx.Client(base_url=short_memory.base_url, timeout=30) as api:
+        owner = new_user(api)
+        purged_app, purged_url = publish(api, owner, spec_yaml(outputs=[pixel]))
+        deleted_app, deleted_url = publish(api, owner, spec_yaml(outputs=[pixel]))
+        run_ids = []
+        for url in (purged_url, deleted_url):
+            async with Client(url, mode="2026-07-28") as client:
+                result = await client.call_tool("word_report", {"text": "a picture"})
+            run_ids.append(result.structured_content["pixel"]["resource_uri"].split("/")[3])
+        # the app goes at once (with its runs); the other app's run goes with the clean-up of old runs
+        assert api.delete(f"/api/apps/{deleted_app}", headers=owner).status_code == 204
+        assert _run_files(short_memory, run_ids[1]) == 0
+
+        def purged() -> bool:
+            return api.get("/api/runs", params={"app_id": purged_app}, headers=owner).json()["count"] == 0
+
+        wait_until(purged, 60, "the clean-up of old runs", interval=0.5)
+        assert _run_files(short_memory, run_ids[0]) == 0
