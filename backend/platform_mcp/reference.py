@@ -86,7 +86,29 @@ def step_reference() -> str:
             "```",
             "",
         ]
-    return "\n".join([*parts, PROMPTS_AND_RESOURCES])
+    return "\n".join([*parts, CONTENT_OUTPUTS, PROMPTS_AND_RESOURCES])
+
+
+CONTENT_OUTPUTS = """# Content outputs
+
+Outputs typed `image`, `audio`, `file` or `resource` carry bytes; a call returns them as MCP `image`,
+`audio` and embedded `resource` blocks (a `resource_link` past 256 KiB), and `structuredContent` describes
+them (`name`, `mime_type`, `size`, `resource_uri`). The value is a file value (a `file` input, an
+`http_request` step with `as_file: true` → `steps.<id>.file`, or a mapping `{mime_type, base64}` /
+`{mime_type, text}`), a `data:` URI, or plain text typed by the output's `mime_type`.
+
+```yaml
+outputs:
+  - {name: chart, type: image, value: "{{ steps.download.file }}"}
+  - {name: badge, type: image, mime_type: image/svg+xml, value: "{{ steps.draw.text }}"}
+  - {name: report, type: file, mime_type: text/csv, value: "{{ steps.table.text }}"}
+  - {name: notes, type: resource, uri: "notes://today", mime_type: text/markdown, value: "{{ steps.notes.text }}"}
+```
+
+`image`/`audio` need an image/* or audio/* MIME type, and known types must match their bytes (a PNG is a
+PNG); 5 MiB per output, 10 MiB per run.
+
+"""
 
 
 PROMPTS_AND_RESOURCES = """# Prompts and resources
@@ -152,8 +174,9 @@ Write the app spec as YAML, in this order:
    `steps.<id>.<field>`; API keys come from `secrets.<NAME>`, never literals, and only in the fields that
    send them out (http_request url/query/headers/json/form/body, llm base_url/api_key), with the URL's host
    written out; a secret anywhere else is refused.
-4. `outputs`: each with `name`, `type` (string, number, integer, boolean, array, object), a
-   `description` and a `value` template, usually `{{{{ steps.<id>.<field> }}}}`.
+4. `outputs`: each with `name`, `type` (string, number, integer, boolean, array, object, or image,
+   audio, file, resource for bytes; see "Content outputs" below), a `description` and a `value` template,
+   usually `{{{{ steps.<id>.<field> }}}}`.
 
 Optionally add `prompts`, `resources` and `resource_templates` (see "Prompts and resources" below).
 
