@@ -328,6 +328,9 @@ document.addEventListener("DOMContentLoaded", () => {
     }, h("strong", { text: t.type }), h("span", { id: `pal-${t.type}`, class: "hint", text: t.description }))));
   }
 
+  // outputs that carry bytes (workflows/content.py): image, audio, file and resource
+  const BYTE_OUTPUTS = ["image", "audio", "file", "resource"];
+
   function renderOutputs() {
     spec.outputs = spec.outputs || [];
     const list = spec.outputs;
@@ -338,9 +341,13 @@ document.addEventListener("DOMContentLoaded", () => {
           h("legend", { text: `Output ${i + 1}${out.name ? ": " + out.name : ""}` }),
           h("div", { class: "row" },
             field({ obj: out, key: "name", path: `${path}.name`, label: "Name", required: true }),
-            field({ obj: out, key: "type", path: `${path}.type`, label: "Type", kind: "select", options: cat.outputTypes, required: true })),
+            field({ obj: out, key: "type", path: `${path}.type`, label: "Type", kind: "select", options: cat.outputTypes, required: true, rerender: renderOutputs })),
           field({ obj: out, key: "description", path: `${path}.description`, label: "Description", kind: "textarea" }),
           field({ obj: out, key: "value", path: `${path}.value`, label: "Value", kind: "textarea", help: "A template, e.g. {{ steps.step_id.text }}." }),
+          BYTE_OUTPUTS.includes(out.type) ? h("div", { class: "row" },
+            field({ obj: out, key: "mime_type", path: `${path}.mime_type`, label: "MIME type", placeholder: out.type === "audio" ? "audio/wav" : "image/png",
+              help: "For a value that does not say its type (text such as an SVG); a file or data: URI says its own." }),
+            out.type === "resource" ? field({ obj: out, key: "uri", path: `${path}.uri`, label: "URI", placeholder: "notes://today", required: true }) : null) : null,
           moveButtons(list, i, `output ${out.name || i + 1}`, renderOutputs)));
     }));
   }

@@ -6,7 +6,7 @@ import base64
 from typing import TYPE_CHECKING
 
 from playwright.sync_api import Browser, Page, expect
-from support.console import call, create_app, in_thread, log_in
+from support.console import api, call, create_app, in_thread, log_in
 
 if TYPE_CHECKING:
     from conftest import Account, Server
@@ -67,3 +67,24 @@ def test_a_test_run_and_the_run_page_show_images_and_offer_files_for_download(
         assert page.request.get(f"/runs/{run_id}/files/nothing").status == 404
     finally:
         stranger.close()
+
+
+def test_the_editor_asks_a_byte_output_for_its_mime_type_and_a_resource_for_its_uri(
+    page: Page, console_server: Server, owner: Account
+) -> None:
+    app = create_app(console_server, owner, {**STUDIO, "name": "Pixel editor"})
+    log_in(page, owner, f"/apps/{app['id']}/edit")
+    table = page.locator("#outputs > li").nth(1)
+    expect(table.get_by_label("MIME type")).to_have_value("text/csv")
+    expect(table.get_by_label("URI")).to_have_count(0)
+    table.get_by_role("combobox").select_option("resource")
+    table.get_by_label("URI").fill("tables://visits")
+    table = page.locator("#outputs > li").nth(1)
+    table.get_by_role("combobox").select_option("string")
+    expect(table.get_by_label("MIME type")).to_have_count(0)
+    table.get_by_role("combobox").select_option("resource")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status").filter(has_text="Draft saved.")).to_be_visible()
+    with api(console_server, owner) as client:
+        saved = client.get(f"/api/apps/{app['id']}").json()["spec"]["outputs"][1]
+    assert (saved["type"], saved["uri"], saved["mime_type"]) == ("resource", "tables://visits", "text/csv")
