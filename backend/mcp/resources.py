@@ -20,7 +20,7 @@ import workflows
 from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.mcp.handlers import target_of
-from backend.mcp.run_files import read_run_file_resource
+from backend.mcp.run_files import read_run_file_resource, template_file_contents
 from backend.mcp.runs import run_for_request
 from backend.mcp.sessions import SESSION_STATE_KEY
 from backend.services import subscriptions
@@ -88,6 +88,9 @@ def build_resource_handlers(settings: Settings) -> dict[str, Any]:
         outputs = await run_for_request(settings, ctx, target, template.tool, inputs, resource_purpose(uri), what)
         name = template.template.output or template.spec.outputs[0].name
         value = outputs.get(name)
+        as_file = await template_file_contents(settings, value, uri)  # an image, audio, file or resource output
+        if as_file is not None:
+            return as_file
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         mime = template.template.mime_type or ("text/plain" if isinstance(value, str) else "application/json")
         return types.ReadResourceResult(contents=[types.TextResourceContents(uri=uri, mime_type=mime, text=text)])

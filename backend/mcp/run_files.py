@@ -25,7 +25,7 @@ from backend.services.run_files import StoredFile, parse_run_file_uri, read_run_
 from backend.services.tokens import Bearer
 from backend.services.toolkits import ToolkitTarget
 
-__all__ = ["read_run_file_resource"]
+__all__ = ["read_run_file_resource", "template_file_contents"]
 
 
 def _same_way_in(run: Run, target: EndpointTarget | ToolkitTarget, bearer: Bearer | None) -> bool:
@@ -41,6 +41,11 @@ def _same_way_in(run: Run, target: EndpointTarget | ToolkitTarget, bearer: Beare
     if bearer.id is not None:
         return run.token_id == bearer.id
     return run.access == bearer.access
+
+
+def _load_own(settings: Settings, run_id: str, output: str) -> StoredFile | None:
+    with session_scope(settings.sqlalchemy_url) as session:
+        return read_run_file(session, run_id, output)
 
 
 def _load(settings: Settings, run_id: str, output: str, target: EndpointTarget | ToolkitTarget,
@@ -59,6 +64,15 @@ async def read_run_file_resource(settings: Settings, ctx: ServerRequestContext[A
     if found is None:
         return None
     stored = await anyio.to_thread.run_sync(_load, settings, *found, target, bearer_of(ctx))
+    if stored is None:
+        return None
+    return types.ReadResourceResult(contents=[file_contents(stored, uri)])
+
+
+async def template_file_contents(settings: Settings, value: Any, uri: str) -> types.ReadResourceResult | None:
+    """The contents of a templated resource read whose output is a run file (the run this request just made)."""
+    found = parse_run_file_uri(value.get("resource_uri", "")) if isinstance(value, dict) else None
+    stored = await anyio.to_thread.run_sync(_load_own, settings, *found) if found is not None else None
     if stored is None:
         return None
     return types.ReadResourceResult(contents=[file_contents(stored, uri)])

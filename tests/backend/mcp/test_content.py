@@ -137,3 +137,18 @@ async def test_a_task_result_carries_the_same_content_blocks(balanced) -> None:
     assert [block.type for block in result.content] == ["text", "image", "image", "audio", "resource_link", "resource"]
     assert result.structured_content["photo"]["size"] == len(PNG)
 
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_resource_template_whose_output_is_an_image_reads_as_a_blob(balanced, mode: str) -> None:
+    _, via, _ = balanced
+    spec = {
+        "name": f"Charts {uuid.uuid4().hex[:8]}", "tool_name": "chart",
+        "inputs": [{"name": "city", "type": "string", "required": True}],
+        "outputs": [{"name": "pixel", "type": "image", "value": "data:image/png;base64," + base64.b64encode(PNG).decode()}],
+        "resource_templates": [{"uri_template": "charts://{city}", "name": "chart", "output": "pixel"}],
+    }
+    _, _, url = _publish(via, yaml.safe_dump(spec))
+    async with Client(url, mode=mode) as client:
+        contents = (await client.read_resource("charts://oslo")).contents[0]
+    assert (str(contents.uri), contents.mime_type, base64.b64decode(contents.blob)) == ("charts://oslo", "image/png", PNG)
