@@ -9,12 +9,12 @@ SVG with a script, HTML) never runs in the console's origin, even when opened di
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Response
 
 from backend import crud
 from backend.api.deps import SessionDep
+from backend.api.routes.run_files import download_response
 from backend.console.auth import ConsoleUser
 from backend.console.render import ConsoleRoute, PageNotFound
 from backend.models import Run
@@ -26,11 +26,6 @@ router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 
 # image types a browser shows in an <img> without running anything (an SVG in <img> runs no script either)
 _SHOWN = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml", "image/avif", "image/bmp")
-_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "private, no-store",
-}
 
 
 def files_view(run: Run) -> list[dict[str, Any]]:
@@ -50,8 +45,6 @@ def download(run_id: str, output: str, session: SessionDep, user: ConsoleUser) -
     """One file of one of the user's runs, as an attachment."""
     run = crud.get_run(session=session, run_id=run_id[:64], owner_id=user.id)
     stored = read_run_file(session, run.id, output[:200]) if run is not None else None
-    if stored is None or stored.data is None:
+    if stored is None:
         raise PageNotFound()
-    disposition = f"attachment; filename*=UTF-8''{quote(stored.name, safe='')}"
-    return Response(stored.data, media_type=stored.mime_type,
-                    headers={**_HEADERS, "Content-Disposition": disposition})
+    return download_response(stored)
