@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from workflows.errors import NodeFailure, SpecIssue
-from workflows.files import MAX_FILE_BYTES
+from workflows.files import MAX_FILE_BYTES, decode_data_uri
 
 if TYPE_CHECKING:
     from workflows.spec import AppSpec
@@ -47,8 +47,6 @@ MAX_CONTENT_TOTAL_BYTES = 2 * MAX_FILE_BYTES  # all content outputs of one run t
 _MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 _GENERIC = ("", "application/octet-stream", "binary/octet-stream")
 _TEXTUAL = ("application/json", "application/xml", "application/yaml", "application/javascript", "image/svg+xml")
-_DATA_URI = re.compile(r"^data:(?P<mime>[^,;]*)(?P<params>(;[^,;]*)*?)(?P<b64>;base64)?,(?P<data>.*)$",
-                       re.DOTALL | re.IGNORECASE)
 _SIGNATURES: dict[str, tuple[str, Any]] = {
     "image/png": ("PNG", lambda b: b.startswith(b"\x89PNG\r\n\x1a\n")),
     "image/jpeg": ("JPEG", lambda b: b.startswith(b"\xff\xd8\xff")),
@@ -77,19 +75,6 @@ def _is_textual(mime: str) -> bool:
     return mime.startswith("text/") or mime in _TEXTUAL or mime.endswith(("+json", "+xml"))
 
 
-def _from_data_uri(text: str) -> tuple[str, bytes]:
-    match = _DATA_URI.match(text)
-    if match is None:
-        raise NodeFailure("not a valid data: URI (expected data:<mime type>;base64,<data>)")
-    if len(match["data"]) > (MAX_CONTENT_BYTES * 4) // 3 + 4:
-        raise NodeFailure(f"the content is larger than the limit of {MAX_CONTENT_BYTES} bytes")
-    if not match["b64"]:
-        from urllib.parse import unquote_to_bytes  # noqa: PLC0415 - rare: percent-encoded data URIs
-
-        return match["mime"].strip().lower(), unquote_to_bytes(match["data"])
-    return match["mime"].strip().lower(), _decode(match["data"])
-
-
 def _decode(data: str) -> bytes:
     try:
         return base64.b64decode("".join(data.split()), validate=True)
@@ -111,8 +96,8 @@ def _raw(value: Any) -> tuple[str, str | None, bytes, str | None]:
                           f"with keys {', '.join(sorted(map(str, value)))[:120]}")
     if isinstance(value, str):
         if value[:5].lower() == "data:":
-            mime, data = _from_data_uri(value)
-            return mime, None, data, None
+            mime, name, data = decode_data_uri(value)
+            return mime, name, data, None
         return "", None, value.encode(), None
     raise NodeFailure(f"expected a file, a data: URI or text, got {type(value).__name__}")
 
@@ -121,6 +106,9 @@ def _pick_mime(output_type: str, found: str, declared: str | None) -> str:
     """The MIME type of the content: what the value says, the declared one where the value says nothing."""
     declared = (declared or "").strip().lower()
     if found in _GENERIC:
+        if not declared and not found and output_type in ("image", "audio"):
+            raise NodeFailure(f"the value does not say its MIME type; declare the output's mime_type "
+                              f"(such as {'image/svg+xml' if output_type == 'image' else 'audio/wav'})")
         mime = declared or found or ("text/plain" if output_type == "resource" else "application/octet-stream")
     elif declared and declared != found:
         raise NodeFailure(f"the value is {found} but the output declares {declared}")

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 from workflows.errors import NodeFailure
 from workflows.http import HttpResponse, is_allowed, send
 
-__all__ = ["FILE_DESCRIPTION", "MAX_FILE_BYTES", "check_file_argument", "file_value", "resolve_file", "response_file"]
+__all__ = ["FILE_DESCRIPTION", "MAX_FILE_BYTES", "check_file_argument", "decode_data_uri", "file_value", "resolve_file", "response_file"]
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 FILE_DESCRIPTION = ("A file, given as an https URL to fetch or as a data: URI with base64 content "
@@ -37,7 +37,8 @@ def _mime(params: str) -> tuple[str, str | None]:
     return mime, name
 
 
-def _decode_data_uri(text: str) -> tuple[str, str | None, bytes]:
+def decode_data_uri(text: str) -> tuple[str, str | None, bytes]:
+    """(MIME type, name or None, bytes) of an RFC 2397 data: URI; NodeFailure when malformed or too large."""
     match = _DATA_URI.match(text)
     if match is None:
         raise NodeFailure("not a valid data: URI (expected data:<mime type>;base64,<data>)")
@@ -64,7 +65,7 @@ def check_file_argument(value: Any) -> str | None:
     scheme = value.split(":", 1)[0].lower() if ":" in value else ""
     if scheme == "data":
         try:
-            _decode_data_uri(value)
+            decode_data_uri(value)
         except NodeFailure as exc:
             return exc.reason
         return None
@@ -90,7 +91,7 @@ def resolve_file(field: str, value: str, *, allow: Sequence[str],
     if reason is not None:
         raise NodeFailure(reason)
     if value[:5].lower() == "data:":
-        mime, name, data = _decode_data_uri(value)
+        mime, name, data = decode_data_uri(value)
         return file_value(name or field, mime, data)
     import httpx  # noqa: PLC0415 - only URL arguments need it
 

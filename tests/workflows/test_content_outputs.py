@@ -83,8 +83,9 @@ def test_a_text_resource_keeps_its_text_and_uri_and_a_binary_one_its_base64() ->
     ({"type": "audio", "value": _data_uri(PNG, "audio/wav")}, "the data is not WAV (the MIME type says audio/wav)"),
     ({"type": "image", "mime_type": "image/jpeg", "value": _data_uri(PNG, "image/png")},
      "the value is image/png but the output declares image/jpeg"),
-    ({"type": "image", "value": "<svg/>"}, "an image output needs an image/* MIME type, not application/octet-stream"),
-    ({"type": "file", "value": "data:text/plain;base64,@@@"}, "marked base64 but is not valid base64"),
+    ({"type": "image", "value": "<svg/>"}, "the value does not say its MIME type; declare the output's mime_type"),
+    ({"type": "file", "value": "data:text/plain;base64,@@@"}, "marked base64 but its content is not valid base64"),
+    ({"type": "file", "value": '{{ {"mime_type": "text/plain", "base64": "@@"} }}'}, "marked base64 but is not valid"),
     ({"type": "resource", "value": "no uri"}, "a resource output needs a URI with a scheme"),
     ({"type": "file", "value": "{{ 3 }}"}, "expected a file, a data: URI or text, got int"),
 ])
