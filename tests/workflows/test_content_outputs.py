@@ -127,3 +127,13 @@ def test_the_output_schema_describes_content_outputs_not_their_bytes() -> None:
     pic, doc = schema["properties"]["pic"], schema["properties"]["doc"]
     assert pic["type"] == "object" and set(pic["properties"]) == {"name", "mime_type", "size", "resource_uri"}
     assert "base64" not in pic["properties"] and "uri" in doc["properties"]
+
+
+def test_a_download_larger_than_an_output_may_be_fails_the_run_naming_the_output(server: Any) -> None:
+    big = b"\x89PNG\r\n\x1a\n" + b"\0" * MAX_CONTENT_BYTES
+    server.route("/big.png", lambda request: (200, {"Content-Type": "image/png"}, big))
+    spec = _spec([{"name": "chart", "type": "image", "value": "{{ steps.get.file }}"}],
+                 steps=[{"id": "get", "type": "http_request", "url": f"{server.url}/big.png", "as_file": True,
+                         "max_bytes": 2 * MAX_CONTENT_BYTES}])
+    with pytest.raises(NodeError, match=f"output 'chart' \\(image\\): the content is {len(big)} bytes, over the limit"):
+        _outputs(spec, http_allow=server.allow)
