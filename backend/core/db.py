@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -15,6 +16,8 @@ from sqlmodel import Session, create_engine
 # (with DATABASE_UNAVAILABLE) instead of hanging while the database is down or restarting.
 CONNECT_TIMEOUT_SECONDS = 5
 POOL_TIMEOUT_SECONDS = 10
+# Pooled connections are replaced after this long, so none outlives a server-side idle limit or a failover.
+POOL_RECYCLE_SECONDS = 1800
 
 DATABASE_UNAVAILABLE = "the database is unavailable; nothing was changed, try again shortly"
 
@@ -30,9 +33,12 @@ _ENGINES: dict[str, Engine] = {}  # what get_engine made, for the at-fork clean-
 def get_engine(url: str) -> Engine:
     """One engine per URL per process; SQLite gets WAL and a busy timeout for the worker threads.
 
-    PostgreSQL connections are checked with a ping when taken from the pool (`pool_pre_ping`): after
-    a database restart the first ping fails, SQLAlchemy discards every pooled connection made before
-    it and opens fresh ones, so requests succeed as soon as the database is back, with no restart.
+    PostgreSQL connections are checked when taken from the pool without a round trip (`_drop_if_closed`):
+    after a database restart every pooled connection's socket has been closed by the server (or the
+    network), the check sees it and the pool opens a fresh connection instead, so requests succeed as
+    soon as the database is back, with no restart. A connection that dies silently while in use (no
+    close ever reaches us) fails its statement with DATABASE_UNAVAILABLE, and SQLAlchemy then drops
+    every connection of the pool made before it; `pool_recycle` bounds how long one is kept.
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -53,13 +59,33 @@ def get_engine(url: str) -> Engine:
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if url.startswith("postgresql") else {}
     engine = _ENGINES[url] = create_engine(
         url,
-        pool_pre_ping=True,
+        pool_recycle=POOL_RECYCLE_SECONDS,
         pool_size=10,
         max_overflow=20,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args=connect_args,
     )
+    event.listen(engine, "checkout", _drop_if_closed)
     return engine
+
+
+def _drop_if_closed(dbapi_conn, _record, _proxy) -> None:  # type: ignore[no-untyped-def]
+    """Refuse a pooled connection whose socket has something to read: the server closed it (a restart,
+    ``pg_terminate_backend``, a cut network) or sent a message while it idled. The pool then opens a fresh
+    one (`DisconnectionError` on checkout), so no request ever starts on a dead connection.
+
+    This replaces `pool_pre_ping`, which asked the server on every checkout: a round trip each time, for
+    something the socket already tells. An idle connection in the pool has nothing to read unless its
+    server spoke, and polling the socket costs no round trip.
+    """
+    if dbapi_conn.closed:
+        raise exc.DisconnectionError("the pooled connection was closed")
+    try:
+        readable, _, _ = select.select([dbapi_conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        raise exc.DisconnectionError("the pooled connection's socket is gone") from None
+    if readable:
+        raise exc.DisconnectionError("the server closed the pooled connection (or spoke while it idled)")
 
 
 def _forget_inherited_connections() -> None:
