@@ -3,8 +3,10 @@
 Usage: .venv/bin/python bench/run.py [--quick] [--smoke] [--out docs/benchmarks.md] [--skip-gradio]
 
 Systems (same echo tool, same client: the `mcp` SDK `Client` over Streamable HTTP on loopback):
-  bare    the `mcp` SDK low-level Server + StreamableHTTPSessionManager under uvicorn (the floor)
-  gradio  Gradio `mcp_server=True` in its own virtualenv (bench/.venv-gradio, created on first use)
+  bare    the `mcp` SDK low-level Server + StreamableHTTPSessionManager under uvicorn (the floor), stateless
+  bare_stateful  the same with a session per client (reference: the cost of stateless mode itself)
+  gradio  Gradio `mcp_server=True` in its own virtualenv (bench/.venv-gradio, created on first use), queued
+  gradio_noqueue  the same with `queue=False` (the function runs in the request handler)
   embedded  `toolpress serve`, defaults (SQLite, in-memory broker, worker threads in the API process)
   redis   `toolpress serve` + 2 `toolpress worker --concurrency 2`, Redis broker, PostgreSQL, production env
 
@@ -48,7 +50,9 @@ from systems import (
     REPO,
     SLOW_APP,
     Bare,
+    BareStateful,
     Gradio,
+    GradioNoQueue,
     System,
     Toolpress,
 )
@@ -79,7 +83,7 @@ def _run_all(kinds, systems, results, cfg, tmpdir) -> None:  # type: ignore[no-u
             sut.start()
             systems[key] = sut
             results["systems"][key] = {"name": sut.name, "c1": [], **{f"c{c}": [] for c in cfg["conc"]}}
-            if key == "gradio":
+            if key.startswith("gradio"):
                 results["systems"][key]["version"] = getattr(sut, "version", "")
         except Exception as exc:
             log(f"{sut.name} failed to start: {exc!r}")
@@ -187,8 +191,11 @@ def main() -> int:
                                            "platform": platform.platform(), "load_before": os.getloadavg()},
                                "systems": {}, "progress": {}, "memory": {}, "scale": {}, "ref": {}}
     kinds: list[tuple[str, Any]] = [("bare", lambda w: Bare(w))]
+    if not args.smoke:
+        kinds.append(("bare_stateful", lambda w: BareStateful(w)))
     if not args.smoke and not args.skip_gradio and not args.compare:
         kinds.append(("gradio", lambda w: Gradio(w)))
+        kinds.append(("gradio_noqueue", lambda w: GradioNoQueue(w)))
     kinds.append(("embedded", lambda w: Toolpress(w, production=False)))
     if not args.smoke and not args.skip_redis:
         kinds.append(("redis", lambda w: Toolpress(w, production=True)))

@@ -163,14 +163,22 @@ class System:
 
 
 class Bare(System):
+    """The bare SDK server, stateless like Toolpress (or with sessions: `BareStateful`)."""
+
     name = "bare SDK"
+    flags: tuple[str, ...] = ()
 
     def start(self) -> None:
         port = free_port()
-        proc = self.spawn("bare", [sys.executable, str(BENCH / "servers" / "bare_sdk.py"), str(port)])
+        proc = self.spawn("bare", [sys.executable, str(BENCH / "servers" / "bare_sdk.py"), str(port), *self.flags])
         self.api_pid = proc.pid
         wait_until(lambda: port_open(port), 60, "bare SDK server")
         self.url = f"http://127.0.0.1:{port}/mcp/"
+
+
+class BareStateful(Bare):
+    name = "bare SDK stateful"
+    flags = ("--stateful",)
 
 
 def ensure_gradio_venv() -> Path:
@@ -183,18 +191,27 @@ def ensure_gradio_venv() -> Path:
 
 
 class Gradio(System):
+    """Gradio's MCP server in its default queued mode (or without the queue: `GradioNoQueue`)."""
+
     name = "Gradio"
+    flags: tuple[str, ...] = ()
 
     def start(self) -> None:
         python = ensure_gradio_venv()
         port = free_port()
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-        proc = self.spawn("gradio", [str(python), str(BENCH / "servers" / "gradio_echo.py"), str(port)], env=env)
+        proc = self.spawn("gradio", [str(python), str(BENCH / "servers" / "gradio_echo.py"), str(port), *self.flags],
+                          env=env)
         self.api_pid = proc.pid
         wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/"), 120, "Gradio")
         self.url = f"http://127.0.0.1:{port}/gradio_api/mcp/"
         self.version = subprocess.run([str(python), "-c", "import gradio;print(gradio.__version__)"],
                                       capture_output=True, text=True).stdout.strip()
+
+
+class GradioNoQueue(Gradio):
+    name = "Gradio queue=False"
+    flags = ("--no-queue",)
 
 
 class Toolpress(System):

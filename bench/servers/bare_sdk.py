@@ -1,6 +1,8 @@
 """The floor: the `mcp` SDK's low-level Server + StreamableHTTPSessionManager under uvicorn, echo in-process.
 
-Run: python bench/servers/bare_sdk.py PORT. Same transport settings as Toolpress (stateless, SSE responses).
+Run: python bench/servers/bare_sdk.py PORT [--stateful]. By default the same transport settings as Toolpress
+(stateless, SSE responses); `--stateful` keeps a session per client (the SDK's default), for reference: what the
+stateless manager builds per request that a session would build once.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ async def on_call_tool(ctx, params):  # type: ignore[no-untyped-def]
 
 
 server = Server("bare-echo", version="0.1.0", on_list_tools=on_list_tools, on_call_tool=on_call_tool)
-manager = StreamableHTTPSessionManager(app=server, stateless=True, json_response=False)
+manager = StreamableHTTPSessionManager(app=server, stateless="--stateful" not in sys.argv, json_response=False)
 
 
 @contextlib.asynccontextmanager
