@@ -14,6 +14,7 @@ from mcp.client.sse import sse_client
 from support.apps import published_app, slow_spec
 from support.proxy import through
 from support.stack import FIXTURES, stop_process
+from support.streams import open_session, sse_events
 from support.tasks_client import TaskHandle, Tasks, get_task, wait_for_task
 
 pytestmark = pytest.mark.anyio
@@ -226,3 +227,46 @@ async def test_a_2026_client_gets_step_logs_only_at_the_level_its_call_asks_for(
         assert result.structured_content == {"said": "found Grace"}
         assert [entry[0] for entry in logs] == expected
         assert all("Grace" in data for _, _, data in logs)
+
+
+async def test_a_dropped_call_resumes_through_the_other_process_with_the_rest_of_its_progress_and_result(balanced) -> None:
+    stack, via, _ = balanced
+    first, second = list(stack.api)
+    steps = 20
+    async with httpx.AsyncClient(base_url=via, timeout=30) as api:
+        app_id, url, headers = await published_app(api, slow_spec(steps=steps))
+    path = "/mcp/" + url.split("/mcp/", 1)[1]
+    call = {"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+            "params": {"name": "slow", "arguments": {}, "_meta": {"progressToken": "p"}}}
+    seen: list[tuple[str | None, float]] = []
+    resumed: list[tuple[str | None, float]] = []
+    result: dict = {}
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30, read=120)) as client:
+        session = await open_session(client, first + path)
+        async with client.stream("POST", first + path, headers=session, json=call) as stream:
+            with anyio.fail_after(60):
+                async for event_id, retry, message in sse_events(stream):
+                    if message is None:  # the priming event: an id to resume from and a reconnection hint
+                        assert event_id and retry
+                        continue
+                    seen.append((event_id, message["params"]["progress"]))
+                    if len(seen) == 2:
+                        break  # the connection drops here, mid-call
+
+        resume = {**session, "accept": "text/event-stream", "last-event-id": str(seen[-1][0])}
+        async with client.stream("GET", second + path, headers=resume) as stream:
+            assert stream.status_code == 200
+            with anyio.fail_after(120):
+                async for event_id, _, message in sse_events(stream):
+                    if message is not None and message.get("id") == 5:
+                        result = message
+                        break
+                    if message is not None:
+                        resumed.append((event_id, message["params"]["progress"]))
+    progress = [p for _, p in seen + resumed]
+    assert resumed and progress == sorted(set(progress)) and progress[-1] == steps, progress  # nothing repeated
+    assert len({event_id for event_id, _ in seen + resumed}) == len(progress)
+    assert result["result"]["structuredContent"] == {"last": str(steps - 1)}
+    async with httpx.AsyncClient(base_url=via, timeout=30) as api:
+        run = (await api.get("/api/runs", params={"app_id": app_id}, headers=headers)).json()["data"][0]
+    assert run["status"] == "succeeded"  # the dropped connection did not cancel a call that can be resumed
