@@ -87,6 +87,10 @@ class Settings(BaseSettings):
         "Last-Event-ID (set it below a proxy's connection time limit); 0: streams stay open until the call ends.",
     )
     stream_retry_ms: int = Field(default=1000, gt=0, description="Reconnection delay suggested to clients of resumable streams.")
+    stream_abandon_seconds: float = Field(
+        default=10.0, gt=0, description="A resumable call stream nobody has read for this long counts as dropped "
+        "(the call is then cancelled if cancel_on_disconnect is on).",
+    )
     stream_grace_seconds: float = Field(
         default=300.0, gt=0, description="How long a call's stream can still be resumed after the call has ended.",
     )

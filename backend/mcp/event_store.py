@@ -61,6 +61,14 @@ class CallEventStore(Protocol):
         """The owner of a live stream, or None when there is no such stream (never opened, or expired)."""
         ...
 
+    async def mark_reader(self, token: str, seconds: float) -> None:
+        """Note that a client reads the stream (a resumption is open) for the next `seconds`."""
+        ...
+
+    async def has_reader(self, token: str) -> bool:
+        """Whether a resumption has been reading the stream lately (see `mark_reader`)."""
+        ...
+
     def follow(self, token: str, after: str, wait: float) -> AsyncIterator[StoredEvent | None]:
         """The events after position `after`, then new ones as they come, until the stream's end.
 
@@ -112,6 +120,12 @@ class RedisCallEventStore:
         found = await self._redis.get(self._key(token) + ":owner")
         return found.decode() if found is not None else None
 
+    async def mark_reader(self, token: str, seconds: float) -> None:
+        await self._redis.set(self._key(token) + ":reader", 1, px=int(seconds * 1000))
+
+    async def has_reader(self, token: str) -> bool:
+        return bool(await self._redis.exists(self._key(token) + ":reader"))
+
     async def follow(self, token: str, after: str, wait: float) -> AsyncIterator[StoredEvent | None]:
         key = self._key(token)
         while True:
@@ -136,6 +150,7 @@ class _MemoryStream:
     events: list[tuple[int, str | None]] = field(default_factory=list)
     ended: bool = False
     changed: anyio.Event = field(default_factory=anyio.Event)
+    read_until: float = 0.0
 
     def touch(self, ttl: float) -> None:
         self.expires = time.monotonic() + ttl
@@ -183,6 +198,15 @@ class MemoryCallEventStore:
     async def owner(self, token: str) -> str | None:
         stream = self._live(token)
         return stream.owner if stream is not None else None
+
+    async def mark_reader(self, token: str, seconds: float) -> None:
+        stream = self._live(token)
+        if stream is not None:
+            stream.read_until = time.monotonic() + seconds
+
+    async def has_reader(self, token: str) -> bool:
+        stream = self._live(token)
+        return stream is not None and stream.read_until > time.monotonic()
 
     async def follow(self, token: str, after: str, wait: float) -> AsyncIterator[StoredEvent | None]:
         seen = int(after.split("-", 1)[0])

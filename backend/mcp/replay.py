@@ -74,6 +74,7 @@ class Replay:
     async def _stream(self, parsed: tuple[str, str], receive: Receive, send: Send) -> None:
         token, after = parsed
         client = ClientLink(send)
+        store = call_event_store(self._settings)
         await client.send(SSE_START)
         await client.body(b": resumed\n\n")
         async with anyio.create_task_group() as tg:
@@ -87,10 +88,18 @@ class Replay:
                 await anyio.sleep(self._settings.stream_poll_seconds)
                 tg.cancel_scope.cancel()
 
+            async def mark_reading() -> None:  # the call's own process sees that its client came back
+                window = self._settings.stream_abandon_seconds
+                while True:
+                    with contextlib.suppress(Exception):
+                        await store.mark_reader(token, window)
+                    await anyio.sleep(window / 3)
+
             tg.start_soon(until_disconnect)
+            tg.start_soon(mark_reading)
             if self._settings.stream_poll_seconds > 0:
                 tg.start_soon(until_poll_time)
-            events = call_event_store(self._settings).follow(token, after, KEEPALIVE_SECONDS)
+            events = store.follow(token, after, KEEPALIVE_SECONDS)
             async with contextlib.aclosing(events):
                 async for event in events:
                     if event is None:

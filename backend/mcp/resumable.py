@@ -12,8 +12,10 @@ puts this layer between the HTTP connection and the SDK:
   and its events keep being stored. The client reconnects with `GET` and `Last-Event-ID` through any API
   process (backend.mcp.replay) and gets what it missed, then the rest live.
 
-A client that wants the call stopped sends `notifications/cancelled` (backend.mcp.cancellation); a call whose
-client never comes back runs to its end, bounded by the run timeout.
+A client that wants the call stopped sends `notifications/cancelled` (backend.mcp.cancellation). A call whose
+stream nobody has read for `stream_abandon_seconds` (no resumption, in any process) counts as dropped: with
+`cancel_on_disconnect` it is cancelled as a dropped call always was. Only handshake sessions get this: in the
+2026-07-28 generation closing the POST is how a client cancels, so its streams stay tied to their connection.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import time
 from typing import Any
 
 import anyio
@@ -83,7 +86,11 @@ class ClientLink:
     def __init__(self, send: Send) -> None:
         self._send = send
         self._lock = anyio.Lock()
-        self.open = True
+        self.closed = anyio.Event()  # set once nothing more reaches the client: it left, or the response ended
+
+    @property
+    def open(self) -> bool:
+        return not self.closed.is_set()
 
     async def send(self, message: Message) -> None:
         async with self._lock:
@@ -92,10 +99,10 @@ class ClientLink:
             try:
                 await self._send(message)
             except OSError:  # the client went away while we wrote
-                self.open = False
+                self.closed.set()
                 return
             if message["type"] == "http.response.body" and not message.get("more_body", False):
-                self.open = False
+                self.closed.set()
 
     async def body(self, chunk: bytes) -> None:
         await self.send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -112,7 +119,7 @@ class ResumableCall:
         self._settings = settings
         self._store = call_event_store(settings)
         self._owner = owner
-        self._client = ClientLink(send)
+        self.client = ClientLink(send)
         self._token: str | None = None  # set once the SDK answers with an SSE stream
         self._buffer = b""
         self.streaming = anyio.Event()
@@ -122,7 +129,7 @@ class ResumableCall:
         if message["type"] == "http.response.start":
             await self._start(message)
         elif self._token is None:
-            await self._client.send(message)  # not a stream (202, an error): passed on as it is
+            await self.client.send(message)  # not a stream (202, an error): passed on as it is
         else:
             await self._body(message.get("body", b""), message.get("more_body", False))
 
@@ -135,13 +142,13 @@ class ResumableCall:
             except Exception as exc:  # the store is away: the stream goes out live, without ids
                 logger.warning("call stream events cannot be stored (%s); this stream is not resumable", type(exc).__name__)
                 self._token = None
-                await self._client.send(message)
+                await self.client.send(message)
                 return
-            await self._client.send(message)
-            await self._client.body(sse_frame(priming, "", self._settings.stream_retry_ms))
+            await self.client.send(message)
+            await self.client.body(sse_frame(priming, "", self._settings.stream_retry_ms))
             self.streaming.set()
             return
-        await self._client.send(message)
+        await self.client.send(message)
 
     async def _stored(self, data: str) -> str | None:
         """Append an event to the stream; its id, or None when the store failed (it goes out without one)."""
@@ -159,50 +166,84 @@ class ResumableCall:
         for block in blocks:
             data = _parse_block(block)
             if data is None:
-                await self._client.body(block + b"\n\n")  # a keep-alive comment: not stored
+                await self.client.body(block + b"\n\n")  # a keep-alive comment: not stored
                 continue
-            await self._client.body(sse_frame(await self._stored(data), data))
+            await self.client.body(sse_frame(await self._stored(data), data))
         if not more:
             with contextlib.suppress(Exception):  # not finished: the stream expires with its ttl instead
                 await self._store.finish(self._token, self._settings.stream_grace_seconds)
-            await self._client.end()
+            await self.client.end()
+
+    async def give_up_when_abandoned(self, connection: DetachedReceive) -> None:
+        """Once the client has left, wait for it to resume; nobody reading for `stream_abandon_seconds` releases
+        the SDK's request as if the client had dropped (the call is then cancelled: `cancel_on_disconnect`)."""
+        await self.streaming.wait()
+        await self.client.closed.wait()
+        window = self._settings.stream_abandon_seconds
+        read_at = time.monotonic()
+        while time.monotonic() - read_at < window:
+            await anyio.sleep(min(1.0, window / 4))
+            try:
+                read = self._token is not None and await self._store.has_reader(self._token)
+            except Exception:  # the store is away: that is no sign the client gave up
+                read = True
+            if read:
+                read_at = time.monotonic()
+        logger.info("nobody resumed a call's stream for %.0f s; the call counts as dropped", window)
+        connection.released.set()
 
     async def close_for_polling(self) -> None:
         """After `stream_poll_seconds` of streaming, close the client's stream; the call goes on."""
         await self.streaming.wait()
         await anyio.sleep(self._settings.stream_poll_seconds)
-        if self._client.open:
+        if self.client.open:
             logger.debug("closing a call's stream for polling; the client resumes it with Last-Event-ID")
-            await self._client.end()
+            await self.client.end()
 
 
-def detached(receive: Receive, over: anyio.Event) -> Receive:
-    """A `receive` that hands over the request body, then never reports the client leaving until `over` is set."""
-    body_done = False
+class DetachedReceive:
+    """The request's `receive`, split: the SDK gets the body and then no news of the client until `released`;
+    `watch_client` notes when the client leaves (it dropped, or the server closed the stream for polling)."""
 
-    async def wrapped() -> Message:
-        nonlocal body_done
-        if not body_done:
-            message = await receive()
+    def __init__(self, receive: Receive, client_left: anyio.Event) -> None:
+        self._receive = receive
+        self.body_read = anyio.Event()
+        self.client_left = client_left
+        self.released = anyio.Event()  # set: the SDK is told the client left (the call is given up)
+
+    async def for_app(self) -> Message:
+        """The `receive` given to the SDK."""
+        if not self.body_read.is_set():
+            message = await self._receive()
             if message["type"] != "http.request" or not message.get("more_body", False):
-                body_done = True
+                self.body_read.set()
+            if message["type"] == "http.disconnect":
+                self.client_left.set()
             return message
-        await over.wait()
+        await self.released.wait()
         return {"type": "http.disconnect"}
 
-    return wrapped
+    async def watch_client(self) -> None:
+        """Read the real `receive` once the body is in, until the client is gone."""
+        await self.body_read.wait()
+        while not self.client_left.is_set() and (await self._receive())["type"] != "http.disconnect":
+            pass
+        self.client_left.set()
 
 
 async def serve_resumable(settings: Settings, key: str, session: McpSession, scope: Scope, receive: Receive, send: Send,
                           app: Any) -> None:
     """Serve a POST through `app` (the SDK) with a resumable, detached response stream."""
     call = ResumableCall(settings, stream_owner(key, session), send)
-    over = anyio.Event()
+    connection = DetachedReceive(receive, call.client.closed)
     async with anyio.create_task_group() as tg:
+        tg.start_soon(connection.watch_client)
         if settings.stream_poll_seconds > 0:
             tg.start_soon(call.close_for_polling)
+        if settings.cancel_on_disconnect:
+            tg.start_soon(call.give_up_when_abandoned, connection)
         try:
-            await app(scope, detached(receive, over), call.relay)
+            await app(scope, connection.for_app, call.relay)
         finally:
-            over.set()
+            connection.released.set()
             tg.cancel_scope.cancel()

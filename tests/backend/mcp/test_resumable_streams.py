@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import anyio
 import httpx
 import pytest
-from support.apps import published_app, slow_spec
-from support.stack import Stack
+from mcp import Client
+from support.apps import SLOW_STEPS, published_app, slow_spec
+from support.stack import Stack, running, start_embedded
 from support.streams import open_session, sse_events
 
 pytestmark = pytest.mark.anyio
@@ -65,3 +68,45 @@ async def test_a_forged_or_foreign_last_event_id_gets_a_clear_refusal_and_nothin
         assert malformed.status_code == 400 and "Last-Event-ID" in malformed.text
         without_session = await _resume(client, url, {}, priming)
         assert without_session.status_code == 400 and "Mcp-Session-Id" in without_session.text
+
+
+@pytest.fixture(scope="module")
+def polling(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """An embedded Toolpress that closes call streams after 1 s and gives up on streams unread for 2 s."""
+    workdir = tmp_path_factory.mktemp("stream-polling")
+    with running(start_embedded(workdir, stream_poll_seconds="1", stream_abandon_seconds="2")) as started:
+        yield started
+
+
+async def test_the_sdk_client_follows_a_call_through_streams_the_server_closes_and_misses_nothing(polling: Stack) -> None:
+    steps = 30
+    async with httpx.AsyncClient(base_url=polling.base_url, timeout=30) as api:
+        _, url, _ = await published_app(api, slow_spec(steps=steps))
+    progress: list[float] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(done)
+
+    async with Client(url, mode="legacy") as client:
+        with anyio.fail_after(120):
+            result = await client.call_tool("slow", {}, progress_callback=on_progress)
+    assert result.structured_content == {"last": str(steps - 1)}
+    assert progress == sorted(set(progress)) and progress[-1] == steps, progress
+
+
+async def test_a_dropped_call_that_nobody_resumes_is_cancelled(polling: Stack) -> None:
+    async with httpx.AsyncClient(base_url=polling.base_url, timeout=30) as api:
+        app_id, url, headers = await published_app(api, slow_spec())
+        session = await open_session(api, url)
+        async with api.stream("POST", url, headers=session, json=CALL) as stream:
+            with anyio.fail_after(60):
+                async for _, _, message in sse_events(stream):
+                    if message is not None:
+                        break  # the first progress: the client goes away for good
+
+        run: dict = {}
+        with anyio.fail_after(60):
+            while run.get("status") not in ("succeeded", "failed", "cancelled"):
+                await anyio.sleep(0.2)
+                run = (await api.get("/api/runs", params={"app_id": app_id}, headers=headers)).json()["data"][0]
+    assert run["status"] == "cancelled" and run["progress_done"] < SLOW_STEPS, run
