@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Protocol
+from typing import Literal, Protocol
 
 import anyio
 
@@ -26,6 +26,9 @@ KEY_PREFIX = "toolpress:sse:"
 _TOKEN_BYTES = 16
 _EVENT_ID = re.compile(r"^([A-Za-z0-9_-]{20,64})\.(\d{1,20}-\d{1,20})$")
 _END = "end"  # the field (Redis) / marker of a stream's last entry
+_SOCKET_TIMEOUT = 30.0  # seconds a Redis command may take (blocking reads included)
+
+Role = Literal["writer", "reader"]  # who keeps a stream alive: the call writing it, a client resuming it
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,11 @@ def parse_event_id(event_id: str) -> tuple[str, str] | None:
 class CallEventStore(Protocol):
     """The events of resumable call streams: appended by the process serving the call, read by any process."""
 
-    async def open(self, owner: str) -> str:
-        """Start a stream owned by `owner`; return its token. It expires the store's ttl after its latest event."""
+    async def open(self, owner: str, request_id: str | None) -> str:
+        """Start a stream owned by `owner` answering `request_id` (JSON); return its token.
+
+        It expires the store's ttl after its latest event.
+        """
         ...
 
     async def append(self, token: str, data: str | None) -> str:
@@ -61,12 +67,16 @@ class CallEventStore(Protocol):
         """The owner of a live stream, or None when there is no such stream (never opened, or expired)."""
         ...
 
-    async def mark_reader(self, token: str, seconds: float) -> None:
-        """Note that a client reads the stream (a resumption is open) for the next `seconds`."""
+    async def request_id(self, token: str) -> str | None:
+        """The id (JSON) of the request the stream answers, or None."""
         ...
 
-    async def has_reader(self, token: str) -> bool:
-        """Whether a resumption has been reading the stream lately (see `mark_reader`)."""
+    async def mark(self, token: str, role: Role, seconds: float) -> None:
+        """Note that the stream's writer (the call) or a reader (a resumption) is alive for the next `seconds`."""
+        ...
+
+    async def marked(self, token: str, role: Role) -> bool:
+        """Whether the writer or a reader has been alive lately (see `mark`)."""
         ...
 
     def follow(self, token: str, after: str, wait: float) -> AsyncIterator[StoredEvent | None]:
@@ -83,20 +93,24 @@ def _new_token() -> str:
 
 
 class RedisCallEventStore:
-    """One Redis stream per call (`toolpress:sse:<token>`), with the owner under `…:owner`."""
+    """One Redis stream per call (`toolpress:sse:<token>`), with the owner and request id in the hash `…:meta`."""
 
     def __init__(self, url: str, ttl: float) -> None:
         import redis.asyncio as aioredis
 
-        self._redis = aioredis.Redis.from_url(url)
+        self._redis = aioredis.Redis.from_url(url, socket_timeout=_SOCKET_TIMEOUT)
         self._ttl_ms = int(ttl * 1000)
 
     def _key(self, token: str) -> str:
         return KEY_PREFIX + token
 
-    async def open(self, owner: str) -> str:
+    async def open(self, owner: str, request_id: str | None) -> str:
         token = _new_token()
-        await self._redis.set(self._key(token) + ":owner", owner, px=self._ttl_ms)
+        meta = self._key(token) + ":meta"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(meta, mapping={"owner": owner, "request": request_id or ""})
+            pipe.pexpire(meta, self._ttl_ms)
+            await pipe.execute()
         return token
 
     async def append(self, token: str, data: str | None) -> str:
@@ -104,7 +118,7 @@ class RedisCallEventStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xadd(key, {"d": data} if data is not None else {"p": ""})
             pipe.pexpire(key, self._ttl_ms)
-            pipe.pexpire(key + ":owner", self._ttl_ms)
+            pipe.pexpire(key + ":meta", self._ttl_ms)
             position, *_ = await pipe.execute()
         return f"{token}.{position.decode()}"
 
@@ -113,25 +127,30 @@ class RedisCallEventStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xadd(key, {_END: ""})
             pipe.pexpire(key, int(grace * 1000))
-            pipe.pexpire(key + ":owner", int(grace * 1000))
+            pipe.pexpire(key + ":meta", int(grace * 1000))
             await pipe.execute()
 
     async def owner(self, token: str) -> str | None:
-        found = await self._redis.get(self._key(token) + ":owner")
+        found = await self._redis.hget(self._key(token) + ":meta", "owner")
         return found.decode() if found is not None else None
 
-    async def mark_reader(self, token: str, seconds: float) -> None:
-        await self._redis.set(self._key(token) + ":reader", 1, px=int(seconds * 1000))
+    async def request_id(self, token: str) -> str | None:
+        found = await self._redis.hget(self._key(token) + ":meta", "request")
+        return found.decode() or None if found is not None else None
 
-    async def has_reader(self, token: str) -> bool:
-        return bool(await self._redis.exists(self._key(token) + ":reader"))
+    async def mark(self, token: str, role: Role, seconds: float) -> None:
+        await self._redis.set(f"{self._key(token)}:{role}", 1, px=int(seconds * 1000))
+
+    async def marked(self, token: str, role: Role) -> bool:
+        return bool(await self._redis.exists(f"{self._key(token)}:{role}"))
 
     async def follow(self, token: str, after: str, wait: float) -> AsyncIterator[StoredEvent | None]:
         key = self._key(token)
         while True:
-            answer = await self._redis.xread({key: after}, count=100, block=int(wait * 1000))
+            block = min(wait, _SOCKET_TIMEOUT / 2)  # a blocking read must end before the socket times out
+            answer = await self._redis.xread({key: after}, count=100, block=int(block * 1000))
             if not answer:
-                if not await self._redis.exists(key + ":owner"):
+                if not await self._redis.exists(key + ":meta"):
                     return  # expired while we waited
                 yield None
                 continue
@@ -148,9 +167,10 @@ class _MemoryStream:
     owner: str
     expires: float
     events: list[tuple[int, str | None]] = field(default_factory=list)
+    request: str | None = None
     ended: bool = False
     changed: anyio.Event = field(default_factory=anyio.Event)
-    read_until: float = 0.0
+    alive_until: dict[str, float] = field(default_factory=dict)
 
     def touch(self, ttl: float) -> None:
         self.expires = time.monotonic() + ttl
@@ -172,12 +192,12 @@ class MemoryCallEventStore:
             return None
         return stream
 
-    async def open(self, owner: str) -> str:
+    async def open(self, owner: str, request_id: str | None) -> str:
         now = time.monotonic()
         for token in [t for t, s in self._streams.items() if s.expires < now]:
             del self._streams[token]
         token = _new_token()
-        self._streams[token] = _MemoryStream(owner=owner, expires=now + self._ttl)
+        self._streams[token] = _MemoryStream(owner=owner, expires=now + self._ttl, request=request_id)
         return token
 
     async def append(self, token: str, data: str | None) -> str:
@@ -199,14 +219,18 @@ class MemoryCallEventStore:
         stream = self._live(token)
         return stream.owner if stream is not None else None
 
-    async def mark_reader(self, token: str, seconds: float) -> None:
+    async def request_id(self, token: str) -> str | None:
+        stream = self._live(token)
+        return stream.request if stream is not None else None
+
+    async def mark(self, token: str, role: Role, seconds: float) -> None:
         stream = self._live(token)
         if stream is not None:
-            stream.read_until = time.monotonic() + seconds
+            stream.alive_until[role] = time.monotonic() + seconds
 
-    async def has_reader(self, token: str) -> bool:
+    async def marked(self, token: str, role: Role) -> bool:
         stream = self._live(token)
-        return stream is not None and stream.read_until > time.monotonic()
+        return stream is not None and stream.alive_until.get(role, 0.0) > time.monotonic()
 
     async def follow(self, token: str, after: str, wait: float) -> AsyncIterator[StoredEvent | None]:
         seen = int(after.split("-", 1)[0])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import json
 import logging
 import time
 from typing import Any
@@ -83,10 +84,10 @@ def _parse_block(block: bytes) -> str | None:
 class ClientLink:
     """The client's side of a detached call: sends to it until it leaves or the server closes the stream."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, closed: anyio.Event | None = None) -> None:
         self._send = send
         self._lock = anyio.Lock()
-        self.closed = anyio.Event()  # set once nothing more reaches the client: it left, or the response ended
+        self.closed = closed or anyio.Event()  # set once nothing more reaches the client: it left, or the response ended
 
     @property
     def open(self) -> bool:
@@ -115,11 +116,12 @@ class ClientLink:
 class ResumableCall:
     """One POST served by the SDK with its SSE response stored and id'd, and detached from the connection."""
 
-    def __init__(self, settings: Settings, owner: str, send: Send) -> None:
+    def __init__(self, settings: Settings, owner: str, send: Send, connection: DetachedReceive) -> None:
         self._settings = settings
         self._store = call_event_store(settings)
         self._owner = owner
-        self.client = ClientLink(send)
+        self._connection = connection
+        self.client = ClientLink(send, connection.client_left)
         self._token: str | None = None  # set once the SDK answers with an SSE stream
         self._buffer = b""
         self.streaming = anyio.Event()
@@ -137,7 +139,7 @@ class ResumableCall:
         content_type = Headers(raw=message.get("headers", [])).get("content-type", "")
         if message.get("status") == 200 and content_type.startswith("text/event-stream"):
             try:
-                self._token = await self._store.open(self._owner)
+                self._token = await self._store.open(self._owner, self._connection.request_id())
                 priming = await self._store.append(self._token, None)
             except Exception as exc:  # the store is away: the stream goes out live, without ids
                 logger.warning("call stream events cannot be stored (%s); this stream is not resumable", type(exc).__name__)
@@ -174,7 +176,16 @@ class ResumableCall:
                 await self._store.finish(self._token, self._settings.stream_grace_seconds)
             await self.client.end()
 
-    async def give_up_when_abandoned(self, connection: DetachedReceive) -> None:
+    async def mark_alive(self) -> None:
+        """While the call runs, tell resumptions in any process that its events are still being written."""
+        await self.streaming.wait()
+        window = self._settings.stream_abandon_seconds
+        while self._token is not None:
+            with contextlib.suppress(Exception):
+                await self._store.mark(self._token, "writer", window)
+            await anyio.sleep(window / 3)
+
+    async def give_up_when_abandoned(self) -> None:
         """Once the client has left, wait for it to resume; nobody reading for `stream_abandon_seconds` releases
         the SDK's request as if the client had dropped (the call is then cancelled: `cancel_on_disconnect`)."""
         await self.streaming.wait()
@@ -184,13 +195,13 @@ class ResumableCall:
         while time.monotonic() - read_at < window:
             await anyio.sleep(min(1.0, window / 4))
             try:
-                read = self._token is not None and await self._store.has_reader(self._token)
+                read = self._token is not None and await self._store.marked(self._token, "reader")
             except Exception:  # the store is away: that is no sign the client gave up
                 read = True
             if read:
                 read_at = time.monotonic()
         logger.info("nobody resumed a call's stream for %.0f s; the call counts as dropped", window)
-        connection.released.set()
+        self._connection.released.set()
 
     async def close_for_polling(self) -> None:
         """After `stream_poll_seconds` of streaming, close the client's stream; the call goes on."""
@@ -205,16 +216,27 @@ class DetachedReceive:
     """The request's `receive`, split: the SDK gets the body and then no news of the client until `released`;
     `watch_client` notes when the client leaves (it dropped, or the server closed the stream for polling)."""
 
-    def __init__(self, receive: Receive, client_left: anyio.Event) -> None:
+    def __init__(self, receive: Receive) -> None:
         self._receive = receive
+        self._body = bytearray()
         self.body_read = anyio.Event()
-        self.client_left = client_left
+        self.client_left = anyio.Event()
         self.released = anyio.Event()  # set: the SDK is told the client left (the call is given up)
+
+    def request_id(self) -> str | None:
+        """The id (as JSON) of the request in the body, once read; None for anything else."""
+        try:
+            message = json.loads(self._body)
+        except (ValueError, RecursionError):
+            return None
+        request_id = message.get("id") if isinstance(message, dict) else None
+        return json.dumps(request_id) if isinstance(request_id, (str, int)) and not isinstance(request_id, bool) else None
 
     async def for_app(self) -> Message:
         """The `receive` given to the SDK."""
         if not self.body_read.is_set():
             message = await self._receive()
+            self._body += message.get("body", b"")
             if message["type"] != "http.request" or not message.get("more_body", False):
                 self.body_read.set()
             if message["type"] == "http.disconnect":
@@ -234,14 +256,15 @@ class DetachedReceive:
 async def serve_resumable(settings: Settings, key: str, session: McpSession, scope: Scope, receive: Receive, send: Send,
                           app: Any) -> None:
     """Serve a POST through `app` (the SDK) with a resumable, detached response stream."""
-    call = ResumableCall(settings, stream_owner(key, session), send)
-    connection = DetachedReceive(receive, call.client.closed)
+    connection = DetachedReceive(receive)
+    call = ResumableCall(settings, stream_owner(key, session), send, connection)
     async with anyio.create_task_group() as tg:
         tg.start_soon(connection.watch_client)
+        tg.start_soon(call.mark_alive)
         if settings.stream_poll_seconds > 0:
             tg.start_soon(call.close_for_polling)
         if settings.cancel_on_disconnect:
-            tg.start_soon(call.give_up_when_abandoned, connection)
+            tg.start_soon(call.give_up_when_abandoned)
         try:
             await app(scope, connection.for_app, call.relay)
         finally:

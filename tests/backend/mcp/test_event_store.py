@@ -28,7 +28,7 @@ async def _all(store, token: str, after: str) -> list:  # type: ignore[no-untype
 
 async def test_follow_gives_the_events_after_an_id_then_ends_with_the_stream(make_store) -> None:  # type: ignore[no-untyped-def]
     store = make_store(60)
-    token = await store.open("owner-a")
+    token = await store.open("owner-a", "7")
     priming = await store.append(token, None)
     first = await store.append(token, '{"n":1}')
     await store.append(token, '{"n":2}')
@@ -48,7 +48,7 @@ async def test_follow_gives_the_events_after_an_id_then_ends_with_the_stream(mak
 
 async def test_a_finished_stream_expires_after_its_grace_period(make_store) -> None:  # type: ignore[no-untyped-def]
     store = make_store(60)
-    token = await store.open("owner-b")
+    token = await store.open("owner-b", "7")
     await store.append(token, '{"n":1}')
     await store.finish(token, 0.2)
     deadline = time.monotonic() + 10
@@ -60,7 +60,7 @@ async def test_a_finished_stream_expires_after_its_grace_period(make_store) -> N
 
 async def test_a_stream_whose_call_goes_silent_expires_after_its_ttl(make_store) -> None:  # type: ignore[no-untyped-def]
     store = make_store(0.2)
-    token = await store.open("owner-c")
+    token = await store.open("owner-c", "7")
     await store.append(token, '{"n":1}')
     deadline = time.monotonic() + 10
     while await store.owner(token) is not None and time.monotonic() < deadline:
@@ -72,3 +72,17 @@ def test_only_ids_of_this_server_s_shape_are_parsed() -> None:
     assert parse_event_id("abcdefghijklmnopqrstuv.12-0") == ("abcdefghijklmnopqrstuv", "12-0")
     for bad in ("42", "", "short.1-0", "abcdefghijklmnopqrstuv.x", "abcdefghijklmnopqrstuv.1-0;drop"):
         assert parse_event_id(bad) is None
+
+
+async def test_a_stream_remembers_its_request_and_who_is_alive_on_it(make_store) -> None:  # type: ignore[no-untyped-def]
+    store = make_store(60)
+    token = await store.open("owner-d", '"req-1"')
+    assert await store.request_id(token) == '"req-1"'
+    assert not await store.marked(token, "writer") and not await store.marked(token, "reader")
+    await store.mark(token, "writer", 60)
+    assert await store.marked(token, "writer") and not await store.marked(token, "reader")
+    await store.mark(token, "reader", 0.1)
+    deadline = time.monotonic() + 10
+    while await store.marked(token, "reader") and time.monotonic() < deadline:
+        await anyio.sleep(0.05)
+    assert not await store.marked(token, "reader") and await store.marked(token, "writer")
