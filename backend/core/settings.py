@@ -82,6 +82,18 @@ class Settings(BaseSettings):
     cancel_on_disconnect: bool = Field(
         default=True, description="A call whose HTTP stream drops is cancelled; false: the run finishes and keeps its result."
     )
+    stream_poll_seconds: float = Field(
+        default=0.0, ge=0, description="A call's SSE stream is closed after this long and the client resumes it with "
+        "Last-Event-ID (set it below a proxy's connection time limit); 0: streams stay open until the call ends.",
+    )
+    stream_retry_ms: int = Field(default=1000, gt=0, description="Reconnection delay suggested to clients of resumable streams.")
+    stream_abandon_seconds: float = Field(
+        default=10.0, gt=0, description="A resumable call stream nobody has read for this long counts as dropped "
+        "(the call is then cancelled if cancel_on_disconnect is on).",
+    )
+    stream_grace_seconds: float = Field(
+        default=300.0, gt=0, description="How long a call's stream can still be resumed after the call has ended.",
+    )
     task_threshold_seconds: float = Field(
         default=10.0, ge=0, description="Apps set to `tasks: auto` answer with a task when their median run is longer."
     )

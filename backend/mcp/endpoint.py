@@ -27,6 +27,8 @@ from backend.mcp.changes import Fingerprint, fingerprint_of
 from backend.mcp.completions import build_completion_handlers
 from backend.mcp.handlers import TARGET_STATE_KEY, build_handlers, install_logging, result_of, target_of
 from backend.mcp.prompts import build_prompt_handlers
+from backend.mcp.replay import Replay, wants_replay
+from backend.mcp.resumable import resumable_session, serve_resumable
 from backend.mcp.resources import build_resource_handlers
 from backend.mcp.legacy_sse import LegacySse
 from backend.mcp.sessions import with_session
@@ -120,6 +122,7 @@ class McpEndpointApp:
         )
         self._key = settings.signing_key()
         self.streams = StreamWatcher(self._fingerprint, TransportSecurityMiddleware(security), self._subscriptions)
+        self.replay = Replay(settings, self._key, TransportSecurityMiddleware(security))
         listen = ListenStreams(self.streams, _served_kinds)
         self.server.add_request_handler("subscriptions/listen", types.SubscriptionsListenRequestParams, listen)
         self.legacy = LegacySse(
@@ -158,10 +161,18 @@ class McpEndpointApp:
             return subscriptions.subscribed_uris(session=session, session_keys=session_keys)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """GET (handshake generations) opens Toolpress's bound stream; everything else goes to the SDK."""
+        """GET with Last-Event-ID resumes a call's stream; other GETs (handshake generations) open Toolpress's bound
+        stream; a POST in a session that can resume gets a resumable stream; everything goes to the SDK."""
+        if wants_replay(scope):
+            await self.replay.serve(scope, receive, send)
+            return
         version = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"mcp-protocol-version"), None)
         if scope["method"] == "GET" and (version is None or version in HANDSHAKE_PROTOCOL_VERSIONS):
             await self.streams.serve(scope, receive, send, secret=scope["path_params"]["secret"])
+            return
+        session = resumable_session(scope)
+        if session is not None:
+            await serve_resumable(self.settings, self._key, session, scope, receive, send, self.manager.handle_request)
             return
         await self.manager.handle_request(scope, receive, send)
 

@@ -68,6 +68,19 @@ def sse_event(event: ServerEvent) -> bytes:
     return b"event: message\ndata: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
 
 
+async def admit_get(security: TransportSecurityMiddleware, scope: Scope, receive: Receive, send: Send) -> Request | None:
+    """The request of a GET that passes the Host/Origin checks and accepts SSE; None once it has been refused."""
+    request = Request(scope, receive)
+    error = await security.validate_request(request, is_post=False)
+    if error is not None:
+        await error(scope, receive, send)
+        return None
+    if not check_accept_headers(request)[1]:
+        await NOT_ACCEPTABLE(scope, receive, send)
+        return None
+    return request
+
+
 @dataclass(eq=False)
 class Watch:
     """One open stream's view of its URL: closed for good, or the events to send since the last wake.
@@ -185,13 +198,7 @@ class StreamWatcher:
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, *, secret: str) -> None:
         """Answer a GET: validate, then hold an SSE stream open until the client leaves or the URL dies."""
-        request = Request(scope, receive)
-        error = await self._security.validate_request(request, is_post=False)
-        if error is not None:
-            await error(scope, receive, send)
-            return
-        if not check_accept_headers(request)[1]:
-            await NOT_ACCEPTABLE(scope, receive, send)
+        if await admit_get(self._security, scope, receive, send) is None:
             return
         session = scope.get("state", {}).get(SESSION_STATE_KEY)
         async with self.watch(secret, session_key=session.nonce if session is not None else None) as watch:

@@ -14,6 +14,7 @@ from mcp.client.sse import sse_client
 from support.apps import published_app, slow_spec
 from support.proxy import through
 from support.stack import FIXTURES, stop_process
+from support.streams import open_session, sse_events
 from support.tasks_client import TaskHandle, Tasks, get_task, wait_for_task
 
 pytestmark = pytest.mark.anyio
@@ -226,3 +227,77 @@ async def test_a_2026_client_gets_step_logs_only_at_the_level_its_call_asks_for(
         assert result.structured_content == {"said": "found Grace"}
         assert [entry[0] for entry in logs] == expected
         assert all("Grace" in data for _, _, data in logs)
+
+
+_SLOW_CALL = {"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+              "params": {"name": "slow", "arguments": {}, "_meta": {"progressToken": "p"}}}
+
+
+async def _call_then_drop(client: httpx.AsyncClient, url: str, session: dict[str, str], progress: int) -> list[tuple[str, float]]:
+    """POST the slow call, read its stream up to `progress` notifications, then drop the connection."""
+    seen: list[tuple[str, float]] = []
+    async with client.stream("POST", url, headers=session, json=_SLOW_CALL) as stream:
+        with anyio.fail_after(60):
+            async for event_id, retry, message in sse_events(stream):
+                assert event_id is not None
+                if message is None:  # the priming event: an id to resume from and a reconnection hint
+                    assert retry
+                    continue
+                seen.append((event_id, message["params"]["progress"]))
+                if len(seen) == progress:
+                    return seen  # the connection drops here, mid-call
+    raise AssertionError(f"the call ended before {progress} progress notifications: {seen}")
+
+
+async def _resume(client: httpx.AsyncClient, url: str, session: dict[str, str], last: str) -> tuple[list[tuple[str, float]], dict]:
+    """GET with Last-Event-ID: the progress notifications that follow, and the call's answer."""
+    resumed: list[tuple[str, float]] = []
+    resume = {**session, "accept": "text/event-stream", "last-event-id": last}
+    async with client.stream("GET", url, headers=resume) as stream:
+        assert stream.status_code == 200
+        with anyio.fail_after(120):
+            async for event_id, _, message in sse_events(stream):
+                if message is not None and message.get("id") == _SLOW_CALL["id"]:
+                    return resumed, message
+                if message is not None and event_id is not None:
+                    resumed.append((event_id, message["params"]["progress"]))
+    raise AssertionError(f"the resumed stream ended without the call's answer, after {resumed}")
+
+
+async def test_a_dropped_call_resumes_through_the_other_process_with_the_rest_of_its_progress_and_result(balanced) -> None:
+    stack, via, _ = balanced
+    first, second = list(stack.api)
+    steps = 20
+    async with httpx.AsyncClient(base_url=via, timeout=30) as api:
+        app_id, url, headers = await published_app(api, slow_spec(steps=steps))
+    path = "/mcp/" + url.split("/mcp/", 1)[1]
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30, read=120)) as client:
+        session = await open_session(client, first + path)
+        seen = await _call_then_drop(client, first + path, session, progress=2)
+        resumed, result = await _resume(client, second + path, session, seen[-1][0])
+    progress = [p for _, p in seen + resumed]
+    assert resumed and progress == sorted(set(progress)) and progress[-1] == steps, progress  # nothing repeated
+    assert len({event_id for event_id, _ in seen + resumed}) == len(progress)
+    assert result["result"]["structuredContent"] == {"last": str(steps - 1)}
+    async with httpx.AsyncClient(base_url=via, timeout=30) as api:
+        run = (await api.get("/api/runs", params={"app_id": app_id}, headers=headers)).json()["data"][0]
+    assert run["status"] == "succeeded"  # the dropped connection did not cancel a call that can be resumed
+
+
+async def test_a_resumed_call_whose_process_died_ends_with_a_clear_error_instead_of_hanging(balanced) -> None:
+    stack, via, _ = balanced
+    first, second = list(stack.api)
+    async with httpx.AsyncClient(base_url=via, timeout=30) as api:
+        _, url, _ = await published_app(api, slow_spec())
+    path = "/mcp/" + url.split("/mcp/", 1)[1]
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30, read=120)) as client:
+        session = await open_session(client, first + path)
+        seen = await _call_then_drop(client, first + path, session, progress=1)
+        process = stack.api.pop(first)
+        process.kill()  # no drain: the process serving the call is gone at once
+        process.wait(timeout=15)
+        try:
+            _, ending = await _resume(client, second + path, session, seen[-1][0])
+        finally:
+            stack.start_api(int(first.rsplit(":", 1)[1]))  # the balancer's upstream comes back for the next tests
+    assert "stopped before the call ended" in ending["error"]["message"], ending

@@ -1,0 +1,272 @@
+"""Call streams that survive a dropped connection (SSE polling and resumability, MCP 2025-11-25).
+
+The SDK serves each POST in stateless mode: its transport has no event store, and the call's handler ends when
+the POST's stream ends. For a client that can resume (a handshake session at 2025-11-25 or later), Toolpress
+puts this layer between the HTTP connection and the SDK:
+
+- the response stream opens with a priming event (an id, empty data) and a `retry` hint;
+- every event the SDK writes on it (progress, logs, requests to the client, the result: whoever sends them) is
+  appended to the call's stream in the event store (backend.mcp.event_store) and goes out with its id;
+- the SDK's request is detached from the connection: when the client goes away, or the server closes the
+  stream after `stream_poll_seconds` so a proxy's connection time limit never cuts it, the call keeps running
+  and its events keep being stored. The client reconnects with `GET` and `Last-Event-ID` through any API
+  process (backend.mcp.replay) and gets what it missed, then the rest live.
+
+A client that wants the call stopped sends `notifications/cancelled` (backend.mcp.cancellation). A call whose
+stream nobody has read for `stream_abandon_seconds` (no resumption, in any process) counts as dropped: with
+`cancel_on_disconnect` it is cancelled as a dropped call always was. Only handshake sessions get this: in the
+2026-07-28 generation closing the POST is how a client cancels, so its streams stay tied to their connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import time
+from typing import Any
+
+import anyio
+from mcp_types.version import is_version_at_least
+from starlette.datastructures import Headers
+from starlette.types import Message, Receive, Scope, Send
+
+from backend.core.settings import Settings
+from backend.mcp.event_store import CallEventStore, get_call_event_store
+from backend.mcp.sessions import SESSION_STATE_KEY, McpSession
+
+logger = logging.getLogger(__name__)
+
+RESUMABLE_SINCE = "2025-11-25"  # older clients cannot parse the priming event (empty data)
+
+
+def call_event_store(settings: Settings) -> CallEventStore:
+    """This process's store of call stream events (Redis in production, memory in embedded mode)."""
+    return get_call_event_store(settings.events_backend_url, settings.run_timeout_seconds + settings.stream_grace_seconds)
+
+
+def stream_owner(key: str, session: McpSession) -> str:
+    """Who may resume a stream: a digest of the signed session it was opened in (endpoint and per-session nonce)."""
+    return hmac.new(key.encode(), f"sse:{session.endpoint_id}:{session.nonce}".encode(), hashlib.sha256).hexdigest()
+
+
+def resumable_session(scope: Scope) -> McpSession | None:
+    """The session of a POST whose response stream can be made resumable, else None."""
+    session = scope.get("state", {}).get(SESSION_STATE_KEY)
+    if scope["method"] != "POST" or session is None or not session.nonce:
+        return None
+    version = session.protocol_version or Headers(scope=scope).get("mcp-protocol-version") or ""
+    try:
+        return session if is_version_at_least(version, RESUMABLE_SINCE) else None
+    except ValueError:
+        return None
+
+
+def sse_frame(event_id: str | None, data: str, retry_ms: int | None = None) -> bytes:
+    """One SSE event: `message` type, optional id and retry hint, the data split over `data:` lines."""
+    lines = ["event: message"] if data else []
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    if retry_ms is not None:
+        lines.append(f"retry: {retry_ms}")
+    lines += [f"data: {line}" for line in data.split("\n")]
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def _parse_block(block: bytes) -> str | None:
+    """The data of one SSE event block written by the SDK, or None for a comment (keep-alive)."""
+    data = [line[5:].removeprefix(b" ") for line in block.split(b"\n") if line.startswith(b"data:")]
+    return b"\n".join(data).decode() if data else None
+
+
+class ClientLink:
+    """The client's side of a detached call: sends to it until it leaves or the server closes the stream."""
+
+    def __init__(self, send: Send, closed: anyio.Event | None = None) -> None:
+        self._send = send
+        self._lock = anyio.Lock()
+        self.closed = closed or anyio.Event()  # set once nothing more reaches the client: it left, or the response ended
+
+    @property
+    def open(self) -> bool:
+        return not self.closed.is_set()
+
+    async def send(self, message: Message) -> None:
+        async with self._lock:
+            if not self.open:
+                return
+            try:
+                await self._send(message)
+            except OSError:  # the client went away while we wrote
+                self.closed.set()
+                return
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                self.closed.set()
+
+    async def body(self, chunk: bytes) -> None:
+        await self.send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    async def end(self) -> None:
+        """Close the response (the client reconnects with Last-Event-ID to read on)."""
+        await self.send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class ResumableCall:
+    """One POST served by the SDK with its SSE response stored and id'd, and detached from the connection."""
+
+    def __init__(self, settings: Settings, owner: str, send: Send, connection: DetachedReceive) -> None:
+        self._settings = settings
+        self._store = call_event_store(settings)
+        self._owner = owner
+        self._connection = connection
+        self.client = ClientLink(send, connection.client_left)
+        self._token: str | None = None  # set once the SDK answers with an SSE stream
+        self._buffer = b""
+        self.streaming = anyio.Event()
+
+    async def relay(self, message: Message) -> None:
+        """The `send` given to the SDK: events are stored, then forwarded with their ids while the client listens."""
+        if message["type"] == "http.response.start":
+            await self._start(message)
+        elif self._token is None:
+            await self.client.send(message)  # not a stream (202, an error): passed on as it is
+        else:
+            await self._body(message.get("body", b""), message.get("more_body", False))
+
+    async def _start(self, message: Message) -> None:
+        content_type = Headers(raw=message.get("headers", [])).get("content-type", "")
+        if message.get("status") == 200 and content_type.startswith("text/event-stream"):
+            try:
+                self._token = await self._store.open(self._owner, self._connection.request_id())
+                priming = await self._store.append(self._token, None)
+            except Exception as exc:  # the store is away: the stream goes out live, without ids
+                logger.warning("call stream events cannot be stored (%s); this stream is not resumable", type(exc).__name__)
+                self._token = None
+                await self.client.send(message)
+                return
+            await self.client.send(message)
+            await self.client.body(sse_frame(priming, "", self._settings.stream_retry_ms))
+            self.streaming.set()
+            return
+        await self.client.send(message)
+
+    async def _stored(self, data: str) -> str | None:
+        """Append an event to the stream; its id, or None when the store failed (it goes out without one)."""
+        assert self._token is not None
+        try:
+            return await self._store.append(self._token, data)
+        except Exception as exc:
+            logger.warning("a call stream event could not be stored (%s)", type(exc).__name__)
+            return None
+
+    async def _body(self, chunk: bytes, more: bool) -> None:
+        assert self._token is not None
+        self._buffer += chunk.replace(b"\r\n", b"\n")
+        *blocks, self._buffer = self._buffer.split(b"\n\n")
+        for block in blocks:
+            data = _parse_block(block)
+            if data is None:
+                await self.client.body(block + b"\n\n")  # a keep-alive comment: not stored
+                continue
+            await self.client.body(sse_frame(await self._stored(data), data))
+        if not more:
+            with contextlib.suppress(Exception):  # not finished: the stream expires with its ttl instead
+                await self._store.finish(self._token, self._settings.stream_grace_seconds)
+            await self.client.end()
+
+    async def mark_alive(self) -> None:
+        """While the call runs, tell resumptions in any process that its events are still being written."""
+        await self.streaming.wait()
+        window = self._settings.stream_abandon_seconds
+        while self._token is not None:
+            with contextlib.suppress(Exception):
+                await self._store.mark(self._token, "writer", window)
+            await anyio.sleep(window / 3)
+
+    async def give_up_when_abandoned(self) -> None:
+        """Once the client has left, wait for it to resume; nobody reading for `stream_abandon_seconds` releases
+        the SDK's request as if the client had dropped (the call is then cancelled: `cancel_on_disconnect`)."""
+        await self.streaming.wait()
+        await self.client.closed.wait()
+        window = self._settings.stream_abandon_seconds
+        read_at = time.monotonic()
+        while time.monotonic() - read_at < window:
+            await anyio.sleep(min(1.0, window / 4))
+            try:
+                read = self._token is not None and await self._store.marked(self._token, "reader")
+            except Exception:  # the store is away: that is no sign the client gave up
+                read = True
+            if read:
+                read_at = time.monotonic()
+        logger.info("nobody resumed a call's stream for %.0f s; the call counts as dropped", window)
+        self._connection.released.set()
+
+    async def close_for_polling(self) -> None:
+        """After `stream_poll_seconds` of streaming, close the client's stream; the call goes on."""
+        await self.streaming.wait()
+        await anyio.sleep(self._settings.stream_poll_seconds)
+        if self.client.open:
+            logger.debug("closing a call's stream for polling; the client resumes it with Last-Event-ID")
+            await self.client.end()
+
+
+class DetachedReceive:
+    """The request's `receive`, split: the SDK gets the body and then no news of the client until `released`;
+    `watch_client` notes when the client leaves (it dropped, or the server closed the stream for polling)."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._body = bytearray()
+        self.body_read = anyio.Event()
+        self.client_left = anyio.Event()
+        self.released = anyio.Event()  # set: the SDK is told the client left (the call is given up)
+
+    def request_id(self) -> str | None:
+        """The id (as JSON) of the request in the body, once read; None for anything else."""
+        try:
+            message = json.loads(self._body)
+        except (ValueError, RecursionError):
+            return None
+        request_id = message.get("id") if isinstance(message, dict) else None
+        return json.dumps(request_id) if isinstance(request_id, (str, int)) and not isinstance(request_id, bool) else None
+
+    async def for_app(self) -> Message:
+        """The `receive` given to the SDK."""
+        if not self.body_read.is_set():
+            message = await self._receive()
+            self._body += message.get("body", b"")
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                self.body_read.set()
+            if message["type"] == "http.disconnect":
+                self.client_left.set()
+            return message
+        await self.released.wait()
+        return {"type": "http.disconnect"}
+
+    async def watch_client(self) -> None:
+        """Read the real `receive` once the body is in, until the client is gone."""
+        await self.body_read.wait()
+        while not self.client_left.is_set() and (await self._receive())["type"] != "http.disconnect":
+            pass
+        self.client_left.set()
+
+
+async def serve_resumable(settings: Settings, key: str, session: McpSession, scope: Scope, receive: Receive, send: Send,
+                          app: Any) -> None:
+    """Serve a POST through `app` (the SDK) with a resumable, detached response stream."""
+    connection = DetachedReceive(receive)
+    call = ResumableCall(settings, stream_owner(key, session), send, connection)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(connection.watch_client)
+        tg.start_soon(call.mark_alive)
+        if settings.stream_poll_seconds > 0:
+            tg.start_soon(call.close_for_polling)
+        if settings.cancel_on_disconnect:
+            tg.start_soon(call.give_up_when_abandoned)
+        try:
+            await app(scope, connection.for_app, call.relay)
+        finally:
+            connection.released.set()
+            tg.cancel_scope.cancel()

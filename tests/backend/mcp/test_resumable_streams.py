@@ -1,0 +1,134 @@
+"""Resumable call streams: ids on every event, a priming event, and `GET` + `Last-Event-ID` only for their session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import anyio
+import httpx
+import pytest
+from mcp import Client
+from support.apps import SLOW_STEPS, published_app, slow_spec
+from support.stack import Stack, running, start_embedded
+from support.streams import open_session, sse_events
+
+pytestmark = pytest.mark.anyio
+
+_LONG = SLOW_STEPS * 4  # far longer than the 3 s it takes to give up on a stream nobody resumes
+
+CALL = {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "slow", "arguments": {}, "_meta": {"progressToken": "p"}}}
+
+
+async def _call_to_the_end(client: httpx.AsyncClient, url: str, session: dict[str, str]) -> list[tuple[str, dict | None]]:
+    """Make the call and read its whole stream: (event id, message) per event."""
+    events: list[tuple[str, dict | None]] = []
+    async with client.stream("POST", url, headers=session, json=CALL) as stream:
+        with anyio.fail_after(60):
+            async for event_id, _, message in sse_events(stream):
+                assert event_id is not None, message  # every event carries an id
+                events.append((event_id, message))
+    return events
+
+
+async def _resume(client: httpx.AsyncClient, url: str, headers: dict[str, str], last: str) -> httpx.Response:
+    return await client.get(url, headers={**headers, "accept": "text/event-stream", "last-event-id": last})
+
+
+async def test_every_event_of_a_call_has_an_id_and_the_session_can_replay_it_after_the_end(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client:
+        _, url, _ = await published_app(client, slow_spec(steps=3))
+        session = await open_session(client, url)
+        events = await _call_to_the_end(client, url, session)
+        assert events[0][1] is None and events[-1][1] is not None and events[-1][1]["id"] == 3
+        assert len({event_id for event_id, _ in events}) == len(events)
+
+        async with client.stream("GET", url, headers={**session, "accept": "text/event-stream",
+                                                      "last-event-id": events[1][0]}) as stream:
+            assert stream.status_code == 200
+            with anyio.fail_after(30):
+                replayed = [(event_id, message) async for event_id, _, message in sse_events(stream)]
+    assert replayed == events[2:]  # what followed the named event, then the stream ends with the result
+
+
+async def test_a_forged_or_foreign_last_event_id_gets_a_clear_refusal_and_nothing_of_the_stream(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client:
+        _, url, _ = await published_app(client, slow_spec(steps=2))
+        owner = await open_session(client, url)
+        events = await _call_to_the_end(client, url, owner)
+        priming = events[0][0]
+        other = await open_session(client, url)
+
+        foreign = await _resume(client, url, other, priming)
+        assert foreign.status_code == 404 and "not this session" in foreign.text
+        assert "structuredContent" not in foreign.text and "progress" not in foreign.text
+
+        token, position = priming.split(".")
+        forged = await _resume(client, url, owner, token[:-2] + ("AA" if token[-2:] != "AA" else "BB") + "." + position)
+        assert forged.status_code == 404
+        malformed = await _resume(client, url, owner, "42")
+        assert malformed.status_code == 400 and "Last-Event-ID" in malformed.text
+        without_session = await _resume(client, url, {}, priming)
+        assert without_session.status_code == 400 and "Mcp-Session-Id" in without_session.text
+
+
+@pytest.fixture(scope="module")
+def polling(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """An embedded Toolpress that closes call streams after 1 s and gives up on streams unread for 2 s."""
+    workdir = tmp_path_factory.mktemp("stream-polling")
+    with running(start_embedded(workdir, stream_poll_seconds="1", stream_abandon_seconds="2")) as started:
+        yield started
+
+
+_OUTLASTS_STREAMS = """
+name: Outlasts its streams {n}
+tool_name: outlasts
+inputs: []
+steps:
+  - {{id: before, type: template, template: "a"}}
+  - id: wait
+    type: code
+    code: |
+      import time
+
+      def main():
+          time.sleep(3)
+          return "b"
+  - {{id: after, type: template, template: "c"}}
+outputs:
+  - {{name: joined, type: string, value: "{{{{ steps.before.text }}}}{{{{ steps.wait.result }}}}{{{{ steps.after.text }}}}"}}
+"""
+
+
+async def test_the_sdk_client_follows_a_call_through_streams_the_server_closes_and_misses_nothing(polling: Stack) -> None:
+    async with httpx.AsyncClient(base_url=polling.base_url, timeout=30) as api:
+        _, url, _ = await published_app(api, _OUTLASTS_STREAMS.format(n=uuid.uuid4().hex[:6]))
+    progress: list[float] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(done)
+
+    async with Client(url, mode="legacy") as client:  # the 3 s step outlasts at least one 1 s stream
+        with anyio.fail_after(120):
+            result = await client.call_tool("outlasts", {}, progress_callback=on_progress)
+    assert result.structured_content == {"joined": "abc"}
+    assert progress == [1, 2, 3]
+
+
+async def test_a_dropped_call_that_nobody_resumes_is_cancelled(polling: Stack) -> None:
+    async with httpx.AsyncClient(base_url=polling.base_url, timeout=30) as api:
+        app_id, url, headers = await published_app(api, slow_spec(steps=_LONG))
+        session = await open_session(api, url)
+        async with api.stream("POST", url, headers=session, json=CALL) as stream:
+            with anyio.fail_after(60):
+                async for _, _, message in sse_events(stream):
+                    if message is not None:
+                        break  # the first progress: the client goes away for good
+
+        run: dict = {}
+        with anyio.fail_after(120):
+            while run.get("status") not in ("succeeded", "failed", "cancelled"):
+                await anyio.sleep(0.2)
+                run = (await api.get("/api/runs", params={"app_id": app_id}, headers=headers)).json()["data"][0]
+    assert run["status"] == "cancelled" and run["progress_done"] < _LONG, run
