@@ -119,7 +119,8 @@ def test_every_enum_form_of_sep_1330_and_defaults_of_sep_1034_are_accepted() -> 
         "age": {"type": "integer", "default": 30}, "score": {"type": "number", "default": 95.5},
         "ok": {"type": "boolean", "default": True},
     }
-    spec = _spec([_ask(fields=fields, required=[])], "{{ steps.form.content.multi | join(',') }}")
+    spec = _spec([_ask(fields=fields, required=[])],
+                 "{{ steps.form.content.multi | join(',') }} {{ steps.form.content.age }} {{ steps.form.content.plain }}")
     state = _park(spec).state
     answer = {"action": "accept", "content": {"multi": ["a", "b"], "titled_multi": ["v1"], "legacy": "o1"}}
-    assert execute(spec, {}, resume=state, answers={"form": answer}).outputs == {"text": "a,b"}
+    assert execute(spec, {}, resume=state, answers={"form": answer}).outputs == {"text": "a,b 30 a"}  # defaults

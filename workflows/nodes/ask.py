@@ -53,12 +53,18 @@ class AskConfig(NodeConfig):
                            description="Seconds to wait for the answer; then the run fails saying so.")
 
 
+def _defaults(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields' defaults: an accepted answer that leaves a field out takes its default (SEP-1034)."""
+    return {name: prop["default"] for name, prop in fields.items() if isinstance(prop, dict) and "default" in prop}
+
+
 class AskNode(Node[AskConfig]):
     """Ask the caller's human a question described by a small form, and go on with the answer.
 
     The run parks (``workflows.parking``) until the answer comes: a worker holds no slot meanwhile, and a
     host that gets no answer within ``timeout`` ends the run. On accept the answer is checked against the
-    fields (a client must not send what was not asked for) and becomes ``content``. On decline or cancel
+    fields (a client must not send what was not asked for) and becomes ``content``; a field it leaves out
+    takes its ``default``. On decline or cancel
     the builder's branch decides: ``continue`` (the result says what happened), ``fail`` with a message, or
     ``end`` the run with the given outputs. Result: ``action`` (accept, decline or cancel), ``accepted`` and
     ``content`` (the answer; empty unless accepted).
@@ -90,11 +96,11 @@ class AskNode(Node[AskConfig]):
     def run(self, config: AskConfig, ctx: NodeContext) -> dict[str, Any]:
         """Ask (or take the answer already given), then follow the branch for what the human did."""
         schema = requested_schema(config.fields, config.required)
-        params = {"mode": "form", "message": render(config.message, ctx.variables()), "requestedSchema": schema}
+        params = {"message": render(config.message, ctx.variables()), "requestedSchema": schema}
         answer = ctx.ask_caller(Question(ctx.step_id, "elicit", params, config.timeout))
         action = answer.get("action") if isinstance(answer, dict) else None
         if action == "accept":
-            content = answer.get("content") or {}
+            content = {**_defaults(config.fields), **(answer.get("content") or {})}
             problem = answer_problem(schema, content)
             if problem:
                 raise NodeFailure(problem)
