@@ -6,12 +6,12 @@ import json
 import re
 from urllib.parse import urlencode
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlmodel import Session
 
 import workflows
@@ -25,11 +25,22 @@ from backend.core.events import get_event_bus
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, App, Run, RunStatus, User, as_utc
 from backend.services import QueueUnavailable, apps, queueing, runs
+from backend.services.errors import Conflict
+from backend.services.questions import answer_run, form_answer
 
 router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 
 _NO_STORE = {"Cache-Control": "no-store"}
 _STATUSES = [s.value for s in RunStatus]
+
+
+class AnswerBody(BaseModel):
+    """A person's answer to a waiting run's question, given on its run page or in the test run."""
+
+    model_config = ConfigDict(extra="forbid")
+    question_id: str
+    action: Literal["accept", "decline", "cancel"]
+    content: dict[str, Any] | str | None = None
 
 
 class TestRunBody(BaseModel):
@@ -161,6 +172,31 @@ def cancel(run_id: str, session: SessionDep, settings: SettingsDep, user: Consol
     run = _owned_run(session, user, run_id)
     cancelled = runs.cancel_run(session=session, settings=settings, run_id=run.id)
     return JSONResponse(run_view(cancelled or run), headers=_NO_STORE)
+
+
+@router.post("/runs/{run_id}/answer", dependencies=[CsrfHeaderChecked])
+def answer(run_id: str, session: SessionDep, settings: SettingsDep, user: ConsoleUser,
+           raw: Annotated[Any, Body()] = None) -> JSONResponse:
+    """Answer the question a waiting run asks; the run is queued again and resumes on a worker.
+
+    The body is read after the ownership check, so another user's run gives the same 404 as a missing one.
+    """
+    run = _owned_run(session, user, run_id)
+    try:
+        body = AnswerBody.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(answer)"
+        return JSONResponse({"errors": [{"path": where, "message": err["msg"]}]}, status_code=422)
+    kind = str((run.question or {}).get("kind") or "elicit")
+    try:
+        answered = answer_run(settings=settings, run_id=run.id, question_id=body.question_id,
+                              answer=form_answer(kind, body.action, body.content))
+    except Conflict as exc:
+        return JSONResponse({"errors": [{"path": "(answer)", "message": str(exc)}]}, status_code=409)
+    except QueueUnavailable as exc:
+        return JSONResponse({"errors": [{"path": "(run)", "message": str(exc)}]}, status_code=503)
+    return JSONResponse(run_view(answered), headers=_NO_STORE)
 
 
 def _filters(session: Session, user: User, app_id: str, status: str) -> tuple[int | None, str | None]:
