@@ -142,12 +142,23 @@ async def asking_client(settings: Settings, ctx: ServerRequestContext[Any, Any],
     async with anyio.create_task_group() as tasks:
 
         async def send(question: dict[str, Any]) -> None:
+            # On the streamable transport the response never comes back here (take_responses gets it); on the
+            # legacy SSE transport the session lives in this process and it does: then it is recorded here.
             assert send_request is not None
+            kind = str(question["kind"])
             try:
-                await send_request(_METHODS[question["kind"]], question["params"],
-                                   {"request_id": _token(settings, run_id, question), "cancel_on_abandon": False})
-            except MCPError as exc:  # the stream closed: the run waits for its time limit
-                logger.info("run %s: the question could not be sent (%s)", run_id, exc)
+                result = await send_request(_METHODS[kind], question["params"],
+                                            {"request_id": _token(settings, run_id, question), "cancel_on_abandon": False})
+                answer = answer_of(kind, result, None)
+            except MCPError as exc:
+                if exc.code == types.CONNECTION_CLOSED:  # the stream closed: the run waits for its time limit
+                    logger.info("run %s: the question could not be sent (%s)", run_id, exc)
+                    return
+                answer = answer_of(kind, None, {"message": exc.message})
+            try:
+                await anyio.to_thread.run_sync(_record, settings, run_id, str(question["id"]), answer)
+            except ServiceError as exc:
+                logger.info("run %s: an answer was not taken (%s)", run_id, exc)
 
         async def on_question(question: dict[str, Any]) -> bool:
             if send_request is None:

@@ -20,6 +20,8 @@ import mcp_types as types
 import pytest
 import yaml
 from mcp import Client
+from mcp.client.session import ClientSession
+from mcp.client.sse import sse_client
 from support.apps import published_app
 from support.proxy import through
 from support.remote_api import Remote, remote  # noqa: F401 - the fixture
@@ -227,3 +229,16 @@ async def test_a_task_that_asks_is_input_required_until_tasks_update_answers_it(
         final = await wait_for_task(client.session, handle.task_id)
     assert final.status == "completed" and final.result is not None
     assert final.result["structuredContent"] == {"text": "bo/free"}
+
+
+async def test_a_legacy_sse_client_is_asked_on_its_stream(embedded, remote: Remote) -> None:
+    remote.routes["/count"] = (200, {"n": 3})
+    async with httpx.AsyncClient(base_url=embedded.base_url, timeout=30) as api:
+        _, url, _ = await published_app(api, _full_spec(remote.url))
+    caller = _Caller()
+    async with sse_client(url.removesuffix("/mcp") + "/sse") as (read, write), ClientSession(
+            read, write, elicitation_callback=caller.elicit, sampling_callback=caller.sample) as session:
+        await session.initialize()
+        result = await session.call_tool("asking", {"topic": "bees"})
+    assert result.structured_content == {"text": "3 ada pro: <A line about bees for ada>"}
+    assert len(caller.elicited) == 1 and len(caller.sampled) == 1
