@@ -167,7 +167,9 @@ class _Run:
         """The caller's answer to what a step asks, or NeedsInput: the run parks (workflows.parking)."""
         if question.step_id in self.answers:
             return self.answers[question.step_id]
-        raise NeedsInput(question)
+        needs = NeedsInput(question)
+        needs.origin = self  # a called app's own question is not this run's to park on
+        raise needs
 
     # -- progress -------------------------------------------------------------------------
     def grow_total(self, count: int) -> None:
@@ -338,7 +340,7 @@ class _Run:
             self._close(entry, started, "cancelled", "cancelled while running")
             raise
         except NeedsInput as exc:
-            if parent is None and exc.question.step_id == step.id:  # the run parks; the step runs again on resume
+            if parent is None and exc.question.step_id == step.id and exc.origin is self:  # park; rerun on resume
                 sink.remove(entry)
                 raise
             message = f"step '{step.id}' ({step.type}) failed: {exc}"

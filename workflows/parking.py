@@ -86,12 +86,13 @@ class ParkedState:
 class NeedsInput(Exception):  # noqa: N818 - an outcome, not an error
     """A step needs the caller's answer: the run stops here; ``state`` is filled in by the engine.
 
-    Deliberately outside the ``WorkflowError`` tree: it is not a failure. A step nested in a container or in
-    a called app cannot park; there the engine reports it as that step's failure, with this message.
+    Deliberately outside the ``WorkflowError`` tree: it is not a failure. A step of a called app cannot park
+    the calling run; there the engine reports it as the calling step's failure, with this message.
     """
 
     def __init__(self, question: Question) -> None:
         self.question = question
         self.state = ParkedState()
-        super().__init__(f"step '{question.step_id}' needs the caller's input, which only a top-level step of "
-                         "the called app itself can ask for")
+        self.origin: object = None  # the engine run that asked (set by the engine)
+        super().__init__(f"step '{question.step_id}' of the called app asks the caller, which an app called by "
+                         "another app cannot do")

@@ -124,3 +124,16 @@ def test_every_enum_form_of_sep_1330_and_defaults_of_sep_1034_are_accepted() -> 
     state = _park(spec).state
     answer = {"action": "accept", "content": {"multi": ["a", "b"], "titled_multi": ["v1"], "legacy": "o1"}}
     assert execute(spec, {}, resume=state, answers={"form": answer}).outputs == {"text": "a,b 30 a"}  # defaults
+
+
+def test_a_called_app_that_asks_fails_the_calling_step_instead_of_parking_the_caller() -> None:
+    called = spec_from_dict({"name": "Inner", "inputs": [{"name": "who", "type": "string", "default": "Ada"}],
+                             "steps": [_ask(id="call")],
+                             "outputs": [{"name": "text", "type": "string", "value": "x"}]})
+
+    def call_app(call: Any) -> dict[str, Any]:
+        return dict(execute(called, call.inputs).outputs)
+
+    spec = _spec([{"id": "call", "type": "sub_app", "app": "inner"}], "{{ steps.call.outputs.text }}")
+    with pytest.raises(Exception, match="of the called app asks the caller, which an app called by another app cannot do"):
+        execute(spec, {}, call_app=call_app)
