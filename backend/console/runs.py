@@ -6,12 +6,12 @@ import json
 import re
 from urllib.parse import urlencode
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session
 
 import workflows
@@ -25,22 +25,13 @@ from backend.core.events import get_event_bus
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, App, Run, RunStatus, User, as_utc
 from backend.services import QueueUnavailable, apps, queueing, runs
-from backend.services.errors import Conflict
-from backend.services.questions import answer_run, form_answer
+from backend.services.errors import Conflict, InvalidAnswer
+from backend.services.questions import answer_by_person
 
 router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 
 _NO_STORE = {"Cache-Control": "no-store"}
 _STATUSES = [s.value for s in RunStatus]
-
-
-class AnswerBody(BaseModel):
-    """A person's answer to a waiting run's question, given on its run page or in the test run."""
-
-    model_config = ConfigDict(extra="forbid")
-    question_id: str
-    action: Literal["accept", "decline", "cancel"]
-    content: dict[str, Any] | str | None = None
 
 
 class TestRunBody(BaseModel):
@@ -183,19 +174,10 @@ def answer(run_id: str, session: SessionDep, settings: SettingsDep, user: Consol
     """
     run = _owned_run(session, user, run_id)
     try:
-        body = AnswerBody.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(answer)"
-        return JSONResponse({"errors": [{"path": where, "message": err["msg"]}]}, status_code=422)
-    kind = str((run.question or {}).get("kind") or "elicit")
-    try:
-        answered = answer_run(settings=settings, run_id=run.id, question_id=body.question_id,
-                              answer=form_answer(kind, body.action, body.content))
-    except Conflict as exc:
-        return JSONResponse({"errors": [{"path": "(answer)", "message": str(exc)}]}, status_code=409)
-    except QueueUnavailable as exc:
-        return JSONResponse({"errors": [{"path": "(run)", "message": str(exc)}]}, status_code=503)
+        answered = answer_by_person(settings=settings, run=run, raw=raw)
+    except (InvalidAnswer, Conflict, QueueUnavailable) as exc:
+        status = 422 if isinstance(exc, InvalidAnswer) else 409 if isinstance(exc, Conflict) else 503
+        return JSONResponse({"errors": [{"path": "(answer)", "message": str(exc)}]}, status_code=status)
     return JSONResponse(run_view(answered), headers=_NO_STORE)
 
 

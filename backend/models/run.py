@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import JSON, Column, String
@@ -140,6 +140,16 @@ class RunPublic(BaseModel):
     purpose: str | None = None
     question: dict[str, Any] | None = None
     waiting_until: datetime | None = None
+
+
+class RunAnswer(BaseModel):
+    """An answer to the question a waiting run asks (its `question.id`): a form's values for an ask step, or the
+    reply text given in the place of the caller's model for an llm step with provider: client."""
+
+    model_config = {"extra": "forbid"}
+    question_id: str
+    action: Literal["accept", "decline", "cancel"]
+    content: dict[str, Any] | str | None = None
 
 
 class RunsPublic(BaseModel):

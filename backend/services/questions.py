@@ -17,18 +17,20 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from backend import crud
 from backend.core.db import session_scope
 from backend.core.events import get_event_bus
 from backend.core.settings import Settings
-from backend.models import Run, RunStatus, apply_transition, utcnow
-from backend.services.errors import Conflict, NotFound
+from backend.models import Run, RunAnswer, RunStatus, apply_transition, utcnow
+from backend.services.errors import Conflict, InvalidAnswer, NotFound
 from backend.services.queueing import enqueue
 from backend.services.workers import local_queue_owner
 
-__all__ = ["answer_run", "expire_waiting_runs", "find_run", "form_answer", "park_run", "question_event"]
+__all__ = ["answer_run", "answer_by_person", "expire_waiting_runs", "find_run", "form_answer", "park_run",
+           "question_event"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,10 +81,13 @@ def answer_run(*, settings: Settings, run_id: str, question_id: str, answer: dic
         if run is None:
             raise NotFound("no such run")
         question = run.question or {}
-        if RunStatus(run.status) is not RunStatus.waiting_for_input or question.get("id") != question_id:
+        if RunStatus(run.status) is not RunStatus.waiting_for_input:
             status, error = RunStatus(run.status).value, run.error
             session.rollback()
             raise Conflict(f"the run no longer waits for this answer (it is {status}{f': {error}' if error else ''})")
+        if question.get("id") != question_id:
+            session.rollback()
+            raise Conflict(f"the run waits for an answer to question '{question.get('id')}', not '{question_id[:100]}'")
         answers = {**(run.answers or {}), question["step_id"]: answer}
         apply_transition(run, RunStatus.queued)
         run.answers, run.question, run.waiting_until = answers, None, None
@@ -102,6 +107,22 @@ def form_answer(kind: str, action: str, content: Any) -> dict[str, Any]:
         return {"action": "accept", "role": "assistant", "content": {"type": "text", "text": str(content or "")},
                 "model": "answered in the console", "stopReason": "endTurn"}
     return {"action": action, "content": content if action == "accept" and isinstance(content, dict) else {}}
+
+
+def answer_by_person(*, settings: Settings, run: Run, raw: Any) -> Run:
+    """A person's answer (console or REST API) to ``run``'s question: checked (a RunAnswer), then ``answer_run``.
+
+    Raises InvalidAnswer for a malformed body, and what ``answer_run`` raises.
+    """
+    try:
+        body = RunAnswer.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(answer)"
+        raise InvalidAnswer(f"{where}: {err['msg']}") from None
+    kind = str((run.question or {}).get("kind") or "elicit")
+    return answer_run(settings=settings, run_id=run.id, question_id=body.question_id,
+                      answer=form_answer(kind, body.action, body.content))
 
 
 def expire_waiting_runs(settings: Settings) -> int:

@@ -242,3 +242,29 @@ async def test_a_legacy_sse_client_is_asked_on_its_stream(embedded, remote: Remo
         result = await session.call_tool("asking", {"topic": "bees"})
     assert result.structured_content == {"text": "3 ada pro: <A line about bees for ada>"}
     assert len(caller.elicited) == 1 and len(caller.sampled) == 1
+
+
+async def test_the_rest_api_answers_a_waiting_run_and_refuses_a_bad_or_stale_answer(embedded) -> None:
+    spec = _spec([{"id": "form", "type": "ask", "message": "Name?", "fields": FORM, "required": ["username"]}],
+                 "{{ steps.form.content.username }}")
+    async with httpx.AsyncClient(base_url=embedded.base_url, timeout=30) as api:
+        app_id, url, headers = await published_app(api, spec)
+        caller, replies = _Caller(), []
+
+        async def answer_through_the_api_first() -> None:
+            [run] = await _runs(api, headers, app_id)
+            path = f"/api/runs/{run['id']}/answer"
+            replies.append(await api.post(path, json={"question_id": run["question"]["id"], "action": "maybe"},
+                                          headers=headers))
+            replies.append(await api.post(path, json={"question_id": "form.9", "action": "accept"}, headers=headers))
+            replies.append(await api.post(path, json={"question_id": run["question"]["id"], "action": "accept",
+                                                      "content": {"username": "by-api"}}, headers=headers))
+
+        caller.before_answer = answer_through_the_api_first
+        async with caller.client(url, "legacy") as client:
+            result = await client.call_tool("asking", {})
+    bad, stale, taken = replies
+    assert bad.status_code == 422 and "action" in bad.json()["detail"]
+    assert stale.status_code == 409 and stale.json()["detail"] == "the run waits for an answer to question 'form.0', not 'form.9'"
+    assert taken.status_code == 200 and taken.json()["status"] == "queued"
+    assert result.structured_content == {"text": "by-api"}  # the client's own later answer was not applied twice
