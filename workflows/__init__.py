@@ -17,6 +17,7 @@ from workflows.errors import (
 from workflows.inputs import validate_inputs
 from workflows.loader import dump_spec, load_spec, load_value, spec_from_dict, spec_to_dict
 from workflows.logs import LOG_LEVELS, LogEntry, at_least
+from workflows.parking import NeedsInput, ParkedState, Question
 from workflows.nodes import REGISTRY, CallApp, Node, NodeContext, SubAppCall, get_node_type, node_types
 from workflows.resources import catalog_conflicts
 from workflows.results import ProgressEvent, RunResult, StepTrace
@@ -33,11 +34,14 @@ __all__ = [
     "InvalidInputs",
     "ItemSpec",
     "LogEntry",
+    "NeedsInput",
     "Node",
     "NodeContext",
     "NodeError",
     "OutputField",
+    "ParkedState",
     "ProgressEvent",
+    "Question",
     "RunCancelled",
     "RunLimits",
     "RunResult",

@@ -191,6 +191,10 @@ def _step_list_issues(scope: _Scope, steps: Sequence[StepSpec], prefix: str, vis
                     err["type"], err["msg"])
                 issues.append(SpecIssue(join_path(path, err["loc"]), message, step.id))
             continue
+        if prefix != "steps" and node_type.parks(config):
+            issues.append(SpecIssue(f"{path}.type", f"a {step.type} step that asks the caller must be a top-level "
+                                    "step (not inside a condition or map): the run stops there until the answer "
+                                    "comes", step.id))
         if node_type.terminal and not terminal_allowed:
             issues.append(SpecIssue(f"{path}.type", "an output step cannot run inside a map item", step.id))
         earlier = [*visible, *ids[:index]]

@@ -37,6 +37,7 @@ from workflows.files import resolve_file
 from workflows.logs import LOG_LEVELS, MAX_LOG_CHARS, MAX_LOGS_PER_RUN, LogCallback, LogEntry
 from workflows.nodes import NodeContext, get_node_type
 from workflows.outputs import evaluate_outputs
+from workflows.parking import NeedsInput, ParkedState
 from workflows.references import MaskedSecrets, Secrets, WithheldSecrets, resolve, template_strings
 from workflows.results import ProgressEvent, RunResult, StepTrace
 from workflows.secret_flow import Redactor, sent_secrets, uses_secrets
@@ -132,7 +133,8 @@ class _Run:
     def __init__(self, spec: AppSpec, *, secrets: Mapping[str, Any], context: Mapping[str, Any],
                  on_progress: ProgressCallback | None, on_log: LogCallback | None, should_cancel: CancelCheck | None,
                  timeout: float | None, poll: float, http_allow: Sequence[str],
-                 call_app: Callable[..., Any] | None, call_stack: Sequence[str]) -> None:
+                 call_app: Callable[..., Any] | None, call_stack: Sequence[str],
+                 answers: Mapping[str, Any]) -> None:
         self.spec = spec  # read by the output node through NodeContext.service("spec")
         self.secrets = Secrets(secrets)  # read only by the sink fields the engine resolves (workflows.secret_flow)
         self.context = dict(context)
@@ -150,7 +152,24 @@ class _Run:
         self.outputs: dict[str, Any] | None = None  # set by a terminal step
         self.done = 0
         self.total = len(spec.steps)
+        self.answers = dict(answers)  # step id -> the caller's answer to what that step asked (workflows.parking)
+        self.finished: frozenset[str] = frozenset()  # top-level steps a resumed run does not run again
         self._lock = threading.Lock()
+
+    def restore(self, state: ParkedState, results: dict[str, Any]) -> None:
+        """Resume a parked run: its trace, its progress and the results of its finished top-level steps."""
+        self.trace = state.restored_trace()
+        self.done, self.total = state.done, max(state.total, self.total)
+        self.finished = frozenset(state.results)
+        results.update(state.results)
+
+    def answer(self, question: Any) -> Any:
+        """The caller's answer to what a step asks, or NeedsInput: the run parks (workflows.parking)."""
+        if question.step_id in self.answers:
+            return self.answers[question.step_id]
+        needs = NeedsInput(question)
+        needs.origin = self  # a called app's own question is not this run's to park on
+        raise needs
 
     # -- progress -------------------------------------------------------------------------
     def grow_total(self, count: int) -> None:
@@ -245,6 +264,8 @@ class _Run:
         """Run a step list in order, adding results to ``scope``; return this list's own results."""
         own: dict[str, Any] = {}
         for index, step in enumerate(steps):
+            if parent is None and step.id in self.finished:  # a resumed run: its result is restored
+                continue
             if self.outputs is not None:  # a terminal step in a nested list ended the run
                 sink.extend(self._skipped(steps[index:], parent))
                 break
@@ -318,6 +339,13 @@ class _Run:
         except RunCancelled:
             self._close(entry, started, "cancelled", "cancelled while running")
             raise
+        except NeedsInput as exc:
+            if parent is None and exc.question.step_id == step.id and exc.origin is self:  # park; rerun on resume
+                sink.remove(entry)
+                raise
+            message = f"step '{step.id}' ({step.type}) failed: {exc}"
+            self._close(entry, started, "failed", message)
+            raise NodeError(step.id, message) from None
         except NodeError as exc:  # a nested step failed; this container fails with the same message
             self._close(entry, started, "failed", exc.message)
             raise
@@ -391,6 +419,8 @@ def execute(
     timeout: float | None = None,
     trace_limit: int = DEFAULT_TRACE_LIMIT,
     cancel_poll_interval: float = 0.25,
+    resume: ParkedState | None = None,
+    answers: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Run the steps and return typed outputs; raise NodeError (RunTimedOut) or RunCancelled.
 
@@ -403,19 +433,29 @@ def execute(
     through; ``call_app`` serves ``sub_app`` steps (see ``workflows.nodes.sub_app``);
     ``call_stack`` holds the ids of the calling apps (cycle check); ``timeout`` (seconds)
     and the spec's ``time_limit`` bound the run; ``trace_limit`` bounds the trace's JSON size.
+
+    A step that needs the caller's answer raises ``NeedsInput`` carrying the question and the run's
+    ``ParkedState``; calling again with ``resume=`` that state and ``answers=`` ``{step id: answer}`` goes on
+    from that step (``workflows.parking``).
     """
     limits = [t for t in (timeout, spec.time_limit) if t is not None]
     run = _Run(spec, secrets=secrets or {}, context=context or {}, on_progress=on_progress, on_log=on_log,
                should_cancel=should_cancel, timeout=min(limits) if limits else None,
                poll=max(0.01, cancel_poll_interval), http_allow=http_allow, call_app=call_app,
-               call_stack=call_stack)
+               call_stack=call_stack, answers=answers or {})
     values: dict[str, Any] = {f.name: copy.deepcopy(f.default) for f in spec.inputs}
     values.update(inputs)
     results: dict[str, Any] = {}
+    if resume is not None:
+        run.restore(resume, results)
     try:
         _resolve_files(run, spec, values)
         run.run_list(spec.steps, inputs=values, scope=results, extras={}, parent=None, progress=True,
                      sink=run.trace, deadline=None)
+    except NeedsInput as exc:
+        exc.state = ParkedState(results=results, trace=[t.to_dict() for t in limit_trace(run.trace, trace_limit)],
+                                done=run.done, total=run.total)
+        raise
     except (NodeError, RunCancelled) as exc:
         exc.trace = limit_trace(run.trace, trace_limit)
         raise

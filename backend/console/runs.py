@@ -26,6 +26,8 @@ from backend.core.events import get_event_bus
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, App, Run, RunStatus, User, as_utc
 from backend.services import QueueUnavailable, apps, queueing, runs
+from backend.services.errors import Conflict, InvalidAnswer
+from backend.services.questions import answer_by_person
 
 router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 
@@ -164,6 +166,22 @@ def cancel(run_id: str, session: SessionDep, settings: SettingsDep, user: Consol
     run = _owned_run(session, user, run_id)
     cancelled = runs.cancel_run(session=session, settings=settings, run_id=run.id)
     return JSONResponse(run_view(cancelled or run), headers=_NO_STORE)
+
+
+@router.post("/runs/{run_id}/answer", dependencies=[CsrfHeaderChecked])
+def answer(run_id: str, session: SessionDep, settings: SettingsDep, user: ConsoleUser,
+           raw: Annotated[Any, Body()] = None) -> JSONResponse:
+    """Answer the question a waiting run asks; the run is queued again and resumes on a worker.
+
+    The body is read after the ownership check, so another user's run gives the same 404 as a missing one.
+    """
+    run = _owned_run(session, user, run_id)
+    try:
+        answered = answer_by_person(settings=settings, run=run, raw=raw)
+    except (InvalidAnswer, Conflict, QueueUnavailable) as exc:
+        status = 422 if isinstance(exc, InvalidAnswer) else 409 if isinstance(exc, Conflict) else 503
+        return JSONResponse({"errors": [{"path": "(answer)", "message": str(exc)}]}, status_code=status)
+    return JSONResponse(run_view(answered), headers=_NO_STORE)
 
 
 def _filters(session: Session, user: User, app_id: str, status: str) -> tuple[int | None, str | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from functools import partial
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ from backend.mcp.changes import Fingerprint, fingerprint_of
 from backend.mcp.completions import build_completion_handlers
 from backend.mcp.handlers import TARGET_STATE_KEY, build_handlers, install_logging, result_of, target_of
 from backend.mcp.prompts import build_prompt_handlers
+from backend.mcp.questions import take_responses
 from backend.mcp.replay import Replay, wants_replay
 from backend.mcp.resumable import resumable_session, serve_resumable
 from backend.mcp.resources import build_resource_handlers
@@ -207,6 +209,7 @@ class McpEndpointApp:
             max_body=self.settings.max_request_bytes,
             app=self._dispatch,
             on_cancelled=self._on_cancelled,
+            on_responses=partial(take_responses, self.settings),
         )
 
 

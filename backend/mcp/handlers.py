@@ -14,10 +14,12 @@ import workflows
 from backend.core.settings import Settings
 from backend.mcp.access import admit_call, find_tool
 from backend.mcp.content import success_result
-from backend.mcp.runs import create_call_run, follow_call_run
+from backend.mcp.questions import input_required, missing_capability
+from backend.mcp.runs import create_call_run, follow_call_run, resume_call_run
 from backend.mcp.step_logs import set_level_handler
 from backend.models import Run, RunStatus
 from backend.services import CallInterrupted, QueueUnavailable
+from backend.services.errors import Conflict
 from backend.services.apps import describe_tool, version_spec
 from backend.services.endpoints import EndpointTarget
 from backend.services.queueing import enqueue
@@ -65,6 +67,15 @@ def result_of(settings: Settings, run: Run) -> types.CallToolResult:
     return _error(f"The app failed: {run.error or 'unknown error'} (run {run.id})")
 
 
+def _progress_relay(ctx: ServerRequestContext[Any, Any]) -> Any:
+    """Progress of the run, as notifications/progress on the call's stream."""
+
+    async def relay(done: int, total: int, message: str | None) -> None:
+        await ctx.session.report_progress(done, total, message)
+
+    return relay
+
+
 def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
     """The `on_*` handlers for the low-level Server, bound to settings; `tasks` decides which calls become tasks."""
 
@@ -88,10 +99,14 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
 
     async def on_call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
-    ) -> types.CallToolResult | dict[str, Any]:
+    ) -> types.CallToolResult | types.InputRequiredResult | dict[str, Any]:
         target = target_of(ctx)
         tool = find_tool(target, params.name)
         spec = version_spec(tool.version)
+        if params.request_state is not None:  # 2026-07-28: the retry of a call that asked its caller
+            return await _resumed(ctx, tool, params)
+        if (missing := missing_capability(ctx, spec)) is not None:
+            return _error(missing)
         try:
             inputs = workflows.validate_inputs(spec, params.arguments)
         except workflows.InvalidInputs as exc:
@@ -103,10 +118,7 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
                           f"{depth + 1} deep.")
 
         admission = await admit_call(settings, ctx, target)  # an MCP error over a limit; nothing is queued
-
-        async def relay(done: int, total: int, message: str | None) -> None:
-            await ctx.session.report_progress(done, total, message)
-
+        relay = _progress_relay(ctx)
         try:
             run = await create_call_run(settings, ctx, tool, inputs, {**admission.record, "call_depth": depth})
             if await tasks.policy.wanted(ctx, spec, tool.app.id):
@@ -122,7 +134,20 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
             return _error("Internal error while starting the run; it was not completed. Try again.")
         finally:
             await admission.release()
+        return await _answer(final)
+
+    async def _answer(final: Run) -> types.CallToolResult | types.InputRequiredResult:
+        """The call's result, or input_required for a 2026-07-28 client when the run waits for it."""
+        if RunStatus(final.status) is RunStatus.waiting_for_input and final.question:
+            return input_required(settings, final.id, final.question)
         return await anyio.to_thread.run_sync(result_of, settings, final)
+
+    async def _resumed(ctx: ServerRequestContext[Any, Any], tool: Any,
+                       params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:
+        try:
+            return await _answer(await resume_call_run(settings, ctx, tool, params, _progress_relay(ctx)))
+        except (Conflict, QueueUnavailable, CallInterrupted) as exc:
+            return _error(f"{exc}.")
 
     return {"on_list_tools": on_list_tools, "on_call_tool": on_call_tool}
 

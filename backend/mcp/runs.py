@@ -6,6 +6,7 @@ and counted against the same limits; a prompt or resource run also records its p
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import anyio
@@ -17,10 +18,13 @@ from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.mcp.access import Target, admit_call
 from backend.mcp.cancellation import follow_cancellable
+from backend.mcp.questions import answer_of, asking_client, resume_token
 from backend.mcp.sessions import SESSION_STATE_KEY
 from backend.mcp.step_logs import log_relay
 from backend.models import Run, RunStatus
 from backend.services import CallInterrupted, QueueUnavailable
+from backend.services.errors import Conflict
+from backend.services.questions import answer_run, find_run
 from backend.services.runs import ProgressCallback, create_run, dispatch_and_follow
 from backend.services.toolkits import ServedTool
 from backend.services.usage import recorded_arguments
@@ -70,24 +74,54 @@ async def create_call_run(
 
 
 async def follow_call_run(
-    settings: Settings, ctx: ServerRequestContext[Any, Any], run: Run, relay: ProgressCallback | None = None
+    settings: Settings, ctx: ServerRequestContext[Any, Any], run: Run, relay: ProgressCallback | None = None,
+    start: Any = None,
 ) -> Run:
-    """Queue the run and wait for its end, relaying progress; a cancel from the client (or a drop) cancels it."""
+    """Queue the run and wait for its end, relaying progress; a cancel from the client (or a drop) cancels it.
+
+    A question of the run is put to the client (backend.mcp.questions): on the call's stream, or, for a
+    2026-07-28 client, by returning the run still ``waiting_for_input``. ``start`` replaces the queueing.
+    """
     # legacy SSE delivers notifications/cancelled by cancelling the handler, so there a drop must cancel
     legacy = bool(getattr(getattr(ctx.request, "state", None), LEGACY_STATE_KEY, False))
 
     async def follow() -> Run:
-        return await dispatch_and_follow(
-            settings=settings,
-            run=run,
-            on_progress=relay,
-            on_log=log_relay(settings, ctx),
-            cancel_when_abandoned=settings.cancel_on_disconnect or legacy,
-            outcome_only=True,  # callers need only the status, result and error
-        )
+        async with asking_client(settings, ctx, run.id) as on_question:
+            return await dispatch_and_follow(
+                settings=settings,
+                run=run,
+                on_progress=relay,
+                on_log=log_relay(settings, ctx),
+                cancel_when_abandoned=settings.cancel_on_disconnect or legacy,
+                outcome_only=True,  # callers need only the status, result and error
+                on_question=on_question,
+                start=start,
+            )
 
     final, _ = await follow_cancellable(settings, ctx, run, follow)
     return final
+
+
+async def resume_call_run(settings: Settings, ctx: ServerRequestContext[Any, Any], tool: ServedTool,
+                          params: types.CallToolRequestParams, relay: ProgressCallback | None = None) -> Run:
+    """2026-07-28: the retry of a call that returned input_required records its answer and follows the run.
+
+    Raises Conflict when the state is not Toolpress's, names no run of this tool, lacks the response, or the run
+    no longer waits for it (answered already, expired, cancelled).
+    """
+    found = resume_token(settings, params.request_state or "")
+    if found is None:
+        raise Conflict("the requestState was not issued by this server, or it expired")
+    run_id, question_id, kind = found
+    response = (params.input_responses or {}).get(question_id)
+    run = await anyio.to_thread.run_sync(find_run, settings, run_id)
+    if run is None or run.app_id != tool.app.id:
+        raise Conflict("the requestState names no run of this tool")
+    if response is None:
+        raise Conflict(f"the retry carries no response to the input request '{question_id}'")
+    answer = answer_of(kind, response.model_dump(by_alias=True, mode="json", exclude_none=True), None)
+    record = partial(answer_run, settings=settings, run_id=run_id, question_id=question_id, answer=answer)
+    return await follow_call_run(settings, ctx, run, relay, start=record)
 
 
 async def run_for_request(

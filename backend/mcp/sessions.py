@@ -20,7 +20,7 @@ from typing import Any
 
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from backend.core.security import sign, unsign
@@ -47,6 +47,7 @@ class McpSession:
     client_version: str | None
     protocol_version: str | None
     nonce: str | None = None  # random per `initialize`: names the session's requests across processes
+    capabilities: tuple[str, ...] = ()  # what the client declared of elicitation and sampling (backend.mcp.questions)
 
 
 def binding_of(target: EndpointTarget) -> str:
@@ -59,6 +60,7 @@ def issue(key: str, target: EndpointTarget, initialize_params: dict[str, Any]) -
     info = initialize_params.get("clientInfo") if isinstance(initialize_params.get("clientInfo"), dict) else {}
     name, version = info.get("name"), info.get("version")
     pv = initialize_params.get("protocolVersion")
+    declared = initialize_params.get("capabilities") if isinstance(initialize_params.get("capabilities"), dict) else {}
     payload = {
         "e": target.endpoint.id,
         "b": binding_of(target),
@@ -66,6 +68,7 @@ def issue(key: str, target: EndpointTarget, initialize_params: dict[str, Any]) -
         "v": version[:50] if isinstance(version, str) else None,
         "p": pv[:20] if isinstance(pv, str) else None,
         "s": secrets.token_hex(8),
+        "c": [name for name in ("elicitation", "sampling") if isinstance(declared.get(name), dict)],
     }
     return sign(key, payload, _SALT)
 
@@ -78,7 +81,9 @@ def verify(key: str, target: EndpointTarget, session_id: str) -> McpSession | No
     if not isinstance(data, dict) or data.get("e") != target.endpoint.id or data.get("b") != binding_of(target):
         return None
     nonce = data.get("s")
-    return McpSession(data["e"], data.get("n"), data.get("v"), data.get("p"), nonce if isinstance(nonce, str) else None)
+    declared = tuple(str(c) for c in data.get("c") or [] if isinstance(c, str))
+    return McpSession(data["e"], data.get("n"), data.get("v"), data.get("p"), nonce if isinstance(nonce, str) else None,
+                      declared)
 
 
 def _initialize_params(body: bytes) -> dict[str, Any] | None:
@@ -136,6 +141,9 @@ def cancelled_request_ids(body: bytes) -> list[Any]:
 
 
 OnCancelled = Callable[[McpSession, list[Any]], Awaitable[None]]
+# Takes a POST body that holds only the client's responses to Toolpress's own requests; True when it took it
+OnResponses = Callable[[bytes], Awaitable[bool]]
+ACCEPTED = Response(status_code=202)
 
 
 async def with_session(
@@ -148,11 +156,13 @@ async def with_session(
     max_body: int,
     app: Any,
     on_cancelled: OnCancelled | None = None,
+    on_responses: OnResponses | None = None,
 ) -> None:
     """Verify a presented session id, or issue one on `initialize`, then run `app` (the SDK).
 
     A POST in a session that carries `notifications/cancelled` is also handed to `on_cancelled` (the call it
-    names may run in another process), before the SDK sees it.
+    names may run in another process), before the SDK sees it. One that holds only the client's responses to
+    Toolpress's requests (answers to a parked run's question) goes to `on_responses` and is answered 202.
     """
     headers = Headers(scope=scope)
     presented = headers.get(SESSION_HEADER)
@@ -167,6 +177,9 @@ async def with_session(
             cancelled = cancelled_request_ids(body) if body is not None else []
             if cancelled:
                 await on_cancelled(session, cancelled)
+            if body is not None and on_responses is not None and await on_responses(body):
+                await ACCEPTED(scope, receive, send)
+                return
         await app(scope, receive, _with_allow(send))
         return
 

@@ -8,6 +8,8 @@ run of late takes longer than `TOOLPRESS_TASK_THRESHOLD_SECONDS`).
 A task is a run: the task id is the run id and the task's state is the run row, so any API process answers for
 any task and tasks outlive an API restart. A task is visible only through the app endpoint or toolkit it was
 created on (by URL, token or OAuth).
+A task whose run asks the caller (an `ask` step, `llm` with `provider: client`) is `input_required`, its question in
+`inputRequests`; `tasks/update` with `inputResponses` answers it and the run resumes (backend.mcp.questions).
 Tool errors end as `completed` with `isError` (the spec keeps `failed` for JSON-RPC errors). Handshake-era
 clients (2025-11-25 and older) always get the plain synchronous call.
 """
@@ -35,7 +37,9 @@ from backend import crud
 from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, Run, RunStatus, as_utc, utcnow
+from backend.mcp.questions import input_request, task_answer
 from backend.services.endpoints import EndpointTarget
+from backend.services.errors import ServiceError
 from backend.services.toolkits import ToolkitTarget
 from backend.services.lost_runs import mark_worker_lost_if_orphaned
 from backend.services.runs import cancel_run
@@ -128,6 +132,10 @@ def task_of(run: Run, settings: Settings, result: types.CallToolResult | None = 
         done, total = run.progress_done or 0, run.progress_total or 0
         message = f"{done} of {total} steps done" if total else "Running"
         task.update(status="working", statusMessage=f"{message}: {run.progress_message}" if run.progress_message else message)
+    elif status is RunStatus.waiting_for_input and run.question:  # answered by tasks/update (backend.mcp.questions)
+        request = input_request(run.question).model_dump(mode="json", by_alias=True, exclude_none=True)
+        task.update(status="input_required", statusMessage=f"Waiting for an answer to step '{run.question['step_id']}'.",
+                    inputRequests={run.question["id"]: request})
     elif status is RunStatus.cancelled:
         task.update(status="cancelled", statusMessage=run.error or "cancelled")
     else:
@@ -201,8 +209,12 @@ class Tasks:
         return task_of(run, self._settings, result)
 
     async def _update(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
-        await self._found(ctx, params)
-        return {}  # Toolpress tasks never ask for input; responses to no outstanding request are ignored
+        run = await self._found(ctx, params)
+        try:  # the answer to the task's current question; responses to no outstanding request are ignored
+            await anyio.to_thread.run_sync(task_answer, self._settings, run.id, run.question, params.input_responses)
+        except ServiceError as exc:
+            raise MCPError(types.INVALID_PARAMS, f"The answer was not taken: {exc}") from None
+        return {}
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
         run = await self._found(ctx, params)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import JSON, Column, String
@@ -19,6 +19,7 @@ class RunStatus(str, enum.Enum):
 
     queued = "queued"
     running = "running"
+    waiting_for_input = "waiting_for_input"
     succeeded = "succeeded"
     failed = "failed"
     cancelled = "cancelled"
@@ -32,9 +33,14 @@ TERMINAL_STATUSES = frozenset({RunStatus.succeeded, RunStatus.failed, RunStatus.
 # when its app is marked idempotent (running it again has no extra effect). Nothing leaves a terminal
 # state: a late worker result for a cancelled run is dropped, which is how "no result is sent after
 # cancel" holds.
+# A running run that reaches a step asking the caller (ask, llm with provider: client) parks: it waits for
+# input holding no worker. The answer queues it again (any worker resumes it); no answer within the step's
+# time fails it; a cancel ends it. The lost-run sweep never touches it (no worker holds it).
 ALLOWED_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
     RunStatus.queued: frozenset({RunStatus.running, RunStatus.cancelled, RunStatus.failed}),
-    RunStatus.running: frozenset({RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled, RunStatus.queued}),
+    RunStatus.running: frozenset({RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled, RunStatus.queued,
+                                  RunStatus.waiting_for_input}),
+    RunStatus.waiting_for_input: frozenset({RunStatus.queued, RunStatus.failed, RunStatus.cancelled}),
     RunStatus.succeeded: frozenset(),
     RunStatus.failed: frozenset(),
     RunStatus.cancelled: frozenset(),
@@ -68,7 +74,7 @@ class Run(SQLModel, table=True):
     source: str = Field(default="mcp", max_length=32)
     # None for a tool call; "prompt:<name>" renders a prompt, "resource:<uri>" reads a templated resource
     purpose: str | None = Field(default=None, max_length=2100)
-    status: RunStatus = Field(default=RunStatus.queued, sa_type=String(16), index=True)
+    status: RunStatus = Field(default=RunStatus.queued, sa_type=String(32), index=True)
     inputs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     progress_done: int = 0
     progress_total: int = 0
@@ -81,6 +87,12 @@ class Run(SQLModel, table=True):
     task_id: str | None = Field(default=None, max_length=64)
     # the worker holding the run: the one running it, or (embedded mode) the one whose in-memory queue has it
     worker: str | None = Field(default=None, max_length=255)
+    # a parked run (waiting_for_input): what it asks (workflows.parking.Question + "id"), until when it waits,
+    # its saved state (finished top-level results, trace, progress); `answers` keeps every answer given (step id ->)
+    question: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    parked: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    answers: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    waiting_until: datetime | None = Field(default=None, sa_type=TZ, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=TZ, index=True)
     started_at: datetime | None = Field(default=None, sa_type=TZ)
     ended_at: datetime | None = Field(default=None, sa_type=TZ)
@@ -126,6 +138,18 @@ class RunPublic(BaseModel):
     progress_trail: list[dict[str, Any]] | None = None
     worker: str | None = None
     purpose: str | None = None
+    question: dict[str, Any] | None = None
+    waiting_until: datetime | None = None
+
+
+class RunAnswer(BaseModel):
+    """An answer to the question a waiting run asks (its `question.id`): a form's values for an ask step, or the
+    reply text given in the place of the caller's model for an llm step with provider: client."""
+
+    model_config = {"extra": "forbid"}
+    question_id: str
+    action: Literal["accept", "decline", "cancel"]
+    content: dict[str, Any] | str | None = None
 
 
 class RunsPublic(BaseModel):

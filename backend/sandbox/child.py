@@ -6,7 +6,8 @@ them out, the HTTP allow-list). Its supervisor sets its CPU and memory limits (s
 kernel), watches the clock and kills it when a run goes over; it dies with its parent, ignores Ctrl+C
 (the supervisor stops it) and runs at a lower CPU priority than the process serving requests.
 
-A job ends with exactly one of ``done``, ``failed`` or ``out_of_memory``. Running out of memory (the
+A job ends with exactly one of ``done``, ``failed``, ``parked`` (a step needs the caller's answer: the question
+and the run's saved state go back, workflows.parking) or ``out_of_memory``. Running out of memory (the
 kernel refused an allocation: ``MemoryError``) is reported after the job's objects are released; the
 supervisor then retires this process.
 """
@@ -209,7 +210,11 @@ class _Runtime:
                 spec, job["inputs"], on_progress=self._progress, on_log=self._log, should_cancel=self._cancelled.is_set,
                 secrets=job["secrets"], http_allow=job["http_allow"], call_app=self._call_app,
                 call_stack=tuple(job["call_stack"]), timeout=job.get("timeout"),
+                resume=workflows.ParkedState.from_dict(job["resume"]) if job.get("resume") else None,
+                answers=job.get("answers") or {},
             )
+        except workflows.NeedsInput as parked:
+            return {"type": "parked", "question": parked.question.to_dict(), "state": _jsonable(parked.state.to_dict())}
         except workflows.RunCancelled:
             return {"type": "failed", "kind": "cancelled", "message": "cancelled by the caller"}
         except workflows.NodeError as exc:

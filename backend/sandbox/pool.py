@@ -88,6 +88,8 @@ class Job:
     http_allow: list[str]
     call_stack: list[str]
     timeout: float | None
+    resume: dict[str, Any] | None = None  # a parked run's saved state (workflows.parking), when it resumes
+    answers: dict[str, Any] | None = None  # step id -> the caller's answer
 
 
 @dataclass
@@ -104,13 +106,15 @@ class Hooks:
 class Outcome:
     """How a run ended. `limit` names the limit that stopped it (memory, cpu, wall); `detail` is for the log only."""
 
-    status: Literal["succeeded", "failed", "cancelled"]
+    status: Literal["succeeded", "failed", "cancelled", "waiting"]
     outputs: dict[str, Any] | None = None
     trace: list[dict[str, Any]] | None = None
     error: str | None = None
     limit: str | None = None
     detail: str | None = None
     crashed: bool = False
+    question: dict[str, Any] | None = None  # waiting: what the run asks the caller
+    parked: dict[str, Any] | None = None  # waiting: the run's saved state
 
 
 @dataclass
@@ -184,6 +188,7 @@ class _Process:
                 "type": "run", "run_id": job.run_id, "spec_key": job.spec.key,
                 "spec": self._document(job.spec), "inputs": job.inputs, "secrets": job.secrets,
                 "http_allow": job.http_allow, "call_stack": job.call_stack, "timeout": job.timeout,
+                "resume": job.resume, "answers": job.answers,
             })
         except OSError as exc:  # no such process, or its pipe is closed: it died while idle
             self.known_specs.clear()
@@ -264,6 +269,9 @@ class _Process:
         elif kind == "failed":
             self.runs += 1
             return self._failed(message)
+        elif kind == "parked":
+            self.runs += 1
+            return Outcome("waiting", question=message.get("question"), parked=message.get("state"))
         elif kind == "out_of_memory":
             self.kill()  # its heap may be fragmented past use: a fresh process takes the next run
             return Outcome("failed", error=watch.limits.exceeded("memory"), limit="memory")

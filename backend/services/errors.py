@@ -37,3 +37,7 @@ class CallInterrupted(ServiceError):
             f"the server handling this call is restarting, so the call was closed before its run finished; "
             f"the run ({run_id}) goes on in a worker and its result is kept in the app's run history"
         )
+
+
+class InvalidAnswer(ServiceError):
+    """An answer to a waiting run's question is malformed (the message says where)."""

@@ -29,6 +29,7 @@ from backend.services import secrets as user_secrets
 from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app, version_spec
 from backend.services.errors import ServiceError
 from backend.services.purposes import spec_for_purpose
+from backend.services.questions import park_run, question_event
 from backend.services.run_files import split_content, stage_run_files
 from backend.services.usage import MAX_TRAIL, progress_entry
 from workflows.secret_flow import Redactor
@@ -280,6 +281,7 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
         purpose = run.purpose
         root = app.name if app is not None else str(run.app_id)
         callers = ["(calling app)"] * run.call_depth  # apps above this run, when another run called it over MCP
+        resume, answers = run.parked, dict(run.answers or {})  # a parked run resumes from its saved state
     log_redact = Redactor(secrets.values())  # for our log only: what the caller sees never depends on it
     progress = _ProgressRecorder(settings, run_id)
 
@@ -296,7 +298,8 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
         bus.publish(run_id, _end(settings, run_id, RunStatus.failed, error=str(exc), **progress.close()))
         return
     job = Job(run_id=run_id, spec=_spec_source(spec, version, purpose), inputs=inputs, secrets=dict(secrets),
-              http_allow=list(settings.http_allow), call_stack=[*callers, root], timeout=settings.run_timeout_seconds)
+              http_allow=list(settings.http_allow), call_stack=[*callers, root], timeout=settings.run_timeout_seconds,
+              resume=resume, answers=answers)
     hooks = Hooks(on_progress=on_progress, on_log=on_log, should_cancel=_CancelCheck(settings, run_id),
                   find_app=_sub_app_finder(settings, owner_id) if owner_id else _no_sub_apps)
     try:
@@ -314,6 +317,8 @@ def _record_outcome(settings: Settings, run_id: str, spec: workflows.AppSpec, ou
         logger.error("run %s crashed: %s", run_id, log_redact.text(outcome.detail or "no detail"))
     elif outcome.limit is not None:
         logger.warning("run %s stopped at its %s limit: %s", run_id, outcome.limit, outcome.error)
+    if outcome.status == "waiting":
+        return _park(settings, run_id, outcome, progress)
     trace = _trace_of(outcome.trace)
     if outcome.status == "succeeded":
         result, files = split_content(run_id, spec, outcome.outputs or {})  # bytes are stored apart
@@ -324,6 +329,21 @@ def _record_outcome(settings: Settings, run_id: str, spec: workflows.AppSpec, ou
     fields = {"trace": trace} if trace else {}
     return _end(settings, run_id, RunStatus.failed, error=outcome.error or "the run failed", **fields,
                 **progress.close())
+
+
+def _park(settings: Settings, run_id: str, outcome: Outcome, progress: _ProgressRecorder) -> dict[str, Any]:
+    """Record that the run waits for the caller (services.questions); return the "question" event.
+
+    The worker's slot is free once this returns. A cancel that ended the run first wins: its "end" is resent.
+    """
+    parked = dict(outcome.parked or {})
+    fields = {"trace": _trace_of(parked.get("trace")), **progress.close()}
+    with session_scope(settings.sqlalchemy_url) as session:
+        run = park_run(session=session, run_id=run_id, question=outcome.question or {}, parked=parked, **fields)
+        if run is None:
+            status = crud.get_run_status(session=session, run_id=run_id)
+            return {"type": "end", "status": (status or RunStatus.cancelled).value}
+        return question_event(run)
 
 
 def _end(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> dict[str, Any]:

@@ -145,6 +145,7 @@ def sweep_lost_runs(settings: Settings) -> int:
         ))
         stale = list(session.exec(
             select(Run.id).where(Run.status == RunStatus.queued.value, col(Run.worker).is_(None),
+                                 col(Run.started_at).is_(None),  # not a resumed run (services.questions)
                                  col(Run.created_at) < never_started).limit(SWEEP_BATCH)
         ))
     ended = 0

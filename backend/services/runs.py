@@ -20,7 +20,7 @@ from backend.core.events import get_event_bus
 from backend.core.queue import get_celery
 from backend.core.settings import Settings
 from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunPublic, RunStatus, apply_transition, as_utc
-from backend.services.errors import CallInterrupted, QueueUnavailable
+from backend.services.errors import CallInterrupted, Conflict, QueueUnavailable
 from backend.services.lost_runs import mark_worker_lost_if_orphaned
 from backend.services.queueing import NO_WORKER, enqueue, fail_unstarted
 from backend.services.workers import any_worker_alive, local_queue_owner
@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int, str | None], Awaitable[None]]
 LogCallback = Callable[[str, str, str], Awaitable[None]]  # level, message, the step that logged it
+# A parked run's question (services.questions); True stops following: the run is returned waiting_for_input
+QuestionCallback = Callable[[dict[str, Any]], Awaitable[bool]]
 
 
 def create_run(
@@ -180,6 +182,8 @@ async def dispatch_and_follow(
     on_log: LogCallback | None = None,
     cancel_when_abandoned: bool = True,
     outcome_only: bool = False,
+    on_question: QuestionCallback | None = None,
+    start: Callable[[], object] | None = None,
 ) -> Run:
     """Queue a created run and relay its progress until it ends; if the caller goes away, cancel it.
 
@@ -191,6 +195,8 @@ async def dispatch_and_follow(
     `cancel_when_abandoned` is false (the run then finishes and keeps its result). With `outcome_only`
     the returned run is only sure to have its final status, result and error: when the worker's "end"
     event carries them, the row is not read back. Every call ends with one metrics update and one log line.
+    A run that parks for the caller's answer is handed to `on_question` (which may stop the following); `start`
+    replaces the queueing (a resumed run is queued by the answer, services.questions).
     """
     # an exception below means the caller went away
     started, status = time.monotonic(), "cancelled" if cancel_when_abandoned else "abandoned"
@@ -202,10 +208,12 @@ async def dispatch_and_follow(
             on_log=on_log,
             cancel_when_abandoned=cancel_when_abandoned,
             outcome_only=outcome_only,
+            on_question=on_question,
+            start=start or (lambda: enqueue(settings, run)),
         )
         status = RunStatus(final.status).value
         return final
-    except QueueUnavailable:
+    except (QueueUnavailable, Conflict):
         status = "failed"
         raise
     except CallInterrupted:
@@ -220,16 +228,16 @@ async def dispatch_and_follow(
 
 async def _dispatch_and_follow(
     *, settings: Settings, run: Run, on_progress: ProgressCallback | None, on_log: LogCallback | None,
-    cancel_when_abandoned: bool, outcome_only: bool
+    cancel_when_abandoned: bool, outcome_only: bool, on_question: QuestionCallback | None, start: Callable[[], object]
 ) -> Run:
     bus = get_event_bus(settings.events_backend_url)
     watcher = get_run_watcher(settings.sqlalchemy_url)
     try:
         async with bus.subscribe(run.id) as events:
             with watcher.watch(run.id, events):
-                await anyio.to_thread.run_sync(enqueue, settings, run)
-                return await _follow(settings, run, events, watcher, on_progress, on_log, outcome_only)
-    except (QueueUnavailable, CallInterrupted):
+                await anyio.to_thread.run_sync(start)
+                return await _follow(settings, run, events, watcher, on_progress, on_log, outcome_only, on_question)
+    except (QueueUnavailable, CallInterrupted, Conflict):  # nothing started, or nothing to resume
         raise
     except BaseException:
         # the caller went away; a stopping server leaves the run to its worker
@@ -247,6 +255,7 @@ async def _follow(
     on_progress: ProgressCallback | None,
     on_log: LogCallback | None,
     outcome_only: bool,
+    on_question: QuestionCallback | None = None,
 ) -> Run:
     deadline = anyio.current_time() + settings.call_timeout_seconds
     lost_after = 0 if settings.is_embedded_broker else settings.worker_lost_after_seconds
@@ -276,6 +285,14 @@ async def _follow(
             catch_up_until = catch_up_until or anyio.current_time() + PROGRESS_CATCH_UP_SECONDS
             if not behind or anyio.current_time() > catch_up_until:
                 return current or run
+            continue
+        if kind == "question":  # the run parked: it waits (no worker) for as long as its question allows
+            last_event = anyio.current_time()
+            question = event.get("question") or {}
+            if on_question is not None and await on_question(question):
+                run.status, run.question = RunStatus.waiting_for_input, question
+                return run
+            deadline = max(deadline, last_event + float(question.get("timeout") or 0) + settings.call_timeout_seconds)
             continue
         if kind == "log":
             last_event = anyio.current_time()
@@ -334,4 +351,6 @@ def run_public(run: Run) -> RunPublic:
         duration_ms=duration,
         worker=run.worker,
         purpose=run.purpose,
+        question=run.question,
+        waiting_until=run.waiting_until,
     )

@@ -1,7 +1,7 @@
 """The embedded stand-in for Celery beat: the periodic jobs of a `toolpress serve` without external services.
 
-One daemon thread runs each job every interval: the clean-up of old runs, and the sweep that ends (or
-queues again) runs whose worker is gone. The sweep also runs once at start, so a run cut off when the
+One daemon thread runs each job every interval: the clean-up of old runs, the sweep that ends (or
+queues again) runs whose worker is gone, and the end of runs that waited too long for an answer. The sweep also runs once at start, so a run cut off when the
 previous server process died is not left "running" until the first interval is up.
 """
 
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from backend.core.settings import Settings
 from backend.services.lost_runs import sweep_lost_runs
+from backend.services.questions import expire_waiting_runs
 from backend.worker.retention import purge
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ class MaintenanceLoop:
     def __init__(self, settings: Settings) -> None:
         now = time.monotonic()
         self._jobs = [_Job("the sweep for runs that lost their worker", lambda: sweep_lost_runs(settings),
+                           settings.lost_run_sweep_seconds, now),
+                      _Job("the end of runs whose question went unanswered", lambda: expire_waiting_runs(settings),
                            settings.lost_run_sweep_seconds, now)]
         if settings.run_retention_days > 0:
             self._jobs.append(_Job("the clean-up of old runs", lambda: purge(settings),

@@ -13,10 +13,12 @@ from backend.core.queue import RUN_APP_TASK, get_celery
 from backend.core.settings import get_settings
 from backend.services.execution import execute_run
 from backend.services.lost_runs import sweep_lost_runs
+from backend.services.questions import expire_waiting_runs
 from backend.services.workers import this_worker
 from backend.worker.retention import PURGE_RUNS_TASK, purge
 
 SWEEP_LOST_RUNS_TASK = "toolpress.sweep_lost_runs"
+EXPIRE_WAITING_RUNS_TASK = "toolpress.expire_waiting_runs"
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +60,16 @@ def register_tasks(app: Celery) -> Celery:
         with _logged_failure("the sweep for runs that lost their worker"):
             sweep_lost_runs(get_settings())
 
+    @app.task(name=EXPIRE_WAITING_RUNS_TASK, ignore_result=True)
+    def expire_waiting() -> None:
+        """Fail the runs whose question went unanswered past its time (scheduled by beat)."""
+        with _logged_failure("the end of runs whose question went unanswered"):
+            expire_waiting_runs(get_settings())
+
     app.conf.beat_schedule = {
         "purge-old-runs": {"task": PURGE_RUNS_TASK, "schedule": get_settings().retention_interval_seconds},
         "sweep-lost-runs": {"task": SWEEP_LOST_RUNS_TASK, "schedule": get_settings().lost_run_sweep_seconds},
+        "expire-waiting-runs": {"task": EXPIRE_WAITING_RUNS_TASK, "schedule": get_settings().lost_run_sweep_seconds},
     }
     return app
 

@@ -1,6 +1,18 @@
 // Toolpress console: confirmation dialogs, copy buttons and the MCP server panel. No dependencies.
 "use strict";
 
+// Build an element: h("p", {class: "hint", text: "…"}, child, …); used by runs.js and questions.js.
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) if (child) node.append(child);
+  return node;
+}
+
 function selectText(el) {
   const range = document.createRange();
   range.selectNodeContents(el);

@@ -4,17 +4,6 @@
 document.addEventListener("DOMContentLoaded", () => {
   const $ = (id) => document.getElementById(id);
 
-  function h(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs)) {
-      if (value === undefined || value === null || value === false) continue;
-      if (key === "text") node.textContent = value;
-      else node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children.flat()) if (child) node.append(child);
-    return node;
-  }
-
   async function postJson(url, csrf, body) {
     const res = await fetch(url, {
       method: "POST", credentials: "same-origin", cache: "no-store",
@@ -79,7 +68,9 @@ document.addEventListener("DOMContentLoaded", () => {
       bar.value = run.status === "succeeded" ? total : run.progress_done || 0;
       bar.textContent = `${run.progress_done}/${run.progress_total}`;
       bar.setAttribute("aria-valuetext", `${run.progress_done} of ${run.progress_total} steps`);
-      $("run-message").textContent = run.progress_message || (run.status === "queued" ? "Waiting for a worker…" : "");
+      $("run-message").textContent = run.status === "waiting_for_input" ? "Waiting for an answer (no worker is held)."
+        : run.progress_message || (run.status === "queued" ? "Waiting for a worker…" : "");
+      window.ToolpressQuestion.show($("run-question-box"), run, answer);
       if (run.progress_message && !seen.includes(run.progress_message)) {
         seen.push(run.progress_message);
         $("run-trail").append(h("li", { text: run.progress_message }));
@@ -153,6 +144,13 @@ document.addEventListener("DOMContentLoaded", () => {
       source = new EventSource(`/runs/${id}/events`);
       source.addEventListener("run", (e) => render(JSON.parse(e.data)));
       source.onerror = () => { if (!current || !current.terminal) { stop(); startPolling(id); } };
+    }
+
+    async function answer(questionId, action, content) {
+      const { status, data } = await postJson(`/runs/${current.id}/answer`, csrf,
+        { question_id: questionId, action, content });
+      if (status === 200 && data && data.id) { render(data); if (!source && !poll) follow(data.id); return null; }
+      return (data && data.errors && data.errors[0].message) || `the answer was not taken (HTTP ${status})`;
     }
 
     async function cancel() {
@@ -288,7 +286,8 @@ document.addEventListener("DOMContentLoaded", () => {
     const row = (r) => h("tr", { "data-run": r.id },
       h("td", {}, h("a", { href: `/runs/${r.id}`, text: r.id.slice(0, 8) })),
       h("td", {}, names[r.app_id] || `#${r.app_id}`, r.purpose ? " " : null, r.purpose ? h("span", { class: "purpose", text: r.purpose }) : null),
-      h("td", {}, h("span", { class: `badge st-${r.status}`, text: r.status })),
+      h("td", {}, h("span", { class: `badge st-${r.status}`, text: r.status }),
+        r.question ? h("span", { class: "asks", text: ` asks: ${(r.question.params || {}).message || "the caller's model"}` }) : null),
       h("td", { text: r.progress_total ? `${r.progress_done}/${r.progress_total}` : "" }),
       h("td", { text: r.source === "console" ? "console test" : [r.client_name, r.client_version].filter(Boolean).join(" ") || "—" }),
       h("td", { text: r.created_at.replace("T", " ").slice(0, 19) }),

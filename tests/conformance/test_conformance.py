@@ -2,9 +2,9 @@
 
 Toolpress serves one app per URL, and each tool scenario calls one tool by name, so every scenario gets
 the URL of a fixture app (Toolpress YAML under `fixtures/`) whose tool has the name the scenario expects;
-the prompt, resource and completion scenarios share one app that declares all of them. Scenarios that need
-what Toolpress does not offer are listed in EXPECTED_FAILURES with the reason, and asserted to fail: when
-one starts passing, the list must be updated.
+the prompt, resource and completion scenarios share one app that declares all of them. Every server
+scenario of the suite must pass: a scenario added by a new release of the suite fails the coverage test
+until it has a fixture here.
 """
 
 from __future__ import annotations
@@ -52,17 +52,11 @@ PASSING: dict[str, str] = {
     "tools-call-embedded-resource": "embedded_resource",
     "tools-call-mixed-content": "mixed_content",
     "server-sse-polling": "reconnection",
+    "tools-call-elicitation": "elicitation",
+    "elicitation-sep1034-defaults": "elicitation_defaults",
+    "elicitation-sep1330-enums": "elicitation_enums",
+    "tools-call-sampling": "sampling",
 }
-
-_CLIENT_REQUEST = "runs execute in a Celery worker, which cannot send {} requests back to the client"
-
-EXPECTED_FAILURES: dict[str, str] = {
-    "tools-call-sampling": _CLIENT_REQUEST.format("sampling/createMessage"),
-    "tools-call-elicitation": _CLIENT_REQUEST.format("elicitation/create"),
-    "elicitation-sep1034-defaults": _CLIENT_REQUEST.format("elicitation/create"),
-    "elicitation-sep1330-enums": _CLIENT_REQUEST.format("elicitation/create"),
-}
-
 
 def conformance(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run the conformance CLI with the project's Node 22 first on PATH."""
@@ -106,14 +100,13 @@ def _summary(checks: list[dict]) -> str:
     return "\n".join(f"{c['status']:8} {c['id']}: {c.get('errorMessage') or ''}" for c in checks)
 
 
-def test_every_server_scenario_is_either_passing_or_an_expected_failure(tmp_path: Path) -> None:
+def test_every_server_scenario_has_a_fixture_and_is_run(tmp_path: Path) -> None:
     listing = conformance("list", cwd=tmp_path)
     assert listing.returncode == 0, listing.stderr
     server_part = listing.stdout.split("Client scenarios")[0]
     scenarios = {line.strip()[2:].split(" ")[0] for line in server_part.splitlines() if line.strip().startswith("- ")}
     assert scenarios, listing.stdout
-    assert scenarios == set(PASSING) | set(EXPECTED_FAILURES)
-    assert not set(PASSING) & set(EXPECTED_FAILURES)
+    assert scenarios == set(PASSING)
 
 
 @pytest.mark.parametrize("scenario", sorted(PASSING))
@@ -124,11 +117,3 @@ def test_scenario_passes(served: tuple[Stack, dict[str, str], Path], scenario: s
     assert all(c["status"] in ("SUCCESS", "INFO") for c in checks), _summary(checks)
     assert any(c["status"] == "SUCCESS" for c in checks), _summary(checks)
     assert code == 0, _summary(checks)
-
-
-@pytest.mark.parametrize("scenario", sorted(EXPECTED_FAILURES))
-def test_scenario_is_an_expected_failure(served: tuple[Stack, dict[str, str], Path], scenario: str) -> None:
-    _, urls, out = served
-    _, checks = run_scenario(urls["simple_text"], scenario, out)
-    bad = [c for c in checks if c["status"] in ("FAILURE", "WARNING")]
-    assert bad, f"{scenario} now passes; move it from EXPECTED_FAILURES to PASSING:\n{_summary(checks)}"

@@ -26,7 +26,7 @@ class TaskHandle(types.Result):
 
 
 class TaskState(types.Result):
-    """A `tasks/get` answer: the task, with the final result or error once it is terminal."""
+    """A `tasks/get` answer: the task, with the final result or error once it is terminal (or what it asks)."""
 
     task_id: str
     status: str
@@ -37,10 +37,21 @@ class TaskState(types.Result):
     poll_interval_ms: int | None = None
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    input_requests: dict[str, Any] | None = None
 
 
 class TaskParams(types.RequestParams):
     task_id: str
+
+
+class UpdateParams(TaskParams):
+    input_responses: dict[str, Any]
+
+
+class UpdateTask(types.Request[UpdateParams, Literal["tasks/update"]]):
+    method: Literal["tasks/update"] = "tasks/update"
+    params: UpdateParams
+    name_param = "taskId"
 
 
 class GetTask(types.Request[TaskParams, Literal["tasks/get"]]):
@@ -58,6 +69,12 @@ class CancelTask(types.Request[TaskParams, Literal["tasks/cancel"]]):
 async def get_task(session: ClientSession, task_id: str) -> TaskState:
     """One `tasks/get`."""
     return await session.send_request(GetTask(params=TaskParams(task_id=task_id)), TaskState)
+
+
+async def update_task(session: ClientSession, task_id: str, responses: dict[str, Any]) -> None:
+    """One `tasks/update` carrying responses to the task's input requests."""
+    await session.send_request(UpdateTask(params=UpdateParams(task_id=task_id, input_responses=responses)),
+                               types.EmptyResult)
 
 
 async def cancel_task(session: ClientSession, task_id: str) -> None:

@@ -89,7 +89,7 @@ def test_unknown_step_type_lists_the_known_types() -> None:
     data = _with(steps=[{"id": "a", "type": "http", "url": "x"}], outputs=[])
     [issue] = _issues(data)
     assert (issue.path, issue.step) == ("steps[0].type", "a")
-    assert ("known types: code, condition, http_request, llm, log, map, mcp_tool, output, sql, sub_app, template, "
+    assert ("known types: ask, code, condition, http_request, llm, log, map, mcp_tool, output, sql, sub_app, template, "
             "transform") in issue.message
 
 

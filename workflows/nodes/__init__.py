@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workflows.nodes.ask import AskConfig, AskNode
 from workflows.nodes.base import Children, Node, NodeConfig, NodeContext
 from workflows.nodes.code import CodeConfig, CodeNode
 from workflows.nodes.condition import ConditionConfig, ConditionNode
@@ -20,6 +21,8 @@ from workflows.nodes.transform import TransformConfig, TransformNode
 
 __all__ = [
     "REGISTRY",
+    "AskConfig",
+    "AskNode",
     "CallApp",
     "Children",
     "CodeConfig",
@@ -57,7 +60,7 @@ __all__ = [
 REGISTRY: dict[str, type[Node[Any]]] = {
     node.type: node
     for node in (TemplateNode, TransformNode, CodeNode, ConditionNode, MapNode, HttpRequestNode, LlmNode,
-                 McpToolNode, SqlNode, SubAppNode, LogNode, OutputNode)
+                 McpToolNode, SqlNode, SubAppNode, LogNode, AskNode, OutputNode)
 }
 
 

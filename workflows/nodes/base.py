@@ -101,6 +101,17 @@ class NodeContext:
         if self.logger is not None:
             self.logger(level, message)
 
+    def ask_caller(self, question: Any) -> Any:
+        """The caller's answer to ``question`` (a ``workflows.parking.Question``); without one the run parks."""
+        if self.runtime is None:
+            raise RuntimeError("asking the caller needs the engine; call execute()")
+        return self.runtime.answer(question)
+
+    def finish(self, outputs: Mapping[str, Any]) -> None:
+        """End the run after this step with these (already checked) outputs; later steps are skipped."""
+        if self.runtime is not None and self.runtime.outputs is None:
+            self.runtime.outputs = dict(outputs)
+
     def cancelled(self) -> bool:
         """Tell whether the run was cancelled."""
         return self.runtime is not None and bool(self.runtime.cancelled())
@@ -147,6 +158,11 @@ class Node(ABC, Generic[ConfigT]):
     (``workflows.secret_flow``); each must be one of ``resolved_fields``."""
     secret_destination: ClassVar[str | None] = None
     """The field naming where a step that sends a secret sends it (its URL); its host must be fixed."""
+
+    @classmethod
+    def parks(cls, config: NodeConfig) -> bool:
+        """Whether the step may stop the run to wait for the caller (``workflows.parking``): top level only."""
+        return False
 
     @classmethod
     def children(cls, config: NodeConfig) -> list[Children]:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import builtins
 import json
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from workflows.errors import NodeFailure
 from workflows.http import HttpResponse, send
 from workflows.nodes.base import Node, NodeConfig, NodeContext
 from workflows.nodes.http_request import call_with_retries
+from workflows.parking import Question
+from workflows.sampling import answer_text, sampling_params
 from workflows.spec import AppSpec
 from workflows.templating import render
 
@@ -23,8 +25,13 @@ __all__ = ["LlmConfig", "LlmNode"]
 class LlmConfig(NodeConfig):
     """Fields of an llm step; ``system``/``user`` are templates, ``api_key`` usually ``{{ secrets.X }}``."""
 
+    provider: Literal["openai", "client"] = Field(
+        default="openai", description="openai: any OpenAI-compatible endpoint; client: the calling agent's own "
+                                      "model (MCP sampling; no key needed, the run waits for the answer).")
     base_url: str = Field(default="https://api.openai.com/v1", min_length=1)
-    model: str = Field(min_length=1)
+    model: str | None = Field(default=None, min_length=1)
+    model_preferences: dict[str, Any] | None = Field(
+        default=None, description="provider client: MCP modelPreferences (hints, cost/speed/intelligencePriority).")
     api_key: str | None = Field(default=None, description="e.g. {{ secrets.OPENAI_API_KEY }}")
     system: str | None = None
     user: str = Field(min_length=1)
@@ -37,6 +44,14 @@ class LlmConfig(NodeConfig):
     retries: int = Field(default=2, ge=0, le=5)
     backoff: float = Field(default=1.0, ge=0, le=30)
     max_bytes: int = Field(default=4 * 1_048_576, ge=1, le=16 * 1_048_576)
+
+    @model_validator(mode="after")
+    def _model_for_endpoint(self) -> LlmConfig:
+        if self.provider == "openai" and not self.model:
+            raise ValueError("model is required (unless provider is client)")
+        if self.provider == "client" and self.api_key:
+            raise ValueError("provider client uses the caller's model: it takes no api_key")
+        return self
 
 
 class LlmNode(Node[LlmConfig]):
@@ -63,6 +78,11 @@ class LlmNode(Node[LlmConfig]):
     secret_destination: ClassVar[str | None] = "base_url"
 
     @classmethod
+    def parks(cls, config: NodeConfig) -> bool:
+        """With ``provider: client`` the run waits for the caller's model."""
+        return isinstance(config, LlmConfig) and config.provider == "client"
+
+    @classmethod
     def check(cls, config: NodeConfig, spec: AppSpec) -> list[tuple[str, str]]:
         """Reject an invalid JSON Schema, and a schema without json mode."""
         assert isinstance(config, LlmConfig)
@@ -83,6 +103,8 @@ class LlmNode(Node[LlmConfig]):
         if config.system:
             messages.append({"role": "system", "content": render(config.system, variables)})
         messages.append({"role": "user", "content": render(config.user, variables)})
+        if config.provider == "client":
+            return self._ask_caller(config, ctx, messages)
         payload: dict[str, Any] = {"model": config.model, "messages": messages}
         if config.temperature is not None:
             payload["temperature"] = config.temperature
@@ -104,8 +126,35 @@ class LlmNode(Node[LlmConfig]):
                                      what=f"the model '{config.model}'", attempt=attempt)
         return self._parse(config, response)
 
+    def _ask_caller(self, config: LlmConfig, ctx: NodeContext, messages: list[dict[str, str]]) -> dict[str, Any]:
+        """``provider: client``: the caller's model answers (workflows.sampling); the run parks until it does."""
+        system = messages[0]["content"] if messages[0]["role"] == "system" else None
+        hints = {"hints": [{"name": config.model}]} if config.model else {}
+        params = sampling_params(system=system, user=messages[-1]["content"], max_tokens=config.max_tokens,
+                                 temperature=config.temperature,
+                                 preferences={**hints, **(config.model_preferences or {})} or None)
+        question = Question(ctx.step_id, "sample", params, config.timeout)
+        result = answer_text(ctx.ask_caller(question))
+        if config.json_mode:
+            result["json"] = self._checked_json(config, result["text"])
+        return result
+
     @staticmethod
-    def _parse(config: LlmConfig, response: HttpResponse) -> dict[str, Any]:
+    def _checked_json(config: LlmConfig, content: str) -> Any:
+        """The model's answer parsed as JSON and checked against the step's schema."""
+        try:
+            parsed = json.loads(content)
+        except json.JSONDecodeError as exc:
+            raise NodeFailure(f"the model's answer is not valid JSON ({exc.msg} at position {exc.pos})") from None
+        if config.schema_ is not None:
+            error = next(iter(Draft202012Validator(config.schema_).iter_errors(parsed)), None)
+            if error is not None:
+                where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+                raise NodeFailure(f"the model's JSON does not match the schema at {where}: {error.message}")
+        return parsed
+
+    @classmethod
+    def _parse(cls, config: LlmConfig, response: HttpResponse) -> dict[str, Any]:
         text = response.body.decode("utf-8", errors="replace")
         try:
             data = json.loads(text)
@@ -124,14 +173,5 @@ class LlmNode(Node[LlmConfig]):
         result: dict[str, Any] = {"text": content, "model": data.get("model", config.model),
                                   "finish_reason": choice.get("finish_reason"), "usage": data.get("usage")}
         if config.json_mode:
-            try:
-                parsed = json.loads(content)
-            except json.JSONDecodeError as exc:
-                raise NodeFailure(f"the model's answer is not valid JSON ({exc.msg} at position {exc.pos})") from None
-            if config.schema_ is not None:
-                error = next(iter(Draft202012Validator(config.schema_).iter_errors(parsed)), None)
-                if error is not None:
-                    where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-                    raise NodeFailure(f"the model's JSON does not match the schema at {where}: {error.message}")
-            result["json"] = parsed
+            result["json"] = cls._checked_json(config, content)
         return result

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Body, HTTPException, Path, Query
 
 from backend import crud
 from backend.api.deps import MAX_ID, CurrentUser, OwnedApp, SessionDep, SettingsDep
 from backend.api.responses import errors
 from backend.models import RunPublic, RunsPublic, RunStatus
-from backend.services import runs, usage
+from backend.services import QueueUnavailable, questions, runs, usage
+from backend.services.errors import Conflict, InvalidAnswer
 
 router = APIRouter(tags=["runs"], responses=errors(401, 422))
 
@@ -64,6 +65,26 @@ def cancel_run(run_id: RunId, session: SessionDep, settings: SettingsDep, user: 
     run = runs.cancel_run(session=session, settings=settings, run_id=run_id)
     assert run is not None
     return usage.run_record(run)
+
+
+@router.post("/runs/{run_id}/answer", response_model=RunPublic, responses=errors(404, 409, 503))
+def answer_run(run_id: RunId, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+               body: Annotated[dict[str, Any] | None, Body(description="A RunAnswer: question_id, action "
+                                                                   "(accept, decline, cancel) and content.")] = None
+               ) -> RunPublic:
+    """Answer the question a waiting run asks (`question.id`); the run is queued again and resumes on a worker."""
+    run = crud.get_run(session=session, run_id=run_id, owner_id=user.id)
+    if run is None:  # checked before the body, so another user's run looks missing whatever is sent
+        raise HTTPException(status_code=404, detail="run not found")
+    try:
+        answered = questions.answer_by_person(settings=settings, run=run, raw=body)
+    except InvalidAnswer as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    except Conflict as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
+    except QueueUnavailable as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from None
+    return usage.run_record(answered)
 
 
 @router.get("/apps/{app_id}/usage", responses=errors(404))

@@ -80,8 +80,8 @@ def test_inputs_and_steps_reorder_and_delete_and_every_step_type_has_a_form(
     log_in(page, owner, f"/apps/{app_id}/edit")
     palette = page.locator("#palette button")
     types = [t.strip().split("\n")[0] for t in palette.all_inner_texts()]
-    assert types == ["code", "condition", "http_request", "llm", "log", "map", "mcp_tool", "output", "sql", "sub_app",
-                     "template", "transform"]
+    assert types == ["ask", "code", "condition", "http_request", "llm", "log", "map", "mcp_tool", "output", "sql",
+                     "sub_app", "template", "transform"]
 
     page.get_by_role("button", name="Move input times up").click()
     expect(page.locator("#live-input-schema")).to_have_text(re.compile(r'"person".*"times".*"style"', re.S))
@@ -89,8 +89,8 @@ def test_inputs_and_steps_reorder_and_delete_and_every_step_type_has_a_form(
     page.get_by_role("button", name="llm").click()
     llm = page.locator("#steps > li").nth(2)
     expect(llm.locator("legend")).to_contain_text("llm")
-    for label in ("model", "user", "api key", "temperature"):
-        expect(llm.get_by_label(re.compile(rf"^{label}"))).to_be_visible()
+    for label in ("provider", "model", "model preferences", "user", "api key", "temperature"):
+        expect(llm.get_by_label(re.compile(rf"^{label}( \*)?$"))).to_be_visible()
     expect(page.locator('[data-path="steps[2].model"] .field-error, [data-path="steps[2].user"] .field-error')).not_to_have_count(0)
     page.get_by_role("button", name="Remove step llm_1").click()
     expect(page.locator("#steps > li")).to_have_count(2)
@@ -99,6 +99,12 @@ def test_inputs_and_steps_reorder_and_delete_and_every_step_type_has_a_form(
     expect(log.get_by_label(re.compile(r"^message"))).to_be_visible()
     log.get_by_label(re.compile(r"^level")).select_option("warning")
     page.get_by_role("button", name="Remove step log_1").click()
+    expect(page.locator("#steps > li")).to_have_count(2)
+    palette.filter(has=page.locator("strong", has_text=re.compile(r"^ask$"))).click()
+    ask = page.locator("#steps > li").nth(2)
+    for label in ("message", "fields", "required", "on decline", "on cancel", "timeout"):
+        expect(ask.get_by_label(re.compile(rf"^{label}( \*)?$"))).to_be_visible()
+    page.get_by_role("button", name="Remove step ask_1").click()
     expect(page.locator("#steps > li")).to_have_count(2)
     expect(page.locator("#error-summary")).to_be_hidden()
 

@@ -16,6 +16,10 @@ EXPECTED_ALLOWED = {
     (RunStatus.running, RunStatus.failed),
     (RunStatus.running, RunStatus.cancelled),
     (RunStatus.running, RunStatus.queued),  # re-run of an idempotent app after its worker was lost
+    (RunStatus.running, RunStatus.waiting_for_input),  # a step asks the caller: the run parks
+    (RunStatus.waiting_for_input, RunStatus.queued),  # the answer came: any worker resumes it
+    (RunStatus.waiting_for_input, RunStatus.failed),  # no answer in time
+    (RunStatus.waiting_for_input, RunStatus.cancelled),
 }
 
 

@@ -23,7 +23,7 @@ def _reason(template: str) -> str:
 
 
 def test_the_registry_maps_template_to_the_template_node() -> None:
-    assert node_types() == ["code", "condition", "http_request", "llm", "log", "map", "mcp_tool", "output", "sql",
+    assert node_types() == ["ask", "code", "condition", "http_request", "llm", "log", "map", "mcp_tool", "output", "sql",
                             "sub_app", "template", "transform"]
     assert get_node_type("template") is TemplateNode and REGISTRY["template"] is TemplateNode
     assert get_node_type("nope") is None
