@@ -36,20 +36,35 @@ async def _resume(client: httpx.AsyncClient, url: str, headers: dict[str, str], 
     return await client.get(url, headers={**headers, "accept": "text/event-stream", "last-event-id": last})
 
 
+_LOGS_AND_PROGRESS = """
+name: Logs and progress {n}
+tool_name: slow
+inputs: []
+steps:
+  - {{id: hello, type: log, message: "starting"}}
+  - {{id: one, type: template, template: "1"}}
+  - {{id: two, type: template, template: "2"}}
+outputs:
+  - {{name: last, type: string, value: "{{{{ steps.two.text }}}}"}}
+"""
+
+
 async def test_every_event_of_a_call_has_an_id_and_the_session_can_replay_it_after_the_end(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client:
-        _, url, _ = await published_app(client, slow_spec(steps=3))
+        _, url, _ = await published_app(client, _LOGS_AND_PROGRESS.format(n=uuid.uuid4().hex[:6]))
         session = await open_session(client, url)
         events = await _call_to_the_end(client, url, session)
         assert events[0][1] is None and events[-1][1] is not None and events[-1][1]["id"] == 3
+        assert {m["method"] for _, m in events[1:-1] if m} == {"notifications/message", "notifications/progress"}
         assert len({event_id for event_id, _ in events}) == len(events)
 
-        async with client.stream("GET", url, headers={**session, "accept": "text/event-stream",
-                                                      "last-event-id": events[1][0]}) as stream:
-            assert stream.status_code == 200
-            with anyio.fail_after(30):
-                replayed = [(event_id, message) async for event_id, _, message in sse_events(stream)]
-    assert replayed == events[2:]  # what followed the named event, then the stream ends with the result
+        for last in (0, 2):
+            async with client.stream("GET", url, headers={**session, "accept": "text/event-stream",
+                                                          "last-event-id": events[last][0]}) as stream:
+                assert stream.status_code == 200
+                with anyio.fail_after(30):
+                    replayed = [(event_id, message) async for event_id, _, message in sse_events(stream)]
+            assert replayed == events[last + 1:]  # what followed the named event, ending with the result
 
 
 async def test_a_forged_or_foreign_last_event_id_gets_a_clear_refusal_and_nothing_of_the_stream(stack: Stack) -> None:
