@@ -14,6 +14,7 @@ the call's request, which says the run goes on in its worker, instead of leaving
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import logging
 
@@ -42,6 +43,7 @@ MALFORMED = _error(400, "Bad Request: Last-Event-ID is not an event id this serv
 NO_SESSION = _error(400, "Bad Request: resuming a stream needs the Mcp-Session-Id of the session that opened it")
 ORPHANED = ("The server process streaming this call stopped before the call ended. The run itself goes on in its "
             "worker and its outcome is recorded with the app's runs; call the tool again for a fresh result.")
+STORE_AWAY = _error(503, "Service Unavailable: the stream cannot be resumed right now; retry with the same Last-Event-ID")
 UNKNOWN = _error(404, "Not Found: no stream to resume for this Last-Event-ID (unknown, expired or not this session's)")
 
 
@@ -77,7 +79,12 @@ class Replay:
         session = scope.get("state", {}).get(SESSION_STATE_KEY)
         if session is None or not session.nonce:
             return NO_SESSION
-        if await call_event_store(self._settings).owner(parsed[0]) != stream_owner(self._key, session):
+        try:
+            owner = await call_event_store(self._settings).owner(parsed[0])
+        except Exception as exc:
+            logger.warning("cannot check a stream to resume: the event store is unreachable (%s)", type(exc).__name__)
+            return STORE_AWAY
+        if owner is None or not hmac.compare_digest(owner, stream_owner(self._key, session)):
             return UNKNOWN
         return None
 

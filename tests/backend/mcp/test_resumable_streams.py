@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import anyio
 import httpx
 import pytest
+import yaml
 from mcp import Client
 from support.apps import SLOW_STEPS, published_app, slow_spec
 from support.stack import Stack, running, start_embedded
@@ -36,20 +37,33 @@ async def _resume(client: httpx.AsyncClient, url: str, headers: dict[str, str], 
     return await client.get(url, headers={**headers, "accept": "text/event-stream", "last-event-id": last})
 
 
+def _app(tool_name: str, steps: list[dict], value: str) -> str:
+    """YAML of a one-output app (a fresh name each time: every test signs up its own user)."""
+    return yaml.safe_dump({"name": f"{tool_name} {uuid.uuid4().hex[:6]}", "tool_name": tool_name, "inputs": [],
+                           "steps": steps, "outputs": [{"name": "out", "type": "string", "value": value}]})
+
+
+def _template(step_id: str, text: str) -> dict:
+    return {"id": step_id, "type": "template", "template": text}
+
+
 async def test_every_event_of_a_call_has_an_id_and_the_session_can_replay_it_after_the_end(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client:
-        _, url, _ = await published_app(client, slow_spec(steps=3))
+        steps = [{"id": "hello", "type": "log", "message": "starting"}, _template("one", "1"), _template("two", "2")]
+        _, url, _ = await published_app(client, _app("slow", steps, "{{ steps.two.text }}"))
         session = await open_session(client, url)
         events = await _call_to_the_end(client, url, session)
         assert events[0][1] is None and events[-1][1] is not None and events[-1][1]["id"] == 3
+        assert {m["method"] for _, m in events[1:-1] if m} == {"notifications/message", "notifications/progress"}
         assert len({event_id for event_id, _ in events}) == len(events)
 
-        async with client.stream("GET", url, headers={**session, "accept": "text/event-stream",
-                                                      "last-event-id": events[1][0]}) as stream:
-            assert stream.status_code == 200
-            with anyio.fail_after(30):
-                replayed = [(event_id, message) async for event_id, _, message in sse_events(stream)]
-    assert replayed == events[2:]  # what followed the named event, then the stream ends with the result
+        for last in (0, 2):
+            async with client.stream("GET", url, headers={**session, "accept": "text/event-stream",
+                                                          "last-event-id": events[last][0]}) as stream:
+                assert stream.status_code == 200
+                with anyio.fail_after(30):
+                    replayed = [(event_id, message) async for event_id, _, message in sse_events(stream)]
+            assert replayed == events[last + 1:]  # what followed the named event, ending with the result
 
 
 async def test_a_forged_or_foreign_last_event_id_gets_a_clear_refusal_and_nothing_of_the_stream(stack: Stack) -> None:
@@ -81,29 +95,12 @@ def polling(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield started
 
 
-_OUTLASTS_STREAMS = """
-name: Outlasts its streams {n}
-tool_name: outlasts
-inputs: []
-steps:
-  - {{id: before, type: template, template: "a"}}
-  - id: wait
-    type: code
-    code: |
-      import time
-
-      def main():
-          time.sleep(3)
-          return "b"
-  - {{id: after, type: template, template: "c"}}
-outputs:
-  - {{name: joined, type: string, value: "{{{{ steps.before.text }}}}{{{{ steps.wait.result }}}}{{{{ steps.after.text }}}}"}}
-"""
-
-
 async def test_the_sdk_client_follows_a_call_through_streams_the_server_closes_and_misses_nothing(polling: Stack) -> None:
     async with httpx.AsyncClient(base_url=polling.base_url, timeout=30) as api:
-        _, url, _ = await published_app(api, _OUTLASTS_STREAMS.format(n=uuid.uuid4().hex[:6]))
+        wait = {"id": "wait", "type": "code", "code": "import time\n\ndef main():\n    time.sleep(3)\n    return 'b'\n"}
+        steps = [_template("before", "a"), wait, _template("after", "c")]
+        _, url, _ = await published_app(api, _app("outlasts", steps, "{{ steps.before.text }}{{ steps.wait.result }}"
+                                                                     "{{ steps.after.text }}"))
     progress: list[float] = []
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
@@ -112,7 +109,7 @@ async def test_the_sdk_client_follows_a_call_through_streams_the_server_closes_a
     async with Client(url, mode="legacy") as client:  # the 3 s step outlasts at least one 1 s stream
         with anyio.fail_after(120):
             result = await client.call_tool("outlasts", {}, progress_callback=on_progress)
-    assert result.structured_content == {"joined": "abc"}
+    assert result.structured_content == {"out": "abc"}
     assert progress == [1, 2, 3]
 
 
