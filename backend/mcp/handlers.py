@@ -144,10 +144,13 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
 
     async def _resumed(ctx: ServerRequestContext[Any, Any], tool: Any,
                        params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:
+        admission = await admit_call(settings, ctx, target_of(ctx))  # the retry counts against the same limits
         try:
             return await _answer(await resume_call_run(settings, ctx, tool, params, _progress_relay(ctx)))
         except (Conflict, QueueUnavailable, CallInterrupted) as exc:
             return _error(f"{exc}.")
+        finally:
+            await admission.release()
 
     return {"on_list_tools": on_list_tools, "on_call_tool": on_call_tool}
 

@@ -22,6 +22,7 @@ import yaml
 from mcp import Client
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
+from mcp.shared.exceptions import MCPError
 from support.apps import published_app
 from support.proxy import through
 from support.remote_api import Remote, remote  # noqa: F401 - the fixture
@@ -207,6 +208,27 @@ async def test_a_waiting_run_can_be_cancelled_and_a_late_answer_is_refused(embed
         [run] = await _runs(api, headers, app_id)
     assert run["status"] == "cancelled"
     assert result.is_error and "no longer waits for this answer (it is cancelled" in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_the_retry_that_carries_the_answer_counts_against_the_urls_rate_limit(embedded) -> None:
+    spec = _spec([{"id": "form", "type": "ask", "message": "Well?", "fields": {"ok": {"type": "boolean"}}}], "x")
+    async with httpx.AsyncClient(base_url=embedded.base_url, timeout=30) as api:
+        app_id, url, headers = await published_app(api, spec)
+        limits = {"calls_per_minute": 1, "max_concurrent_runs": None}
+        assert (await api.put(f"/api/apps/{app_id}/mcp/limits", json=limits, headers=headers)).status_code == 200
+        caller = _Caller(content={"ok": True})
+        refused: BaseException | None = None
+        try:
+            async with caller.client(url, "2026-07-28") as client:
+                await client.call_tool("asking", {})
+        except Exception as exc:  # noqa: BLE001 - the SDK raises the MCP error inside an exception group
+            while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+                exc = exc.exceptions[0]
+            refused = exc
+        [run] = await _runs(api, headers, app_id)
+    assert isinstance(refused, MCPError) and "rate limit reached" in refused.error.message, repr(refused)
+    assert len(caller.elicited) == 1
+    assert run["status"] == "waiting_for_input"  # the refused retry recorded no answer
 
 
 async def test_a_task_that_asks_is_input_required_until_tasks_update_answers_it(embedded) -> None:
