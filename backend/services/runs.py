@@ -262,6 +262,8 @@ async def _follow(
     last_event = anyio.current_time()
     relayed = 0  # progress only ever grows for the client, also while a run is re-run from the start
     catch_up_until: float | None = None
+    asked: str | None = None  # the id of the last question relayed to the caller
+    watched_status: RunStatus | None = None
     while True:
         if shutdown.must_close_calls():
             raise CallInterrupted(run.id)
@@ -289,6 +291,9 @@ async def _follow(
         if kind == "question":  # the run parked: it waits (no worker) for as long as its question allows
             last_event = anyio.current_time()
             question = event.get("question") or {}
+            if question.get("id") == asked:
+                continue  # already asked (found by the watcher before its event came)
+            asked = question.get("id")
             if on_question is not None and await on_question(question):
                 run.status, run.question = RunStatus.waiting_for_input, question
                 return run
@@ -309,6 +314,13 @@ async def _follow(
             last_event = anyio.current_time()
             continue
         quiet = anyio.current_time() - last_event
+        status = watcher.last_status(run.id)
+        if status is RunStatus.waiting_for_input and status is not watched_status:
+            # the watcher saw the run park: if its "question" event was lost, ask from the row
+            missed = await anyio.to_thread.run_sync(_waiting_question, settings, run.id, asked)
+            if missed is not None:
+                events.push({"type": "question", "question": missed})
+        watched_status = status
         if watcher.last_status(run.id) is RunStatus.queued and not await anyio.to_thread.run_sync(any_worker_alive, settings):
             # every worker died while the run waited for one: say so now rather than at the call's time limit
             if await anyio.to_thread.run_sync(_fail_queued, settings, run.id, NO_WORKER):
@@ -324,6 +336,15 @@ async def _follow(
             if final is not None and RunStatus(final.status) is RunStatus.cancelled:
                 final.error = f"the run took longer than {settings.call_timeout_seconds:g} s and was stopped"
             return final or run
+
+
+def _waiting_question(settings: Settings, run_id: str, asked: str | None) -> dict[str, Any] | None:
+    """The question a run waits on, unless it is `asked` (already relayed) or the run no longer waits."""
+    with session_scope(settings.sqlalchemy_url) as session:
+        run = session.get(Run, run_id)
+        if run is None or RunStatus(run.status) is not RunStatus.waiting_for_input or not run.question:
+            return None
+        return None if run.question.get("id") == asked else dict(run.question)
 
 
 def run_public(run: Run) -> RunPublic:

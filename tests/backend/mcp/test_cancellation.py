@@ -14,13 +14,16 @@ from support.stack import Stack, running, start_embedded
 
 pytestmark = pytest.mark.anyio
 
-STEPS = SLOW_STEPS
+# Long enough (about 30 s of steps on a fast machine) that a handshake call whose notifications/cancelled is
+# lost while the client closes (its resumable stream is then given up after stream_abandon_seconds, 10 s)
+# is still cancelled mid-run rather than finishing first.
+STEPS = SLOW_STEPS * 4
 
 
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
 async def test_dropping_the_call_cancels_the_run_and_stops_the_worker(stack: Stack, mode: str) -> None:
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as api:
-        app_id, url, headers = await published_app(api, slow_spec())
+        app_id, url, headers = await published_app(api, slow_spec(steps=STEPS))
 
         first_progress = anyio.Event()
 
@@ -38,7 +41,7 @@ async def test_dropping_the_call_cancels_the_run_and_stops_the_worker(stack: Sta
                     await first_progress.wait()
                 tg.cancel_scope.cancel()
 
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         run: dict = {}
         while time.monotonic() < deadline:
             runs = (await api.get("/api/runs", params={"app_id": app_id}, headers=headers)).json()["data"]
