@@ -233,6 +233,33 @@ def _walk(steps: list[StepSpec], prefix: str) -> Iterator[SpecIssue]:
             yield from _walk(list(child.steps), f"{path}.{child.path}")
 
 
+def reads_secrets(spec: AppSpec) -> bool:
+    """Whether a run of ``spec`` may read its owner's secrets: a step's template names ``secrets`` (in any
+    field, at any depth), or a step calls another app (which runs with the calling run's secrets).
+
+    A host may skip loading the secrets when this says no; it errs towards yes (a step it cannot read counts).
+    """
+    return _steps_read(spec.steps)
+
+
+def _steps_read(steps: list[StepSpec]) -> bool:
+    from workflows.nodes import get_node_type  # noqa: PLC0415 - the registry imports this module's users
+
+    for step in steps:
+        node_type = get_node_type(step.type)
+        if node_type is None or step.type == "sub_app":
+            return True
+        if any(uses_secrets(source) for _, source in node_type.templates(step.config)):
+            return True
+        try:
+            config = node_type.Config.model_validate(step.config)
+        except ValueError:
+            return True
+        if any(_steps_read(list(child.steps)) for child in node_type.children(config)):
+            return True
+    return False
+
+
 def secret_flow_issues(spec: AppSpec) -> list[SpecIssue]:
     """Every place a spec would route a secret somewhere other than a sink, each naming its step and field."""
     issues = list(_walk(spec.steps, "steps"))

@@ -105,3 +105,20 @@ def session_scope(url: str) -> Iterator[Session]:
     """A session that is closed afterwards; callers (crud/services) commit."""
     with Session(get_engine(url), expire_on_commit=False) as session:
         yield session
+
+
+@contextmanager
+def read_scope(url: str) -> Iterator[Session]:
+    """A session for reads only, in autocommit: no BEGIN before its first query and no ROLLBACK after.
+
+    Each query sees the latest committed data on its own (no snapshot across queries), which is what a lookup
+    such as "which app does this URL serve" wants; two round trips fewer than `session_scope`. Never write in it.
+    """
+    with Session(_autocommit_engine(url), expire_on_commit=False) as session:
+        yield session
+
+
+@lru_cache(maxsize=8)
+def _autocommit_engine(url: str) -> Engine:
+    """The URL's engine (same pool) with its connections in autocommit while a read_scope holds them."""
+    return get_engine(url).execution_options(isolation_level="AUTOCOMMIT")

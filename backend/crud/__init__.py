@@ -45,6 +45,7 @@ from backend.crud.runs import (
     list_finished_runs,
     list_runs,
     save_run,
+    transition_run,
     update_run_progress,
 )
 from backend.crud.secrets import delete_secret, get_secret, list_secrets, upsert_secret
@@ -129,6 +130,7 @@ __all__ = [
     "list_versions",
     "save_endpoint",
     "save_run",
+    "transition_run",
     "update_app_spec",
     "update_run_progress",
     "upsert_secret",

@@ -10,7 +10,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, delete, or_, select
 
 from backend.crud.run_files import delete_run_files
-from backend.models import TERMINAL_STATUSES, App, Run, RunStatus
+from backend.models import TERMINAL_STATUSES, App, Run, RunStatus, sources_of, transition_stamps
 
 
 def create_run(*, session: Session, run: Run) -> Run:
@@ -122,6 +122,25 @@ def delete_runs_before(*, session: Session, cutoff: datetime, batch: int = 1000)
         session.exec(delete(Run).where(col(Run.id).in_(doomed)))
     session.commit()
     return len(doomed)
+
+
+def transition_run(*, session: Session, run_id: str, to: RunStatus, **fields: Any) -> Run | None:
+    """Move a run to `to` in one statement, if its status allows it (ALLOWED_TRANSITIONS), setting `fields` too.
+
+    A conditional ``UPDATE … RETURNING``: no locked read first, no read after. Returns the updated run, or None
+    when the run is missing or its status does not allow the move (another writer got there first). The
+    caller commits (so more writes can share the transaction).
+    """
+    values = {**fields, **transition_stamps(to), "status": to}
+    allowed = [status.value for status in sources_of(to)]
+    statement = (
+        update(Run)
+        .where(col(Run.id) == run_id, col(Run.status).in_(allowed))
+        .values(**values)
+        .returning(Run)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).scalars().first()
 
 
 def save_run(*, session: Session, run: Run) -> Run:

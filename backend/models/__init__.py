@@ -23,6 +23,8 @@ from backend.models.run import (
     RunsPublic,
     RunStatus,
     apply_transition,
+    sources_of,
+    transition_stamps,
 )
 from backend.models.run_file import RunFile
 from backend.models.secret import SECRET_NAME_PATTERN, Secret, SecretPublic, SecretSet, SecretsPublic
@@ -93,5 +95,7 @@ __all__ = [
     "WorkerPublic",
     "apply_transition",
     "as_utc",
+    "sources_of",
+    "transition_stamps",
     "utcnow",
 ]

@@ -98,16 +98,29 @@ class Run(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=TZ)
 
 
+def sources_of(to: RunStatus) -> frozenset[RunStatus]:
+    """The statuses a run may move to `to` from (the same table as apply_transition)."""
+    return frozenset(status for status, targets in ALLOWED_TRANSITIONS.items() if to in targets)
+
+
+def transition_stamps(to: RunStatus) -> dict[str, datetime]:
+    """The times a move to `to` stamps (started_at, ended_at), as apply_transition sets them."""
+    stamps: dict[str, datetime] = {}
+    if to is RunStatus.running:
+        stamps["started_at"] = utcnow()
+    if to in TERMINAL_STATUSES:
+        stamps["ended_at"] = utcnow()
+    return stamps
+
+
 def apply_transition(run: Run, to: RunStatus) -> None:
     """Move `run` to status `to`, stamping times; raise InvalidTransition if the table forbids it."""
     current = RunStatus(run.status)
     if to not in ALLOWED_TRANSITIONS[current]:
         raise InvalidTransition(f"run {run.id}: {current.value} -> {to.value} is not allowed")
     run.status = to
-    if to is RunStatus.running:
-        run.started_at = utcnow()
-    if to in TERMINAL_STATUSES:
-        run.ended_at = utcnow()
+    for name, value in transition_stamps(to).items():
+        setattr(run, name, value)
 
 
 class RunPublic(BaseModel):

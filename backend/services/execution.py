@@ -16,14 +16,13 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import defer
-from sqlmodel import Session, select
 
 import workflows
 from backend import crud
 from backend.core.db import UNAVAILABLE_ERRORS, session_scope
 from backend.core.events import get_event_bus
 from backend.core.settings import Settings
-from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunStatus, apply_transition
+from backend.models import App, AppVersion, RunStatus, apply_transition
 from backend.sandbox import Hooks, Job, Limits, Outcome, SandboxPool, SpecSource, SubApp, SubAppNotFound
 from backend.services import secrets as user_secrets
 from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app, version_spec
@@ -32,7 +31,7 @@ from backend.services.purposes import spec_for_purpose
 from backend.services.questions import park_run, question_event
 from backend.services.run_files import split_content, stage_run_files
 from backend.services.usage import MAX_TRAIL, progress_entry
-from workflows.secret_flow import Redactor
+from workflows.secret_flow import Redactor, reads_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +47,6 @@ def _trace_of(trace: Any) -> list[dict[str, Any]] | None:
     if len(json.dumps(items)) > MAX_TRACE_BYTES:
         return [*items[:1], {"truncated": True, "steps": len(items)}]
     return items
-
-
-def _lock_run(session: Session, run_id: str) -> Run | None:
-    return session.exec(select(Run).where(Run.id == run_id).with_for_update()).first()
 
 
 def _finish(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> tuple[RunStatus, bool]:
@@ -71,21 +66,20 @@ def _finish(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -
 
 
 def _record_end(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> tuple[RunStatus, bool]:
-    """Record the end of a run unless it already ended (a cancel won the race); see _finish."""
+    """Record the end of a run unless it already ended (a cancel won the race); see _finish.
+
+    One conditional UPDATE (crud.transition_run) and the run's files, in one transaction.
+    """
+    files = fields.pop("files", None)
     with session_scope(settings.sqlalchemy_url) as session:
-        run = _lock_run(session, run_id)
+        run = crud.transition_run(session=session, run_id=run_id, to=status, **fields)
         if run is None:
-            return status, False
-        if RunStatus(run.status) in TERMINAL_STATUSES:
+            current = crud.get_run_status(session=session, run_id=run_id)
             session.rollback()
-            return RunStatus(run.status), False
-        apply_transition(run, status)
-        files = fields.pop("files", None)
-        for key, value in fields.items():
-            setattr(run, key, value)
+            return current or status, False
         if files:
             stage_run_files(session=session, run_id=run_id, files=files)
-        crud.save_run(session=session, run=run)
+        session.commit()
         return status, True
 
 
@@ -239,6 +233,23 @@ def run_limits(settings: Settings, spec: workflows.AppSpec) -> Limits:
     )
 
 
+_SECRET_READS: dict[tuple[int, Any], bool] = {}
+
+
+def _reads_secrets(version: AppVersion, spec: workflows.AppSpec) -> bool:
+    """Whether runs of a published version may read secrets (workflows.secret_flow), once per version and process.
+
+    Keyed by id and creation time, as version_spec is; a version that reads none skips the secrets query.
+    """
+    key = (version.id, version.created_at)
+    found = _SECRET_READS.get(key)
+    if found is None:
+        if len(_SECRET_READS) >= 1024:
+            _SECRET_READS.clear()
+        found = _SECRET_READS[key] = reads_secrets(spec)
+    return found
+
+
 @lru_cache(maxsize=4)
 def _pool(capacity: int, memory_mb: int) -> SandboxPool:
     return SandboxPool(capacity=capacity, memory_mb=memory_mb)
@@ -256,8 +267,9 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
     """
     bus = get_event_bus(settings.events_backend_url)
     with session_scope(settings.sqlalchemy_url) as session:
-        run = _lock_run(session, run_id)
-        if run is None or RunStatus(run.status) is not RunStatus.queued:
+        # one conditional UPDATE takes the run: a redelivered, cancelled or missing run is left alone
+        run = crud.transition_run(session=session, run_id=run_id, to=RunStatus.running, worker=worker)
+        if run is None:
             session.rollback()
             return
         # the spec documents load only when used below (a cached parse or a published run needs no draft)
@@ -272,11 +284,10 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
             bus.publish(run_id, {"type": "end", "status": "failed"})
             return
         owner_id = app.owner_id if app is not None else None
-        secrets = user_secrets.secret_values(session=session, settings=settings, owner_id=owner_id) if owner_id else {}
         published = version_spec(version) if version is not None else None  # parsed once per worker process
-        apply_transition(run, RunStatus.running)
-        run.worker = worker
-        run = crud.save_run(session=session, run=run)
+        wanted = owner_id is not None and (version is None or _reads_secrets(version, published))
+        secrets = user_secrets.secret_values(session=session, settings=settings, owner_id=owner_id) if wanted else {}
+        session.commit()
         inputs = dict(run.inputs)
         purpose = run.purpose
         root = app.name if app is not None else str(run.app_id)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from workflows import NodeError, SpecError, execute, spec_from_dict
+from workflows.secret_flow import reads_secrets
 
 KEY = "sk-live-0123456789"
 SECRETS = {"API_KEY": KEY, "OTHER": "unused-secret-value"}
@@ -208,3 +209,21 @@ def test_a_models_key_and_base_url_may_come_from_secrets(server: Any) -> None:
     assert result.outputs == {"said": "hi"} and server.requests[0].headers["authorization"] == f"Bearer {KEY}"
     assert result.trace[0].input["base_url"] == "[secret LLM_BASE]/v1"  # type: ignore[index]
     assert server.url not in json.dumps(result.trace[0].to_dict()["input"])
+
+
+def _send(headers: dict[str, str]) -> dict[str, Any]:
+    return {"id": "send", "type": "http_request", "url": "https://api.example.com/", "headers": headers}
+
+
+@pytest.mark.parametrize(("steps", "reads"), [
+    ([{"id": "say", "type": "template", "template": "{{ inputs.text }}"}, _send({"X-Text": "{{ inputs.text }}"})],
+     False),
+    ([_send({"X-Key": "{{ secrets.API_KEY }}"})], True),
+    ([{"id": "each", "type": "map", "items": [1], "steps": [_send({"X-Key": "{{ secrets.API_KEY }}"})]}], True),
+    ([{"id": "pick", "type": "condition", "branches": [{"when": "{{ inputs.text == 'go' }}", "steps": [
+        {"id": "each", "type": "map", "items": [1], "steps": [_send({"X-Key": "{{ secrets['API_KEY'] }}"})]}]}]}],
+     True),
+    ([{"id": "call", "type": "sub_app", "app": "other", "inputs": {"text": "{{ inputs.text }}"}}], True),
+], ids=["no secrets", "a sink", "in a map", "in a map in a branch", "a called app"])
+def test_a_host_can_tell_whether_a_run_may_read_secrets(steps: list[dict[str, Any]], reads: bool) -> None:
+    assert reads_secrets(spec_from_dict(_spec(steps))) is reads
