@@ -19,7 +19,7 @@ from sqlalchemy.orm import defer
 
 import workflows
 from backend import crud
-from backend.core.db import UNAVAILABLE_ERRORS, session_scope
+from backend.core.db import UNAVAILABLE_ERRORS, read_scope, session_scope
 from backend.core.events import get_event_bus
 from backend.core.settings import Settings
 from backend.models import App, AppVersion, RunStatus, apply_transition
@@ -177,7 +177,7 @@ class _CancelCheck:
             return self._cancelled
         self._checked_at = time.monotonic()
         try:
-            with session_scope(self._settings.sqlalchemy_url) as session:
+            with read_scope(self._settings.sqlalchemy_url) as session:
                 status = crud.get_run_status(session=session, run_id=self._run_id)
         except UNAVAILABLE_ERRORS:  # the database is restarting: keep going, ask again at the next check
             return False

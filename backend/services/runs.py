@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from backend import crud
 from backend.core import metrics, shutdown
-from backend.core.db import UNAVAILABLE_ERRORS, session_scope
+from backend.core.db import UNAVAILABLE_ERRORS, read_scope, session_scope
 from backend.core.events import get_event_bus
 from backend.core.queue import get_celery
 from backend.core.settings import Settings
@@ -80,7 +80,7 @@ def cancel_run(*, session: Session, settings: Settings, run_id: str, reason: str
 
 
 def _load(settings: Settings, run_id: str) -> Run | None:
-    with session_scope(settings.sqlalchemy_url) as session:
+    with read_scope(settings.sqlalchemy_url) as session:
         return crud.get_run(session=session, run_id=run_id)
 
 
@@ -140,7 +140,7 @@ class RunWatcher:
 
     def _query(self, run_ids: Sequence[str]) -> dict[str, RunStatus]:
         found: dict[str, RunStatus] = {}
-        with session_scope(self._url) as session:
+        with read_scope(self._url) as session:
             for start in range(0, len(run_ids), _POLL_BATCH):
                 found.update(crud.get_run_statuses(session=session, run_ids=run_ids[start : start + _POLL_BATCH]))
         return found
