@@ -86,7 +86,7 @@ def step_reference() -> str:
             "```",
             "",
         ]
-    return "\n".join([*parts, CONTENT_OUTPUTS, PROMPTS_AND_RESOURCES])
+    return "\n".join([*parts, CONTENT_OUTPUTS, ASKING_THE_CALLER, PROMPTS_AND_RESOURCES])
 
 
 CONTENT_OUTPUTS = """# Content outputs
@@ -108,6 +108,38 @@ outputs:
 `image`/`audio` need an image/* or audio/* MIME type, and known types must match their bytes (a PNG is a
 PNG); 5 MiB per output, 10 MiB per run.
 
+"""
+
+
+ASKING_THE_CALLER = """# Asking the caller
+
+An `ask` step puts a small form to the human behind the calling agent (MCP elicitation), and an `llm` step
+with `provider: client` sends its prompt to the agent's own model (MCP sampling; no API key). The run parks
+(status `waiting_for_input`, holding no worker) until the answer comes, then goes on from that step; steps
+that already ran are not run again. Both may appear only at the top level of an app.
+
+```yaml
+steps:
+  - id: confirm
+    type: ask
+    message: "Book {{ inputs.room }}?"
+    fields:
+      ok: {type: boolean, default: true}
+      size: {type: string, oneOf: [{const: s, title: Small}, {const: l, title: Large}], default: s}
+    required: [ok]
+    on_decline: {do: fail, message: The booking was declined.}   # or continue (default), or
+    on_cancel: {do: end, outputs: {booked: false}}               # end with these outputs
+    timeout: 300                                                 # seconds; then the run fails
+  - id: summary
+    type: llm
+    provider: client
+    user: "Summarise the booking of {{ inputs.room }} ({{ steps.confirm.content.size }})."
+    max_tokens: 60
+```
+
+`steps.<ask id>` has `action` (accept, decline, cancel), `accepted` and `content` (the answer, fields left
+out taking their defaults). A client that declared no elicitation (or sampling) capability gets an error
+saying the app needs it.
 """
 
 

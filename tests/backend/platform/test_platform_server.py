@@ -15,6 +15,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
+import workflows
+from backend.platform_mcp.reference import ASKING_THE_CALLER
+
 from support.probe import INIT, MCP_HEADERS as ACCEPT
 from support.stack import BIN, Stack, running, start_embedded
 
@@ -348,4 +351,14 @@ async def test_an_agent_adds_prompts_and_resources_and_validation_names_their_mi
         app = await call(agent, "create_app", {"spec_yaml": yaml.safe_dump(spec)})
         got = await call(agent, "get_app", {"app_id": app["id"]})
     assert "# Prompts and resources" in reference.text and "resource_templates:" in reference.text
+    assert "# Asking the caller" in reference.text and "provider: client" in reference.text
     assert "orders://policy" in yaml.safe_dump(got)
+
+
+def test_the_asking_example_of_the_step_reference_is_a_valid_app() -> None:
+    block = ASKING_THE_CALLER.split("```yaml", 1)[1].split("```", 1)[0]
+    spec = workflows.spec_from_dict({
+        "name": "Booking", "inputs": [{"name": "room", "type": "string"}], **yaml.safe_load(block),
+        "outputs": [{"name": "booked", "type": "boolean", "value": "true"}],
+    })
+    assert [step.type for step in spec.steps] == ["ask", "llm"]
