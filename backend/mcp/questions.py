@@ -55,7 +55,7 @@ def _needed(spec: workflows.AppSpec) -> dict[str, str]:
     needed: dict[str, str] = {}
     for step in spec.steps:
         node_type = workflows.get_node_type(step.type)
-        if node_type is None:
+        if node_type is None or not node_type.may_park:
             continue
         config = node_type.Config.model_validate(step.config)
         if node_type.parks(config):

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from workflows import NeedsInput, ParkedState, SpecError, execute, spec_from_dict
+from workflows import REGISTRY, NeedsInput, ParkedState, SpecError, execute, spec_from_dict
+from workflows.nodes.base import Node
 
 from .conftest import LocalServer
 
@@ -137,3 +138,8 @@ def test_a_called_app_that_asks_fails_the_calling_step_instead_of_parking_the_ca
     spec = _spec([{"id": "call", "type": "sub_app", "app": "inner"}], "{{ steps.call.outputs.text }}")
     with pytest.raises(Exception, match="of the called app asks the caller, which an app called by another app cannot do"):
         execute(spec, {}, call_app=call_app)
+
+
+def test_every_step_type_that_can_park_says_so_for_hosts_that_skip_the_others() -> None:
+    parking = {key for key, node in REGISTRY.items() if node.parks.__func__ is not Node.parks.__func__}
+    assert parking == {key for key, node in REGISTRY.items() if node.may_park} == {"ask", "llm"}

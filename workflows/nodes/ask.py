@@ -71,6 +71,7 @@ class AskNode(Node[AskConfig]):
     """
 
     type: ClassVar[str] = "ask"
+    may_park: ClassVar[bool] = True
     description: ClassVar[str] = "Ask the caller's human for input (a small form) and wait for the answer."
     Config: ClassVar[builtins.type[NodeConfig]] = AskConfig
     template_fields: ClassVar[tuple[str, ...]] = ("message", "on_decline", "on_cancel")

@@ -158,6 +158,8 @@ class Node(ABC, Generic[ConfigT]):
     (``workflows.secret_flow``); each must be one of ``resolved_fields``."""
     secret_destination: ClassVar[str | None] = None
     """The field naming where a step that sends a secret sends it (its URL); its host must be fixed."""
+    may_park: ClassVar[bool] = False
+    """Whether ``parks`` can say yes for some config: hosts skip validating the other steps' configs."""
 
     @classmethod
     def parks(cls, config: NodeConfig) -> bool:

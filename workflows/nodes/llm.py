@@ -69,6 +69,7 @@ class LlmNode(Node[LlmConfig]):
     """
 
     type: ClassVar[str] = "llm"
+    may_park: ClassVar[bool] = True
     description: ClassVar[str] = "Ask an OpenAI-compatible chat model (optionally for checked JSON)."
     Config: ClassVar[builtins.type[NodeConfig]] = LlmConfig
     template_fields: ClassVar[tuple[str, ...]] = ("system", "user")
