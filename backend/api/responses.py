@@ -56,8 +56,12 @@ _DESCRIPTIONS = {
 }
 
 
-def errors(*codes: int, spec: bool = False) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for these error statuses; `spec=True` documents the app-spec form of 422 too."""
+def errors(*codes: int, spec: bool = False, reason: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses.
+
+    `spec=True` documents the app-spec form of 422 too; `reason=True` a 422 whose detail is one readable sentence
+    (a body that fits the schema but not the state it answers, such as a form answer that breaks its form).
+    """
     out: dict[int | str, dict[str, Any]] = {}
     for code in codes:
         description, model = _DESCRIPTIONS[code]
@@ -65,6 +69,9 @@ def errors(*codes: int, spec: bool = False) -> dict[int | str, dict[str, Any]]:
     if spec:
         out[422] = {"description": "Invalid request or invalid app spec",
                     "model": RequestInvalidPublic | SpecInvalidPublic}
+    elif reason:
+        out[422] = {"description": "Invalid request, or a body that does not fit what it answers",
+                    "model": RequestInvalidPublic | ErrorPublic}
     if 429 in codes:
         out[429]["headers"] = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
     if 401 in codes:

@@ -67,7 +67,7 @@ def cancel_run(run_id: RunId, session: SessionDep, settings: SettingsDep, user: 
     return usage.run_record(run)
 
 
-@router.post("/runs/{run_id}/answer", response_model=RunPublic, responses=errors(404, 409, 503))
+@router.post("/runs/{run_id}/answer", response_model=RunPublic, responses=errors(400, 404, 409, 413, 503, reason=True))
 def answer_run(run_id: RunId, session: SessionDep, settings: SettingsDep, user: CurrentUser,
                body: Annotated[dict[str, Any] | None, Body(description="A RunAnswer: question_id, action "
                                                                    "(accept, decline, cancel) and content.")] = None
