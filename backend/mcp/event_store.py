@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import anyio
 
@@ -48,15 +48,17 @@ def parse_event_id(event_id: str) -> tuple[str, str] | None:
 class CallEventStore(Protocol):
     """The events of resumable call streams: appended by the process serving the call, read by any process."""
 
-    async def open(self, owner: str, request_id: str | None) -> str:
-        """Start a stream owned by `owner` answering `request_id` (JSON); return its token.
+    async def open(self, owner: str, request_id: str | None, writer_seconds: float) -> tuple[str, str]:
+        """Start a stream owned by `owner` answering `request_id` (JSON), with its priming event, its writer marked
+        alive for `writer_seconds` (see `mark`; 0: not marked); return its token and the priming event's id.
 
-        It expires the store's ttl after its latest event.
+        One round trip. It expires the store's ttl after its latest event.
         """
         ...
 
-    async def append(self, token: str, data: str | None) -> str:
-        """Append an event (None: the priming event) and return its id."""
+    async def append(self, token: str, data: str, last_grace: float | None = None) -> str:
+        """Append an event and return its id; with `last_grace` it is the stream's last (one round trip for both,
+        as `append` then `finish(token, last_grace)`)."""
         ...
 
     async def finish(self, token: str, grace: float) -> None:
@@ -104,31 +106,43 @@ class RedisCallEventStore:
     def _key(self, token: str) -> str:
         return KEY_PREFIX + token
 
-    async def open(self, owner: str, request_id: str | None) -> str:
+    async def open(self, owner: str, request_id: str | None, writer_seconds: float) -> tuple[str, str]:
         token = _new_token()
-        meta = self._key(token) + ":meta"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(meta, mapping={"owner": owner, "request": request_id or ""})
-            pipe.pexpire(meta, self._ttl_ms)
-            await pipe.execute()
-        return token
-
-    async def append(self, token: str, data: str | None) -> str:
         key = self._key(token)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, {"d": data} if data is not None else {"p": ""})
-            pipe.pexpire(key, self._ttl_ms)
+            pipe.hset(key + ":meta", mapping={"owner": owner, "request": request_id or ""})
             pipe.pexpire(key + ":meta", self._ttl_ms)
+            pipe.xadd(key, {"p": ""})
+            pipe.pexpire(key, self._ttl_ms)
+            if writer_seconds > 0:
+                pipe.set(f"{key}:writer", 1, px=int(writer_seconds * 1000))
+            _, _, position, *_ = await pipe.execute()
+        return token, f"{token}.{position.decode()}"
+
+    async def append(self, token: str, data: str, last_grace: float | None = None) -> str:
+        key = self._key(token)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(key, {"d": data})
+            if last_grace is None:
+                self._expire(pipe, key, self._ttl_ms)
+            else:
+                self._end(pipe, key, last_grace)
             position, *_ = await pipe.execute()
         return f"{token}.{position.decode()}"
 
     async def finish(self, token: str, grace: float) -> None:
-        key = self._key(token)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, {_END: ""})
-            pipe.pexpire(key, int(grace * 1000))
-            pipe.pexpire(key + ":meta", int(grace * 1000))
+            self._end(pipe, self._key(token), grace)
             await pipe.execute()
+
+    def _end(self, pipe: Any, key: str, grace: float) -> None:
+        pipe.xadd(key, {_END: ""})
+        self._expire(pipe, key, int(grace * 1000))
+
+    @staticmethod
+    def _expire(pipe: Any, key: str, ms: int) -> None:
+        pipe.pexpire(key, ms)
+        pipe.pexpire(key + ":meta", ms)
 
     async def owner(self, token: str) -> str | None:
         found = await self._redis.hget(self._key(token) + ":meta", "owner")
@@ -192,15 +206,22 @@ class MemoryCallEventStore:
             return None
         return stream
 
-    async def open(self, owner: str, request_id: str | None) -> str:
+    async def open(self, owner: str, request_id: str | None, writer_seconds: float) -> tuple[str, str]:
         now = time.monotonic()
         for token in [t for t, s in self._streams.items() if s.expires < now]:
             del self._streams[token]
         token = _new_token()
         self._streams[token] = _MemoryStream(owner=owner, expires=now + self._ttl, request=request_id)
-        return token
+        await self.mark(token, "writer", writer_seconds)
+        return token, self._add(token, None)
 
-    async def append(self, token: str, data: str | None) -> str:
+    async def append(self, token: str, data: str, last_grace: float | None = None) -> str:
+        event_id = self._add(token, data)
+        if last_grace is not None:
+            await self.finish(token, last_grace)
+        return event_id
+
+    def _add(self, token: str, data: str | None) -> str:
         stream = self._live(token)
         if stream is None:
             raise KeyError("the stream has expired")

@@ -129,7 +129,8 @@ class Replay:
         if request_id is not None:
             error = {"jsonrpc": "2.0", "id": json.loads(request_id), "error": {"code": -32603, "message": ORPHANED}}
             data = json.dumps(error, separators=(",", ":"))
-            await client.body(sse_frame(await store.append(token, data), data))
+            await client.body(sse_frame(await store.append(token, data, self._settings.stream_grace_seconds), data))
+            return
         await store.finish(token, self._settings.stream_grace_seconds)
 
     async def _mark_reading(self, store: CallEventStore, token: str) -> None:

@@ -75,6 +75,17 @@ def sse_frame(event_id: str | None, data: str, retry_ms: int | None = None) -> b
     return ("\n".join(lines) + "\n\n").encode()
 
 
+def _response_prefixes(request_id: str | None) -> tuple[str, ...]:
+    """How the SDK's serialised response to `request_id` (JSON) begins, result or error; () for no request.
+
+    An event that begins so ends the stream. One the SDK serialised otherwise is stored as any event, and the
+    stream's end follows it when the response closes (one more round trip, the same stream).
+    """
+    if request_id is None:
+        return ()
+    return tuple(f'{{"jsonrpc":"2.0","id":{request_id},"{member}":' for member in ("result", "error"))
+
+
 def _parse_block(block: bytes) -> str | None:
     """The data of one SSE event block written by the SDK, or None for a comment (keep-alive)."""
     data = [line[5:].removeprefix(b" ") for line in block.split(b"\n") if line.startswith(b"data:")]
@@ -124,6 +135,8 @@ class ResumableCall:
         self.client = ClientLink(send, connection.client_left)
         self._token: str | None = None  # set once the SDK answers with an SSE stream
         self._buffer = b""
+        self._final: tuple[str, ...] = ()  # how the response to the request begins (see _response_prefixes)
+        self._finished = False  # the stream's end is stored
         self.streaming = anyio.Event()
 
     async def relay(self, message: Message) -> None:
@@ -139,8 +152,10 @@ class ResumableCall:
         content_type = Headers(raw=message.get("headers", [])).get("content-type", "")
         if message.get("status") == 200 and content_type.startswith("text/event-stream"):
             try:
-                self._token = await self._store.open(self._owner, self._connection.request_id())
-                priming = await self._store.append(self._token, None)
+                request_id = self._connection.request_id()
+                self._token, priming = await self._store.open(self._owner, request_id,
+                                                              self._settings.stream_abandon_seconds)
+                self._final = _response_prefixes(request_id)
             except Exception as exc:  # the store is away: the stream goes out live, without ids
                 logger.warning("call stream events cannot be stored (%s); this stream is not resumable", type(exc).__name__)
                 self._token = None
@@ -153,13 +168,19 @@ class ResumableCall:
         await self.client.send(message)
 
     async def _stored(self, data: str) -> str | None:
-        """Append an event to the stream; its id, or None when the store failed (it goes out without one)."""
+        """Append an event to the stream; its id, or None when the store failed (it goes out without one).
+
+        The response to the request is the stream's last event: it is stored with the stream's end.
+        """
         assert self._token is not None
+        last = data.startswith(self._final) if self._final else False
         try:
-            return await self._store.append(self._token, data)
+            event_id = await self._store.append(self._token, data, self._settings.stream_grace_seconds if last else None)
         except Exception as exc:
             logger.warning("a call stream event could not be stored (%s)", type(exc).__name__)
             return None
+        self._finished = self._finished or last
+        return event_id
 
     async def _body(self, chunk: bytes, more: bool) -> None:
         assert self._token is not None
@@ -172,18 +193,20 @@ class ResumableCall:
                 continue
             await self.client.body(sse_frame(await self._stored(data), data))
         if not more:
-            with contextlib.suppress(Exception):  # not finished: the stream expires with its ttl instead
-                await self._store.finish(self._token, self._settings.stream_grace_seconds)
+            if not self._finished:
+                with contextlib.suppress(Exception):  # not finished: the stream expires with its ttl instead
+                    await self._store.finish(self._token, self._settings.stream_grace_seconds)
             await self.client.end()
 
     async def mark_alive(self) -> None:
-        """While the call runs, tell resumptions in any process that its events are still being written."""
+        """While the call runs, tell resumptions in any process that its events are still being written
+        (`open` marked it first)."""
         await self.streaming.wait()
         window = self._settings.stream_abandon_seconds
         while self._token is not None:
+            await anyio.sleep(window / 3)
             with contextlib.suppress(Exception):
                 await self._store.mark(self._token, "writer", window)
-            await anyio.sleep(window / 3)
 
     async def give_up_when_abandoned(self) -> None:
         """Once the client has left, wait for it to resume; nobody reading for `stream_abandon_seconds` releases

@@ -28,8 +28,7 @@ async def _all(store, token: str, after: str) -> list:  # type: ignore[no-untype
 
 async def test_follow_gives_the_events_after_an_id_then_ends_with_the_stream(make_store) -> None:  # type: ignore[no-untyped-def]
     store = make_store(60)
-    token = await store.open("owner-a", "7")
-    priming = await store.append(token, None)
+    token, priming = await store.open("owner-a", "7", 60)
     first = await store.append(token, '{"n":1}')
     await store.append(token, '{"n":2}')
 
@@ -48,7 +47,7 @@ async def test_follow_gives_the_events_after_an_id_then_ends_with_the_stream(mak
 
 async def test_a_finished_stream_expires_after_its_grace_period(make_store) -> None:  # type: ignore[no-untyped-def]
     store = make_store(60)
-    token = await store.open("owner-b", "7")
+    token, _ = await store.open("owner-b", "7", 60)
     await store.append(token, '{"n":1}')
     await store.finish(token, 0.2)
     deadline = time.monotonic() + 10
@@ -60,7 +59,7 @@ async def test_a_finished_stream_expires_after_its_grace_period(make_store) -> N
 
 async def test_a_stream_whose_call_goes_silent_expires_after_its_ttl(make_store) -> None:  # type: ignore[no-untyped-def]
     store = make_store(0.2)
-    token = await store.open("owner-c", "7")
+    token, _ = await store.open("owner-c", "7", 0)
     await store.append(token, '{"n":1}')
     deadline = time.monotonic() + 10
     while await store.owner(token) is not None and time.monotonic() < deadline:
@@ -76,9 +75,13 @@ def test_only_ids_of_this_server_s_shape_are_parsed() -> None:
 
 async def test_a_stream_remembers_its_request_and_who_is_alive_on_it(make_store) -> None:  # type: ignore[no-untyped-def]
     store = make_store(60)
-    token = await store.open("owner-d", '"req-1"')
+    token, _ = await store.open("owner-d", '"req-1"', 0.1)
     assert await store.request_id(token) == '"req-1"'
-    assert not await store.marked(token, "writer") and not await store.marked(token, "reader")
+    assert await store.marked(token, "writer") and not await store.marked(token, "reader")  # open marks the writer
+    deadline = time.monotonic() + 10
+    while await store.marked(token, "writer") and time.monotonic() < deadline:
+        await anyio.sleep(0.05)
+    assert not await store.marked(token, "writer")
     await store.mark(token, "writer", 60)
     assert await store.marked(token, "writer") and not await store.marked(token, "reader")
     await store.mark(token, "reader", 0.1)
@@ -86,3 +89,17 @@ async def test_a_stream_remembers_its_request_and_who_is_alive_on_it(make_store)
     while await store.marked(token, "reader") and time.monotonic() < deadline:
         await anyio.sleep(0.05)
     assert not await store.marked(token, "reader") and await store.marked(token, "writer")
+
+
+async def test_an_event_appended_as_the_last_ends_the_stream_and_starts_its_grace_period(make_store) -> None:  # type: ignore[no-untyped-def]
+    store = make_store(60)
+    token, priming = await store.open("owner-e", "7", 60)
+    await store.append(token, '{"n":1}')
+    last = await store.append(token, '{"n":2}', last_grace=0.2)
+    assert parse_event_id(last) is not None
+    # follow ends at the stream's end, not at the ttl: nothing more is waited for
+    assert [e.data for e in await _all(store, token, parse_event_id(priming)[1])] == ['{"n":1}', '{"n":2}']
+    deadline = time.monotonic() + 10
+    while await store.owner(token) is not None and time.monotonic() < deadline:
+        await anyio.sleep(0.05)
+    assert await store.owner(token) is None  # expired after the grace period, not the 60 s ttl

@@ -129,3 +129,27 @@ async def test_a_dropped_call_that_nobody_resumes_is_cancelled(polling: Stack) -
                 await anyio.sleep(0.2)
                 run = (await api.get("/api/runs", params={"app_id": app_id}, headers=headers)).json()["data"][0]
     assert run["status"] == "cancelled" and run["progress_done"] < _LONG, run
+
+
+@pytest.mark.parametrize("request_id", [7, "call-1"])
+def test_the_sdk_s_response_to_the_request_is_known_as_the_stream_s_last_event(request_id: int | str) -> None:
+    """The response is stored together with the stream's end (one round trip): the prefixes must match what the
+    SDK really writes, and nothing else (a notification, a request to the client, another request's response)."""
+    import json
+
+    import mcp_types as types
+
+    from backend.mcp.resumable import _response_prefixes
+
+    def sdk(message: types.JSONRPCMessage) -> str:  # as the SDK's transport serialises an SSE event's data
+        return message.model_dump_json(by_alias=True, exclude_unset=True)
+
+    prefixes = _response_prefixes(json.dumps(request_id))
+    assert sdk(types.JSONRPCResponse(jsonrpc="2.0", id=request_id, result={"content": []})).startswith(prefixes)
+    assert sdk(types.JSONRPCError(jsonrpc="2.0", id=request_id,
+                                  error=types.ErrorData(code=-32603, message="no"))).startswith(prefixes)
+    others = [types.JSONRPCNotification(jsonrpc="2.0", method="notifications/progress", params={"progress": 1}),
+              types.JSONRPCRequest(jsonrpc="2.0", id=request_id, method="elicitation/create", params={}),
+              types.JSONRPCResponse(jsonrpc="2.0", id=f"{request_id}0", result={})]
+    assert not any(sdk(message).startswith(prefixes) for message in others)
+    assert _response_prefixes(None) == ()
