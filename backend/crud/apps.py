@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, delete, select, update
 
 from backend.models import AccessToken, App, AppVersion, McpEndpoint, OAuthGrant, Run, RunFile, ToolkitApp, utcnow
@@ -75,6 +76,18 @@ def create_version(*, session: Session, app: App) -> AppVersion:
 def get_version(*, session: Session, version_id: int) -> AppVersion | None:
     """A version by id."""
     return session.get(AppVersion, version_id)
+
+
+def get_app_and_version(*, session: Session, app_id: int, version_id: int | None) -> tuple[App | None, AppVersion | None]:
+    """An app and one of its versions (None: no version asked, or not this app's) in one query.
+
+    Their spec documents are deferred: they load when first used.
+    """
+    query = (select(App, AppVersion).where(App.id == app_id)
+             .outerjoin(AppVersion, (col(AppVersion.id) == version_id) & (col(AppVersion.app_id) == App.id))
+             .options(defer(App.spec), defer(AppVersion.spec)))  # type: ignore[arg-type]
+    found = session.exec(query).first()
+    return (found[0], found[1]) if found is not None else (None, None)
 
 
 def list_versions(*, session: Session, app_id: int) -> list[AppVersion]:

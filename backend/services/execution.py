@@ -15,14 +15,12 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.orm import defer
-
 import workflows
 from backend import crud
 from backend.core.db import UNAVAILABLE_ERRORS, read_scope, session_scope
 from backend.core.events import get_event_bus
 from backend.core.settings import Settings
-from backend.models import App, AppVersion, RunStatus, apply_transition
+from backend.models import AppVersion, RunStatus, apply_transition
 from backend.sandbox import Hooks, Job, Limits, Outcome, SandboxPool, SpecSource, SubApp, SubAppNotFound
 from backend.services import secrets as user_secrets
 from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app, version_spec
@@ -273,8 +271,7 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
             session.rollback()
             return
         # the spec documents load only when used below (a cached parse or a published run needs no draft)
-        version = session.get(AppVersion, run.version_id, options=[defer(AppVersion.spec)]) if run.version_id else None
-        app = session.get(App, run.app_id, options=[defer(App.spec)])
+        app, version = crud.get_app_and_version(session=session, app_id=run.app_id, version_id=run.version_id)
         # A console test run has no version: it runs the app's draft as it is when the worker picks it up.
         draft = app.spec if version is None and run.source == CONSOLE_SOURCE and app is not None else None
         if version is None and draft is None:

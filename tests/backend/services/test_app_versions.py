@@ -145,3 +145,22 @@ def test_an_app_is_found_by_id_name_in_any_case_or_tool_name(settings: Settings)
             assert apps.resolve_app(session=session, ref=ref, owner_id=owner.id).id == app.id
         with pytest.raises(NotFound, match="no app 'lookup'"):
             apps.resolve_app(session=session, ref="lookup", owner_id=owner.id)
+
+
+def test_each_run_executes_the_version_it_was_created_with(settings: Settings) -> None:
+    from backend.services.runs import create_run
+
+    with Session(get_engine(settings.sqlalchemy_url)) as session:
+        app = apps.create_app(session=session, owner=_owner(session), spec=apps.parse_spec(spec=_spec("one")))
+        first = apps.publish_app(session=session, app=app)
+        apps.update_draft(session=session, app=app, spec=apps.parse_spec(spec=_spec("two")))
+        second = apps.publish_app(session=session, app=app)
+        apps.update_draft(session=session, app=app, spec=apps.parse_spec(spec=_spec("draft")))
+        older = create_run(session=session, app=app, version=first, inputs={"who": "Ada"}).id
+        newer = create_run(session=session, app=app, version=second, inputs={"who": "Bo"}).id
+    execute_run(settings=settings, run_id=older)
+    execute_run(settings=settings, run_id=newer)
+
+    with Session(get_engine(settings.sqlalchemy_url)) as session:
+        assert crud.get_run(session=session, run_id=older).result == {"said": "one Ada"}
+        assert crud.get_run(session=session, run_id=newer).result == {"said": "two Bo"}
