@@ -11,6 +11,7 @@ given up on that request id). Legacy SSE sessions live in one process and use th
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 _CHANNEL = "mcp-cancel:"
 REASON = "cancelled by the caller (notifications/cancelled)"
+RECORD_WAIT_SECONDS = 30.0  # a bound on waiting for a call's run to be recorded (one insert; the database may be slow)
 
 
 def _channel(session: McpSession | None, request_id: Any) -> str | None:
@@ -50,9 +52,13 @@ def relay(settings: Settings) -> OnCancelled:
 
 
 async def follow_cancellable(
-    settings: Settings, ctx: ServerRequestContext[Any, Any], run: Run, follow: Callable[[], Awaitable[Run]]
+    settings: Settings, ctx: ServerRequestContext[Any, Any], run: Run, follow: Callable[[], Awaitable[Run]],
+    recorded: threading.Event,
 ) -> tuple[Run, bool]:
-    """Run `follow()` while listening for this call's `notifications/cancelled`; return (final run, cancelled by it)."""
+    """Run `follow()` while listening for this call's `notifications/cancelled`; return (final run, cancelled by it).
+
+    `follow` records the run as it starts: a cancel that comes first waits until `recorded` is set.
+    """
     session = getattr(getattr(ctx.request, "state", None), SESSION_STATE_KEY, None)
     key = _channel(session, ctx.request_id)
     if key is None:
@@ -60,6 +66,7 @@ async def follow_cancellable(
     cancelled = False
 
     def cancel() -> None:
+        recorded.wait(RECORD_WAIT_SECONDS)
         with session_scope(settings.sqlalchemy_url) as session:
             cancel_run(session=session, settings=settings, run_id=run.id, reason=REASON)
 

@@ -20,7 +20,7 @@ from backend.core.settings import Settings
 from backend.models import Run
 from backend.services.run_files import StoredFile, run_files_for_result
 
-__all__ = ["EMBED_EACH_BYTES", "EMBED_TOTAL_BYTES", "file_contents", "render_outputs", "success_result"]
+__all__ = ["EMBED_EACH_BYTES", "EMBED_TOTAL_BYTES", "file_contents", "has_files", "render_outputs", "success_result"]
 
 EMBED_EACH_BYTES = 256 * 1024
 EMBED_TOTAL_BYTES = 1024 * 1024
@@ -67,11 +67,16 @@ def _block(stored: StoredFile) -> types.ContentBlock:
     return types.EmbeddedResource(resource=file_contents(stored, uri))
 
 
+def has_files(outputs: dict[str, Any] | None) -> bool:
+    """Whether a run's recorded result names run files (content outputs), which its result must read."""
+    return any(isinstance(value, dict) and "resource_uri" in value for value in (outputs or {}).values())
+
+
 def success_result(settings: Settings, run: Run) -> types.CallToolResult:
-    """The CallToolResult of a succeeded run (blocking: it reads the run's files from the database)."""
+    """The CallToolResult of a succeeded run (blocking when it has files: they are read from the database)."""
     outputs = run.result or {}
     files: dict[str, StoredFile] = {}
-    if any(isinstance(value, dict) and "resource_uri" in value for value in outputs.values()):
+    if has_files(outputs):
         files = run_files_for_result(settings, run.id, embed_each=EMBED_EACH_BYTES, embed_total=EMBED_TOTAL_BYTES)
     blocks: list[types.ContentBlock] = [types.TextContent(type="text", text=render_outputs(outputs, files))]
     blocks += [_block(files[name]) for name in outputs if name in files]

@@ -13,16 +13,15 @@ from mcp.shared.exceptions import MCPError
 import workflows
 from backend.core.settings import Settings
 from backend.mcp.access import admit_call, find_tool
-from backend.mcp.content import success_result
+from backend.mcp.content import has_files, success_result
 from backend.mcp.questions import input_required, missing_capability
-from backend.mcp.runs import create_call_run, follow_call_run, resume_call_run
+from backend.mcp.runs import follow_call_run, new_call_run, resume_call_run
 from backend.mcp.step_logs import set_level_handler
 from backend.models import Run, RunStatus
 from backend.services import CallInterrupted, QueueUnavailable
 from backend.services.errors import Conflict
 from backend.services.apps import describe_tool, version_spec
 from backend.services.endpoints import EndpointTarget
-from backend.services.queueing import enqueue
 from backend.services.toolkits import ToolkitTarget, served_tools
 from workflows.mcpcall import DEPTH_HEADER
 from workflows.nodes.sub_app import MAX_DEPTH
@@ -120,13 +119,13 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
         admission = await admit_call(settings, ctx, target)  # an MCP error over a limit; nothing is queued
         relay = _progress_relay(ctx)
         try:
-            run = await create_call_run(settings, ctx, tool, inputs, {**admission.record, "call_depth": depth})
+            run, start = new_call_run(settings, ctx, tool, inputs, {**admission.record, "call_depth": depth})
             if await tasks.policy.wanted(ctx, spec, tool.app.id):
                 # a task holds no call slot: the concurrency limit counts calls a client is waiting on
-                await anyio.to_thread.run_sync(enqueue, settings, run)
+                await anyio.to_thread.run_sync(start)
                 logger.info("run %s of app %s started as a task", run.id, tool.app.id)
                 return tasks.created(run)
-            final = await follow_call_run(settings, ctx, run, relay)
+            final = await follow_call_run(settings, ctx, run, relay, start=start)
         except (QueueUnavailable, CallInterrupted) as exc:
             return _error(f"{exc}.")
         except Exception:
@@ -140,7 +139,9 @@ def build_handlers(settings: Settings, tasks: Tasks) -> dict[str, Any]:
         """The call's result, or input_required for a 2026-07-28 client when the run waits for it."""
         if RunStatus(final.status) is RunStatus.waiting_for_input and final.question:
             return input_required(settings, final.id, final.question)
-        return await anyio.to_thread.run_sync(result_of, settings, final)
+        if RunStatus(final.status) is RunStatus.succeeded and has_files(final.result):
+            return await anyio.to_thread.run_sync(result_of, settings, final)  # the files are read from the database
+        return result_of(settings, final)  # nothing to read: no thread hop
 
     async def _resumed(ctx: ServerRequestContext[Any, Any], tool: Any,
                        params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:

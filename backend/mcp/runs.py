@@ -6,15 +6,17 @@ and counted against the same limits; a prompt or resource run also records its p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
+
+import threading
 
 import anyio
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.mcp.access import Target, admit_call
 from backend.mcp.cancellation import follow_cancellable
@@ -25,7 +27,8 @@ from backend.models import Run, RunStatus
 from backend.services import CallInterrupted, QueueUnavailable
 from backend.services.errors import Conflict
 from backend.services.questions import answer_run, find_run
-from backend.services.runs import ProgressCallback, create_run, dispatch_and_follow
+from backend.services.queueing import record_and_enqueue
+from backend.services.runs import ProgressCallback, dispatch_and_follow, new_run
 from backend.services.toolkits import ServedTool
 from backend.services.usage import recorded_arguments
 
@@ -45,32 +48,29 @@ def client_identity(ctx: ServerRequestContext[Any, Any]) -> tuple[str | None, st
     return (agent[:200], None) if agent else (None, None)
 
 
-async def create_call_run(
+def new_call_run(
     settings: Settings,
     ctx: ServerRequestContext[Any, Any],
     tool: ServedTool,
     inputs: dict[str, Any],
     record: dict[str, Any],
     purpose: str | None = None,
-) -> Run:
-    """Record a queued run of `tool`'s live version for this request (`record`: how the call came in)."""
+) -> tuple[Run, Callable[[], None]]:
+    """A queued run of `tool`'s live version for this request (`record`: how the call came in), and how to start it.
+
+    Nothing is written yet: the start (blocking, run it in a thread) records the run and queues it in one go, so
+    `follow_call_run` can subscribe to the run's events before it exists.
+    """
     client_name, client_version = client_identity(ctx)
+    run = new_run(app=tool.app, version=tool.version, inputs=inputs, endpoint_id=tool.endpoint_id,
+                  client_name=client_name, client_version=client_version,
+                  record={**record, "toolkit_id": tool.toolkit_id, "purpose": purpose})
 
-    def create() -> Run:
-        with session_scope(settings.sqlalchemy_url) as session:
-            arguments = recorded_arguments(settings=settings, inputs=inputs)
-            return create_run(
-                session=session,
-                app=tool.app,
-                version=tool.version,
-                inputs=inputs,
-                endpoint_id=tool.endpoint_id,
-                client_name=client_name,
-                client_version=client_version,
-                record={**record, "toolkit_id": tool.toolkit_id, "arguments": arguments, "purpose": purpose},
-            )
+    def start() -> None:
+        run.arguments = recorded_arguments(settings=settings, inputs=inputs)  # off the event loop: inputs may be large
+        record_and_enqueue(settings, run)
 
-    return await anyio.to_thread.run_sync(create)
+    return run, start
 
 
 async def follow_call_run(
@@ -80,10 +80,20 @@ async def follow_call_run(
     """Queue the run and wait for its end, relaying progress; a cancel from the client (or a drop) cancels it.
 
     A question of the run is put to the client (backend.mcp.questions): on the call's stream, or, for a
-    2026-07-28 client, by returning the run still ``waiting_for_input``. ``start`` replaces the queueing.
+    2026-07-28 client, by returning the run still ``waiting_for_input``. ``start`` (blocking) records and queues
+    the run (new_call_run), or records the answer that queues a parked one; without it the recorded run is queued.
     """
     # legacy SSE delivers notifications/cancelled by cancelling the handler, so there a drop must cancel
     legacy = bool(getattr(getattr(ctx.request, "state", None), LEGACY_STATE_KEY, False))
+    recorded = threading.Event()  # the start has recorded the run (or failed): a cancel waits for it
+    if start is None:
+        recorded.set()
+
+    def started() -> object:
+        try:
+            return start()
+        finally:
+            recorded.set()
 
     async def follow() -> Run:
         async with asking_client(settings, ctx, run.id) as on_question:
@@ -95,10 +105,10 @@ async def follow_call_run(
                 cancel_when_abandoned=settings.cancel_on_disconnect or legacy,
                 outcome_only=True,  # callers need only the status, result and error
                 on_question=on_question,
-                start=start,
+                start=started if start is not None else None,
             )
 
-    final, _ = await follow_cancellable(settings, ctx, run, follow)
+    final, _ = await follow_cancellable(settings, ctx, run, follow, recorded)
     return final
 
 
@@ -136,8 +146,8 @@ async def run_for_request(
     """Run `tool`'s workflow (or a spec derived for `purpose`) to its end; its outputs, or an MCP error naming `what`."""
     admission = await admit_call(settings, ctx, target)  # an MCP error over a limit; nothing is queued
     try:
-        run = await create_call_run(settings, ctx, tool, inputs, admission.record, purpose)
-        final = await follow_call_run(settings, ctx, run)
+        run, start = new_call_run(settings, ctx, tool, inputs, admission.record, purpose)
+        final = await follow_call_run(settings, ctx, run, start=start)
     except (QueueUnavailable, CallInterrupted) as exc:
         raise MCPError(types.INTERNAL_ERROR, f"{what} could not be produced: {exc}.") from None
     finally:

@@ -46,6 +46,13 @@ def enqueue_run(*, session: Session, settings: Settings, run: Run) -> None:
         raise QueueUnavailable(QUEUE_UNAVAILABLE) from None
 
 
+def record_and_enqueue(settings: Settings, run: Run) -> None:
+    """Record a new run (services.runs.new_run) and hand it to the task queue, in one database session."""
+    with session_scope(settings.sqlalchemy_url) as session:
+        crud.create_run(session=session, run=run)
+        enqueue_run(session=session, settings=settings, run=run)
+
+
 def enqueue(settings: Settings, run: Run) -> None:
     """enqueue_run in a database session of its own (for callers off the event loop)."""
     with session_scope(settings.sqlalchemy_url) as session:

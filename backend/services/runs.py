@@ -33,9 +33,8 @@ LogCallback = Callable[[str, str, str], Awaitable[None]]  # level, message, the 
 QuestionCallback = Callable[[dict[str, Any]], Awaitable[bool]]
 
 
-def create_run(
+def new_run(
     *,
-    session: Session,
     app: App,
     version: AppVersion,
     inputs: dict[str, Any],
@@ -45,7 +44,8 @@ def create_run(
     client_version: str | None = None,
     record: dict[str, Any] | None = None,
 ) -> Run:
-    """Record a queued run of `version` with validated inputs; `record` sets further Run fields (how the call came in)."""
+    """A queued run of `version` with validated inputs, not yet recorded (crud.create_run records it, or
+    queueing.record_and_enqueue with its queueing); `record` sets further Run fields (how the call came in)."""
     run = Run(
         app_id=app.id,
         version_id=version.id,
@@ -59,7 +59,7 @@ def create_run(
     for field, value in (record or {}).items():
         setattr(run, field, value)
     run.task_id = run.id
-    return crud.create_run(session=session, run=run)
+    return run
 
 
 def cancel_run(*, session: Session, settings: Settings, run_id: str, reason: str = "cancelled by the caller") -> Run | None:

@@ -18,7 +18,7 @@ def test_the_same_task_delivered_twice_executes_the_run_once(tmp_path: Path) -> 
     from backend import crud
     from backend.core.db import session_scope
     from backend.models import App
-    from backend.services.runs import create_run
+    from backend.services.runs import new_run
 
     stack = start_on_broker(tmp_path, REDIS_URL)
     try:
@@ -27,8 +27,8 @@ def test_the_same_task_delivered_twice_executes_the_run_once(tmp_path: Path) -> 
         with session_scope(db) as session:
             app = session.get(App, app_id)
             version = crud.list_versions(session=session, app_id=app_id)[0]
-            run = create_run(session=session, app=app, version=version, inputs={"text": "once only", "label": "x", "repeat": 1},
-                             source="api")
+            run = crud.create_run(session=session, run=new_run(app=app, version=version, source="api",
+                                                               inputs={"text": "once only", "label": "x", "repeat": 1}))
         pubsub = redis.Redis.from_url(REDIS_URL).pubsub(ignore_subscribe_messages=True)
         pubsub.subscribe(f"toolpress:run:{run.id}")
         celery = get_celery(stack.env["TOOLPRESS_BROKER_URL"], stack.env["TOOLPRESS_QUEUE"])

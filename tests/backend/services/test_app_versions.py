@@ -148,7 +148,7 @@ def test_an_app_is_found_by_id_name_in_any_case_or_tool_name(settings: Settings)
 
 
 def test_each_run_executes_the_version_it_was_created_with(settings: Settings) -> None:
-    from backend.services.runs import create_run
+    from backend.services.runs import new_run
 
     with Session(get_engine(settings.sqlalchemy_url)) as session:
         app = apps.create_app(session=session, owner=_owner(session), spec=apps.parse_spec(spec=_spec("one")))
@@ -156,8 +156,8 @@ def test_each_run_executes_the_version_it_was_created_with(settings: Settings) -
         apps.update_draft(session=session, app=app, spec=apps.parse_spec(spec=_spec("two")))
         second = apps.publish_app(session=session, app=app)
         apps.update_draft(session=session, app=app, spec=apps.parse_spec(spec=_spec("draft")))
-        older = create_run(session=session, app=app, version=first, inputs={"who": "Ada"}).id
-        newer = create_run(session=session, app=app, version=second, inputs={"who": "Bo"}).id
+        older = crud.create_run(session=session, run=new_run(app=app, version=first, inputs={"who": "Ada"})).id
+        newer = crud.create_run(session=session, run=new_run(app=app, version=second, inputs={"who": "Bo"})).id
     execute_run(settings=settings, run_id=older)
     execute_run(settings=settings, run_id=newer)
 
