@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 import httpx
 import psutil
+from cpu_parts import cpu_by_part, sample_cpu
 from mcp import Client
 from systems import (
     BENCH,
@@ -70,19 +71,6 @@ async def latency_c1(sut: System, calls: int) -> dict[str, Any]:
             "errors": errors}
 
 
-def cpu_seconds(sut: System) -> float:
-    """User + system CPU time used so far by every process of a system (API, workers and their children)."""
-    total = 0.0
-    for proc in sut.procs:
-        with contextlib.suppress(psutil.Error):
-            root = psutil.Process(proc.pid)
-            for each in [root, *root.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    times = each.cpu_times()
-                    total += times.user + times.system
-    return total
-
-
 PG_SETTLE = 11.0  # PostgreSQL backends flush their statistics within 10 s of going idle
 
 
@@ -102,9 +90,11 @@ def pg_counters(db_url: str) -> dict[str, int]:
 async def load_cn(sut: System, sessions: int, duration: float) -> dict[str, Any]:
     """`sessions` concurrent client sessions, each calling in a loop for `duration` s.
 
-    Besides wall-clock figures it records the CPU time the system's processes spent per successful call
-    (far less sensitive to other load on the machine than latency), and for PostgreSQL the transactions
-    and table scans per call.
+    Besides wall-clock figures it records the CPU time the system spent per successful call (far less
+    sensitive to other load on the machine than latency): `cpu_parts_ms_per_call` by part (api, sandbox,
+    worker, broker, database: bench/cpu_parts.py; a system has only the parts it runs), and
+    `cpu_ms_per_call`, the sum of the parts. That sum includes the production system's own Redis and
+    its PostgreSQL backends; before the breakdown existed it counted only the processes the system started.
 
     Bounded: sessions get 30 s (+0.3 s each) to open, calls time out after CALL_TIMEOUT, and whatever is
     still in flight CALL_TIMEOUT after the window closes is cancelled and counted as an error.
@@ -156,16 +146,17 @@ async def load_cn(sut: System, sessions: int, duration: float) -> dict[str, Any]
             open_deadline = time.perf_counter() + 30 + sessions * 0.3
             while st["opened"] + st["failed_open"] < sessions and time.perf_counter() < open_deadline:
                 await anyio.sleep(0.02)
-            cpu_start = cpu_seconds(sut)
+            cpu_start = sample_cpu(sut)
             t_start = time.perf_counter()
             start_evt.set()
     t_end = time.perf_counter()
-    cpu_end = cpu_seconds(sut)
+    parts_ms = {part: seconds * 1000 / max(1, len(samples))
+                for part, seconds in cpu_by_part(cpu_start, sample_cpu(sut)).items()}
     errors = st["errors"] + st["inflight"] + st["failed_open"] + (sessions - st["opened"] - st["failed_open"])
     elapsed = max(duration, t_end - t_start) if t_start else duration
     out = {"throughput": len(samples) / elapsed, "p50": pct(samples, 50), "p95": pct(samples, 95),
            "n": len(samples), "errors": errors, "timeouts": st["timeouts"], "sessions_failed": st["failed_open"],
-           "elapsed": elapsed, "cpu_ms_per_call": (cpu_end - cpu_start) * 1000 / max(1, len(samples))}
+           "elapsed": elapsed, "cpu_ms_per_call": sum(parts_ms.values()), "cpu_parts_ms_per_call": parts_ms}
     return out
 
 

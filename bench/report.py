@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cpu_parts import PARTS
+
 MARK = "<!-- bench:results -->"
 ORDER = ["bare", "bare_stateful", "gradio", "gradio_noqueue", "embedded", "redis"]
 
@@ -31,6 +33,33 @@ def fmt(a: dict[str, float] | None, digits: int = 1) -> str:
 
 def field(reps: list[dict[str, Any]], key: str) -> dict[str, float] | None:
     return agg([r.get(key) for r in reps if r])
+
+
+def part_field(reps: list[dict[str, Any]], part: str) -> dict[str, float] | None:
+    """Median [min–max] over repeats of one part's CPU ms per call (None where the system has no such part)."""
+    return agg([r["cpu_parts_ms_per_call"][part] for r in reps if r and part in r.get("cpu_parts_ms_per_call", {})])
+
+
+def cpu_parts_table(S: dict[str, Any], c: int) -> list[str]:
+    """Markdown lines: CPU ms per call at `c` sessions, systems as rows, parts as columns, then the total."""
+    reps_of = {key: S[key].get(f"c{c}", []) for key in ORDER if key in S}
+    parts = [p for p in PARTS if any(part_field(reps, p) for reps in reps_of.values())]
+    if not parts:
+        return []
+    L = [f"### CPU per call by process at {c} sessions (ms, median [min–max] over repeats)", "",
+         "| system | " + " | ".join(parts) + " | total |", "|---|" + "---|" * (len(parts) + 1)]
+    for key, reps in reps_of.items():
+        cells = [fmt(part_field(reps, p), 2) if part_field(reps, p) else "–" for p in parts]
+        L.append(f"| {S[key]['name']} | " + " | ".join(cells) + f" | {fmt(field(reps, 'cpu_ms_per_call'), 2)} |")
+    L += ["", "Parts: `api` the server process (and its non-sandbox children), `sandbox` the multiprocessing fork "
+          "server and the processes it forks, `worker` the `toolpress worker` processes, `broker` the system's own "
+          "redis-server, `database` the PostgreSQL backends connected to its database (see bench/cpu_parts.py); "
+          "– where a system has no such process. The total is the median of each repeat's sum, so it need not be "
+          "the sum of the medians.", "",
+          "The totals (and the CPU figures above and in the targets) now include the broker and database processes "
+          "where the system has them (the production stack); runs before this table existed did not count them.",
+          ""]
+    return L
 
 
 def ratio(a: dict[str, float] | None, b: dict[str, float] | None) -> float | None:
@@ -181,11 +210,13 @@ def body(results: dict[str, Any], img: Path, out: Path) -> str:
         for k in ORDER if k in S and k != "bare") + ".")
     L.append("")
     L.append(f"CPU time per call at {cmax} sessions (user + system CPU of every process of the system — API, "
-             "workers, their children — over the load window, divided by the calls completed; much less sensitive "
-             "to other load on the machine than latency): " + "; ".join(
+             "sandbox processes, workers, and for the production stack its own Redis and its PostgreSQL backends — "
+             "over the load window, divided by the calls completed; much less sensitive to other load on the "
+             "machine than latency): " + "; ".join(
                  f"{S[k]['name']} {fmt(field(S[k].get(f'c{cmax}', []), 'cpu_ms_per_call'))} ms"
                  for k in ORDER if k in S and field(S[k].get(f"c{cmax}", []), "cpu_ms_per_call")) + ".")
     L.append("")
+    L += cpu_parts_table(S, cmax)
     L.append("![throughput](img/bench_throughput.png)")
     L.append("")
     # progress

@@ -8,10 +8,11 @@ Systems (same echo tool, same client: the `mcp` SDK `Client` over Streamable HTT
   gradio  Gradio `mcp_server=True` in its own virtualenv (bench/.venv-gradio, created on first use), queued
   gradio_noqueue  the same with `queue=False` (the function runs in the request handler)
   embedded  `toolpress serve`, defaults (SQLite, in-memory broker, worker threads in the API process)
-  redis   `toolpress serve` + 2 `toolpress worker --concurrency 2`, Redis broker, PostgreSQL, production env
+  redis   `toolpress serve` + 2 `toolpress worker --concurrency 2`, its own redis-server as broker, PostgreSQL,
+          production env
 
 Every figure is the median over repeats with [min–max]; ratios are computed from the same run.
-Results: docs/benchmarks.md (Markdown), docs/img/*.png (matplotlib Agg), bench/results/last.json (raw).
+Results: docs/benchmarks.md (Markdown), docs/img/*.png (matplotlib Agg), bench/results/last-MODE.json (raw, or `--raw`).
 `--smoke` is a tiny mode (bare + embedded, a few calls) used by tests/bench/test_harness_smoke.py.
 """
 from __future__ import annotations
@@ -45,8 +46,6 @@ from measure import (
 from systems import (
     BENCH,
     PROGRESS_APP,
-    REDIS_BASE,
-    REDIS_DB,
     REPO,
     SLOW_APP,
     Bare,
@@ -116,7 +115,7 @@ def _run_all(kinds, systems, results, cfg, tmpdir) -> None:  # type: ignore[no-u
         log(f"{tp.name}: progress delay")
         purl = guarded(results, f"{key} publish progress", tp.publish, PROGRESS_APP, "Progress")
         if purl:
-            obs = RedisObserver(f"{REDIS_BASE}/{REDIS_DB}") if tp.production else None
+            obs = RedisObserver(tp.broker_url) if tp.production else None
             try:
                 reps = []
                 for _ in range(cfg["repeats"]):
@@ -166,6 +165,7 @@ def main() -> int:
     parser.add_argument("--skip-redis", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--img", type=Path, default=REPO / "docs" / "img")
+    parser.add_argument("--raw", type=Path, help="where the raw results go (default: bench/results/last-MODE.json)")
     args = parser.parse_args()
 
     if args.smoke:
@@ -223,8 +223,8 @@ def main() -> int:
                 results["ref"].update(cel)
     results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     results["machine"]["load_after"] = os.getloadavg()
-    (BENCH / "results").mkdir(exist_ok=True)
-    raw = BENCH / "results" / (f"{mode}.json" if args.compare else f"last-{mode}.json")
+    raw = args.raw or BENCH / "results" / (f"{mode}.json" if args.compare else f"last-{mode}.json")
+    raw.parent.mkdir(parents=True, exist_ok=True)
     raw.write_text(json.dumps(results, indent=1, default=str))
     if args.compare:
         from report import compare_summary  # bench/report.py

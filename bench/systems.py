@@ -20,8 +20,9 @@ BENCH = REPO / "bench"
 BIN = Path(sys.executable).parent
 GRADIO_VENV = BENCH / ".venv-gradio"
 POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_BASE = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
+REDIS_BASE = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")  # for the raw Celery reference line
 REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "9"))
+REDIS_SERVER = os.environ.get("BENCH_REDIS_SERVER", "redis-server")  # each production stack runs its own
 CALL_TIMEOUT = 30.0
 
 ECHO_APP = """\
@@ -120,6 +121,16 @@ def http_ok(url: str) -> bool:
         return False
 
 
+def redis_answers(port: int) -> bool:
+    import redis
+
+    try:
+        with redis.Redis(port=port, socket_timeout=1) as client:
+            return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
 def stop_proc(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -140,17 +151,20 @@ class System:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.parts: dict[int, str] = {}  # pid of each spawned process -> the part its CPU counts in
         self.logs: list[Path] = []
         self.url = ""
         self.api_pid = 0
 
     def spawn(self, label: str, argv: list[str], env: dict[str, str] | None = None,
-              cwd: Path | None = None) -> subprocess.Popen[bytes]:
+              cwd: Path | None = None, part: str = "api") -> subprocess.Popen[bytes]:
+        """Start a process of the system; `part` names what its CPU counts as (bench/cpu_parts.py)."""
         log = self.workdir / f"{label}.log"
         self.logs.append(log)
         handle = open(log, "wb")  # noqa: SIM115
         proc = subprocess.Popen(argv, env=env, cwd=cwd or self.workdir, stdout=handle, stderr=subprocess.STDOUT)
         self.procs.append(proc)
+        self.parts[proc.pid] = part
         return proc
 
     def tail(self) -> str:
@@ -160,6 +174,7 @@ class System:
         for proc in reversed(self.procs):
             stop_proc(proc)
         self.procs.clear()
+        self.parts.clear()
 
 
 class Bare(System):
@@ -215,13 +230,14 @@ class GradioNoQueue(Gradio):
 
 
 class Toolpress(System):
-    """Embedded (`production=False`) or Redis + PostgreSQL + 2 workers."""
+    """Embedded (`production=False`) or Redis (a redis-server of its own) + PostgreSQL + 2 workers."""
 
     def __init__(self, workdir: Path, production: bool) -> None:
         super().__init__(workdir)
         self.production = production
         self.name = "Toolpress Redis+PG" if production else "Toolpress embedded"
         self.db_url = ""
+        self.broker_url = ""
         self.queue = ""
 
     def cli(self, *args: str) -> str:
@@ -247,14 +263,16 @@ class Toolpress(System):
                 conn.execute(f'CREATE DATABASE "{dbname}"')
             self.db_url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + dbname
             self.queue = f"toolpress-bench-{uuid.uuid4().hex[:8]}"
+            self.broker_url = self.start_redis()
             env.update(TOOLPRESS_ENV="production", TOOLPRESS_SECRET_KEY=secrets.token_hex(32),
-                       TOOLPRESS_DATABASE_URL=self.db_url, TOOLPRESS_BROKER_URL=f"{REDIS_BASE}/{REDIS_DB}",
+                       TOOLPRESS_DATABASE_URL=self.db_url, TOOLPRESS_BROKER_URL=self.broker_url,
                        TOOLPRESS_QUEUE=self.queue)
         self.env = env
         if self.production:
             self.cli("db", "upgrade")
             for i in range(2):
-                proc = self.spawn(f"worker{i}", [str(BIN / "toolpress"), "worker", "--concurrency", "2"], env=env)
+                proc = self.spawn(f"worker{i}", [str(BIN / "toolpress"), "worker", "--concurrency", "2"], env=env,
+                                  part="worker")
                 log = self.logs[-1]
                 # at WARNING level Celery does not log "ready."; the banner's queue list comes just before it,
                 # and the warm-up calls of every measurement confirm the workers consume
@@ -275,6 +293,17 @@ class Toolpress(System):
             self.db_url = f"sqlite:///{(self.workdir / 'data' / 'toolpress.db').resolve()}"
         self.url = self.publish(ECHO_APP, "Echo")
 
+    def start_redis(self) -> str:
+        """Start the system's own redis-server (no persistence) and return its URL.
+
+        A private server makes its CPU the benchmark's alone; it is stopped with the system.
+        """
+        port = free_port()
+        proc = self.spawn("redis", [REDIS_SERVER, "--port", str(port), "--save", "", "--appendonly", "no",
+                                    "--bind", "127.0.0.1"], part="broker")
+        wait_until(lambda: proc.poll() is None and redis_answers(port), 30, "redis-server")
+        return f"redis://127.0.0.1:{port}/0"
+
     def publish(self, template: str, name: str) -> str:
         spec = self.workdir / f"{uuid.uuid4().hex}.yaml"
         spec.write_text(template.replace("__NAME__", f"{name} {uuid.uuid4().hex[:6]}"))
@@ -293,10 +322,6 @@ class Toolpress(System):
             name = self.db_url.rsplit("/", 1)[1]
             with contextlib.suppress(Exception), psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            with contextlib.suppress(Exception):
-                import redis
-
-                redis.Redis.from_url(f"{REDIS_BASE}/{REDIS_DB}").delete(self.queue)
 
 
 # --------------------------------------------------------------------------- load

@@ -5,9 +5,12 @@ It checks that the harness works, never how fast anything is (benchmarks are not
 
 from __future__ import annotations
 
+import json
+import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,8 +21,10 @@ REPO = Path(__file__).resolve().parents[2]
 def test_harness_smoke(tmp_path: Path) -> None:
     out = tmp_path / "benchmarks.md"
     img = tmp_path / "img"
+    raw = tmp_path / "raw.json"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--smoke", "--out", str(out), "--img", str(img)],
+        [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--smoke", "--out", str(out), "--img", str(img),
+         "--raw", str(raw)],
         cwd=REPO, capture_output=True, text=True, timeout=540,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -29,6 +34,24 @@ def test_harness_smoke(tmp_path: Path) -> None:
     assert "| bare SDK |" in text and "| Toolpress embedded |" in text
     assert "CPU time per call at 8 sessions" in text and "Toolpress embedded " in text.split("CPU time per call")[1]
     assert (img / "bench_latency_c1.png").stat().st_size > 0
+    assert "### CPU per call by process at 8 sessions" in text
+    assert "| system | api | sandbox | total |" in text
+    check_cpu_parts(json.loads(raw.read_text()))
+
+
+def check_cpu_parts(results: dict[str, Any]) -> None:
+    """Each load repeat splits its CPU per call into parts that add up to the total.
+
+    Bare SDK: the API part only. Toolpress embedded: API and sandbox, no broker or database process.
+    """
+    for key, expected in (("bare", {"api"}), ("embedded", {"api", "sandbox"})):
+        reps = results["systems"][key]["c8"]
+        assert reps, f"{key}: no load repeat recorded"
+        for rep in reps:
+            parts = rep["cpu_parts_ms_per_call"]
+            assert set(parts) == expected, (key, parts)
+            assert all(ms >= 0 for ms in parts.values()), (key, parts)
+            assert math.isclose(rep["cpu_ms_per_call"], sum(parts.values()), rel_tol=1e-9, abs_tol=1e-9), (key, rep)
 
 
 @pytest.mark.timeout(300)
