@@ -233,9 +233,9 @@ async def _dispatch_and_follow(
     bus = get_event_bus(settings.events_backend_url)
     watcher = get_run_watcher(settings.sqlalchemy_url)
     try:
-        async with bus.subscribe(run.id) as events:
-            with watcher.watch(run.id, events):
-                await anyio.to_thread.run_sync(start)
+        async with bus.subscribe(run.id) as events:  # before the start, so no event is missed
+            await anyio.to_thread.run_sync(start)
+            with watcher.watch(run.id, events):  # after it: the start may be what records the run
                 return await _follow(settings, run, events, watcher, on_progress, on_log, outcome_only, on_question)
     except (QueueUnavailable, CallInterrupted, Conflict):  # nothing started, or nothing to resume
         raise
