@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.services.endpoints import EndpointTarget
-from backend.services.limits import LimitExceeded, LimitScope, get_limiter, new_ticket
+from backend.services.limits import Limiter, LimitExceeded, LimitScope, get_limiter, new_ticket
 from backend.services.oauth import ResourceRef, authenticate_access_token, family_is_live
 from backend.services.tokens import TOKEN_PREFIX, Bearer, TokenRejected, authenticate, split_authorization, token_is_active
 from backend.services.toolkits import ServedTool, ToolkitTarget, resolve_endpoint, resolve_toolkit, served_tools
@@ -94,7 +94,7 @@ class Admission:
     """A call's place within its limits; `record` holds the Run fields saying how the call came in."""
 
     record: dict[str, Any]
-    _release: Callable[[], None] | None = None
+    _release: Callable[[], Awaitable[None]] | None = None
 
     async def release(self) -> None:
         """Give the place back (once the run has ended); safe to call twice."""
@@ -103,7 +103,7 @@ class Admission:
             return
         with anyio.CancelScope(shield=True):
             try:
-                await anyio.to_thread.run_sync(release)
+                await release()
             except Exception as exc:  # the ticket lapses on its own
                 logger.warning("could not release a call's limit slot (%s)", type(exc).__name__)
 
@@ -125,13 +125,21 @@ async def admit_call(settings: Settings, ctx: ServerRequestContext[Any, Any], ta
         "token_name": bearer.name if bearer is not None else None,
     }
     try:
-        await anyio.to_thread.run_sync(limiter.acquire, scopes, ticket, settings.call_timeout_seconds + 60)
+        await _limited(limiter, limiter.acquire, scopes, ticket, settings.call_timeout_seconds + 60)
     except LimitExceeded as exc:
         raise MCPError(LIMIT_EXCEEDED, str(exc), exc.data()) from None
     except Exception as exc:
         logger.warning("call limits could not be checked (%s); letting the call through", type(exc).__name__)
         return Admission(record)
-    return Admission(record, functools.partial(limiter.release, scopes, ticket))
+    return Admission(record, functools.partial(_limited, limiter, limiter.release, scopes, ticket))
+
+
+async def _limited(limiter: Limiter, operation: Callable[..., None], *args: Any) -> None:
+    """A limiter operation: in a thread when it waits on the network, else right here (no thread hop)."""
+    if limiter.blocking:
+        await anyio.to_thread.run_sync(operation, *args)
+    else:
+        operation(*args)
 
 
 def _challenge(error: str, message: str, resource_metadata: str) -> str:

@@ -67,7 +67,12 @@ class LimitExceeded(ServiceError):
 
 
 class Limiter(Protocol):
-    """Admit or refuse a call against scopes, and release its concurrency slots later."""
+    """Admit or refuse a call against scopes, and release its concurrency slots later.
+
+    `blocking`: whether its calls wait on the network (then they belong in a thread, not on an event loop).
+    """
+
+    blocking: bool
 
     def acquire(self, scopes: list[LimitScope], ticket: str, hold_seconds: float) -> None: ...
 
@@ -75,7 +80,9 @@ class Limiter(Protocol):
 
 
 class LocalLimiter:
-    """Counts in this process (embedded mode)."""
+    """Counts in this process (embedded mode): a few dictionary operations under a lock, never waiting."""
+
+    blocking = False
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -144,6 +151,8 @@ return {0}
 
 class RedisLimiter:
     """Counts in Redis, shared by every API process of one deployment (`namespace`) using the same server."""
+
+    blocking = True
 
     def __init__(self, url: str, namespace: str) -> None:
         import redis
