@@ -193,11 +193,15 @@ class _MemoryStream:
 
 
 class MemoryCallEventStore:
-    """The embedded mode's store: streams in this process's memory, swept of expired ones as new ones open."""
+    """The embedded mode's store: streams in this process's memory, swept of expired ones as new ones open
+    (at most every SWEEP_SECONDS: a finished stream is kept for minutes, so thousands may be held)."""
+
+    SWEEP_SECONDS = 1.0
 
     def __init__(self, ttl: float) -> None:
         self._streams: dict[str, _MemoryStream] = {}
         self._ttl = ttl
+        self._swept_at = 0.0
 
     def _live(self, token: str) -> _MemoryStream | None:
         stream = self._streams.get(token)
@@ -208,8 +212,10 @@ class MemoryCallEventStore:
 
     async def open(self, owner: str, request_id: str | None, writer_seconds: float) -> tuple[str, str]:
         now = time.monotonic()
-        for token in [t for t, s in self._streams.items() if s.expires < now]:
-            del self._streams[token]
+        if now - self._swept_at >= self.SWEEP_SECONDS:  # an expired stream not swept yet is unreadable all the same
+            self._swept_at = now
+            for token in [t for t, s in self._streams.items() if s.expires < now]:
+                del self._streams[token]
         token = _new_token()
         self._streams[token] = _MemoryStream(owner=owner, expires=now + self._ttl, request=request_id)
         await self.mark(token, "writer", writer_seconds)
