@@ -16,6 +16,7 @@ from backend.api import api_router
 from backend.api.routes.ops import router as ops_router
 from backend.console import console_router, static_mount
 from backend.console.redirects import redirect_to_the_form_page
+from backend.core.collector import settle_after_startup
 from backend.core.db import DATABASE_UNAVAILABLE, UNAVAILABLE_ERRORS
 from backend.core.logging import RedactingFilter
 from backend.core.metrics import McpStreamCounter
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             worker.start()
         try:
             async with mcp_endpoint.lifespan(), platform_mcp.lifespan():
+                settle_after_startup()
                 yield
         finally:
             if worker is not None:

@@ -16,6 +16,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """A Celery worker under a name of its own, with a heartbeat row while it lives (see services.workers)."""
     from celery.signals import worker_ready
 
+    from backend.core.collector import settle_after_startup
     from backend.services.execution import sandbox_pool
     from backend.services.lost_runs import sweep_lost_runs
     from backend.services.workers import WorkerIdentity, set_this_worker
@@ -37,6 +38,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
                 sweep_lost_runs(settings)
             except Exception:  # noqa: BLE001 - beat sweeps again within the interval
                 logger.exception("the start-up sweep for runs that lost their worker failed")
+
+    worker_ready.connect(lambda **_: settle_after_startup(), weak=False)
 
     if args.pool != "prefork":  # a prefork pool's processes each start sandbox processes of their own, when needed
         sandbox_pool(settings).start(warm=settings.worker_concurrency)
