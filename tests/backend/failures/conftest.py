@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -103,6 +104,18 @@ class TcpProxy:
             except OSError:
                 pass
             sock.close()
+
+    def relays(self) -> set[socket.socket]:
+        """The sockets of the connections relayed now."""
+        with self._lock:
+            return set(self._open)
+
+    def wait_closed(self, sockets: set[socket.socket], timeout: float = 30) -> None:
+        """Wait until every one of `sockets` has been closed (both sides of a relay end together)."""
+        deadline = time.monotonic() + timeout
+        while self.relays() & sockets:
+            assert time.monotonic() < deadline, "relayed connections still open"
+            time.sleep(0.01)
 
     def _accept(self, listener: socket.socket) -> None:
         while True:

@@ -72,7 +72,7 @@ def _terminate_backends(database: str) -> int:
     """Kill every server connection to `database` (what a PostgreSQL restart does); return how many."""
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
             (database,),
         ).fetchall()
     return len(rows)
@@ -116,7 +116,9 @@ def test_a_database_restart_fails_requests_clearly_and_then_they_succeed_without
             await _assert_everything_works(api, headers, app_id, url, "right after it came back")
             assert (await api.get("/readyz")).status_code == 200
 
+            pooled = proxy.relays()
             assert _terminate_backends(name) > 0  # the API's and the worker's pooled connections die
+            proxy.wait_closed(pooled)  # as after a restart: the server has closed them before the next request
             await _assert_everything_works(api, headers, app_id, url, "after every backend was terminated")
             return app_id
 
