@@ -37,8 +37,11 @@ from backend.crud.endpoints import (
 )
 from backend.crud.run_files import add_run_files, delete_run_files, get_run_file, list_run_files
 from backend.crud.runs import (
+    Claimed,
+    claim_run,
     create_run,
     delete_runs_before,
+    end_run,
     get_run,
     get_run_status,
     get_run_statuses,
@@ -46,7 +49,6 @@ from backend.crud.runs import (
     list_finished_runs,
     list_runs,
     save_run,
-    transition_run,
     update_run_progress,
 )
 from backend.crud.secrets import delete_secret, get_secret, list_secrets, upsert_secret
@@ -106,7 +108,10 @@ __all__ = [
     "save_toolkit",
     "create_app",
     "create_endpoint",
+    "Claimed",
+    "claim_run",
     "create_run",
+    "end_run",
     "create_user",
     "create_version",
     "delete_app",
@@ -132,7 +137,6 @@ __all__ = [
     "list_versions",
     "save_endpoint",
     "save_run",
-    "transition_run",
     "update_app_spec",
     "update_run_progress",
     "upsert_secret",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, update
+from sqlalchemy import Update, func, update
 from sqlmodel import Session, col, delete, or_, select
 
 from backend.crud.run_files import delete_run_files
@@ -124,23 +124,50 @@ def delete_runs_before(*, session: Session, cutoff: datetime, batch: int = 1000)
     return len(doomed)
 
 
-def transition_run(*, session: Session, run_id: str, to: RunStatus, **fields: Any) -> Run | None:
-    """Move a run to `to` in one statement, if its status allows it (ALLOWED_TRANSITIONS), setting `fields` too.
+class Claimed(NamedTuple):
+    """What a worker needs of a run it has just taken (claim_run): no row object, only these columns."""
 
-    A conditional ``UPDATE … RETURNING``: no locked read first, no read after. Returns the updated run, or None
-    when the run is missing or its status does not allow the move (another writer got there first). The
-    caller commits (so more writes can share the transaction).
+    app_id: int
+    version_id: int | None
+    source: str
+    inputs: dict[str, Any]
+    purpose: str | None
+    call_depth: int
+    parked: dict[str, Any] | None
+    answers: dict[str, Any] | None
+
+
+_RUNS = Run.__table__
+_CLAIMED_COLUMNS = [_RUNS.c[name] for name in Claimed._fields]
+
+
+def _transition(run_id: str, to: RunStatus, fields: dict[str, Any]) -> Update:
+    """``UPDATE run SET status = to, … WHERE id = run_id AND status IN (the statuses that may move to `to`)``.
+
+    Core, on the table: the caller gets back the columns it asks for, never a Run to build and track.
     """
-    values = {**fields, **transition_stamps(to), "status": to}
+    values = {**fields, **transition_stamps(to), "status": to.value}
     allowed = [status.value for status in sources_of(to)]
-    statement = (
-        update(Run)
-        .where(col(Run.id) == run_id, col(Run.status).in_(allowed))
-        .values(**values)
-        .returning(Run)
-        .execution_options(synchronize_session=False)
-    )
-    return session.execute(statement).scalars().first()
+    return update(_RUNS).where(_RUNS.c.id == run_id, _RUNS.c.status.in_(allowed)).values(**values)
+
+
+def claim_run(*, session: Session, run_id: str, worker: str | None) -> Claimed | None:
+    """Move a queued run to running for `worker` in one ``UPDATE … RETURNING`` of only the columns a worker needs.
+
+    None when the run is missing or no longer queued (redelivered, cancelled). The caller commits.
+    """
+    statement = _transition(run_id, RunStatus.running, {"worker": worker}).returning(*_CLAIMED_COLUMNS)
+    row = session.connection().execute(statement).first()
+    return None if row is None else Claimed(*row)
+
+
+def end_run(*, session: Session, run_id: str, to: RunStatus, **fields: Any) -> bool:
+    """Move a run to `to` (setting `fields` too) in one conditional UPDATE, if its status allows it.
+
+    False when the run is missing or its status does not allow the move (another writer got there first).
+    Nothing is read back. The caller commits, so more writes can share the transaction.
+    """
+    return session.connection().execute(_transition(run_id, to, fields)).rowcount == 1
 
 
 def save_run(*, session: Session, run: Run) -> Run:

@@ -20,7 +20,7 @@ from backend import crud
 from backend.core.db import UNAVAILABLE_ERRORS, read_scope, session_scope
 from backend.core.events import get_event_bus
 from backend.core.settings import Settings
-from backend.models import AppVersion, RunStatus, apply_transition
+from backend.models import AppVersion, RunStatus
 from backend.sandbox import Hooks, Job, Limits, Outcome, SandboxPool, SpecSource, SubApp, SubAppNotFound
 from backend.services import secrets as user_secrets
 from backend.services.apps import CONSOLE_SOURCE, load_spec_of, published_version, resolve_app, version_spec
@@ -66,12 +66,11 @@ def _finish(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -
 def _record_end(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> tuple[RunStatus, bool]:
     """Record the end of a run unless it already ended (a cancel won the race); see _finish.
 
-    One conditional UPDATE (crud.transition_run) and the run's files, in one transaction.
+    One conditional UPDATE (crud.end_run) and the run's files, in one transaction.
     """
     files = fields.pop("files", None)
     with session_scope(settings.sqlalchemy_url) as session:
-        run = crud.transition_run(session=session, run_id=run_id, to=status, **fields)
-        if run is None:
+        if not crud.end_run(session=session, run_id=run_id, to=status, **fields):
             current = crud.get_run_status(session=session, run_id=run_id)
             session.rollback()
             return current or status, False
@@ -266,7 +265,7 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
     bus = get_event_bus(settings.events_backend_url)
     with session_scope(settings.sqlalchemy_url) as session:
         # one conditional UPDATE takes the run: a redelivered, cancelled or missing run is left alone
-        run = crud.transition_run(session=session, run_id=run_id, to=RunStatus.running, worker=worker)
+        run = crud.claim_run(session=session, run_id=run_id, worker=worker)
         if run is None:
             session.rollback()
             return
@@ -275,9 +274,9 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
         # A console test run has no version: it runs the app's draft as it is when the worker picks it up.
         draft = app.spec if version is None and run.source == CONSOLE_SOURCE and app is not None else None
         if version is None and draft is None:
-            apply_transition(run, RunStatus.failed)
-            run.error = "the app version of this run no longer exists"
-            crud.save_run(session=session, run=run)
+            crud.end_run(session=session, run_id=run_id, to=RunStatus.failed,
+                         error="the app version of this run no longer exists")
+            session.commit()
             bus.publish(run_id, {"type": "end", "status": "failed"})
             return
         owner_id = app.owner_id if app is not None else None
