@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend.core.db import session_scope
 from backend.core.settings import Settings
 from backend.services.endpoints import EndpointTarget
-from backend.services.limits import Limiter, LimitExceeded, LimitScope, get_limiter, new_ticket
+from backend.services.limits import LimitExceeded, LimitScope, get_limiter, new_ticket
 from backend.services.oauth import ResourceRef, authenticate_access_token, family_is_live
 from backend.services.tokens import TOKEN_PREFIX, Bearer, TokenRejected, authenticate, split_authorization, token_is_active
 from backend.services.toolkits import ServedTool, ToolkitTarget, resolve_endpoint, resolve_toolkit, served_tools
@@ -125,21 +125,13 @@ async def admit_call(settings: Settings, ctx: ServerRequestContext[Any, Any], ta
         "token_name": bearer.name if bearer is not None else None,
     }
     try:
-        await _limited(limiter, limiter.acquire, scopes, ticket, settings.call_timeout_seconds + 60)
+        await limiter.acquire(scopes, ticket, settings.call_timeout_seconds + 60)
     except LimitExceeded as exc:
         raise MCPError(LIMIT_EXCEEDED, str(exc), exc.data()) from None
     except Exception as exc:
         logger.warning("call limits could not be checked (%s); letting the call through", type(exc).__name__)
         return Admission(record)
-    return Admission(record, functools.partial(_limited, limiter, limiter.release, scopes, ticket))
-
-
-async def _limited(limiter: Limiter, operation: Callable[..., None], *args: Any) -> None:
-    """A limiter operation: in a thread when it waits on the network, else right here (no thread hop)."""
-    if limiter.blocking:
-        await anyio.to_thread.run_sync(operation, *args)
-    else:
-        operation(*args)
+    return Admission(record, functools.partial(limiter.release, scopes, ticket))
 
 
 def _challenge(error: str, message: str, resource_metadata: str) -> str:

@@ -13,9 +13,11 @@ first, the ticket lapses on its own after the longest a call may take.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
@@ -69,27 +71,24 @@ class LimitExceeded(ServiceError):
 class Limiter(Protocol):
     """Admit or refuse a call against scopes, and release its concurrency slots later.
 
-    `blocking`: whether its calls wait on the network (then they belong in a thread, not on an event loop).
+    Both run on the caller's event loop: the in-memory one never waits, the Redis one awaits its round trip,
+    so neither needs a thread.
     """
 
-    blocking: bool
+    async def acquire(self, scopes: list[LimitScope], ticket: str, hold_seconds: float) -> None: ...
 
-    def acquire(self, scopes: list[LimitScope], ticket: str, hold_seconds: float) -> None: ...
-
-    def release(self, scopes: list[LimitScope], ticket: str) -> None: ...
+    async def release(self, scopes: list[LimitScope], ticket: str) -> None: ...
 
 
 class LocalLimiter:
     """Counts in this process (embedded mode): a few dictionary operations under a lock, never waiting."""
-
-    blocking = False
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: dict[str, deque[float]] = {}
         self._running: dict[str, dict[str, float]] = {}
 
-    def acquire(self, scopes: list[LimitScope], ticket: str, hold_seconds: float) -> None:
+    async def acquire(self, scopes: list[LimitScope], ticket: str, hold_seconds: float) -> None:
         now = time.monotonic()
         with self._lock:
             for scope in scopes:
@@ -109,7 +108,7 @@ class LocalLimiter:
                 self._calls[scope.key].append(now)
                 self._running[scope.key][ticket] = now + hold_seconds
 
-    def release(self, scopes: list[LimitScope], ticket: str) -> None:
+    async def release(self, scopes: list[LimitScope], ticket: str) -> None:
         with self._lock:
             for scope in scopes:
                 self._running.get(scope.key, {}).pop(ticket, None)
@@ -150,27 +149,41 @@ return {0}
 
 
 class RedisLimiter:
-    """Counts in Redis, shared by every API process of one deployment (`namespace`) using the same server."""
+    """Counts in Redis, shared by every API process of one deployment (`namespace`) using the same server.
 
-    blocking = True
+    Asynchronous: a call's check is one awaited round trip on the event loop, not a hop to a thread and back.
+    Connections belong to the loop that opened them, so each event loop gets its own client.
+    """
 
     def __init__(self, url: str, namespace: str) -> None:
-        import redis
-
-        self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-        self._acquire = self._client.register_script(_ACQUIRE)
+        self._url = url
         self._prefix = f"{KEY_PREFIX}{namespace}:"
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _client(self) -> tuple[Any, Any]:
+        """This loop's client and its registered acquire script."""
+        loop = asyncio.get_running_loop()
+        found = self._clients.get(loop)
+        if found is None:
+            import redis.asyncio as aioredis
+
+            client = aioredis.Redis.from_url(self._url, socket_timeout=5, socket_connect_timeout=5)
+            found = self._clients[loop] = (client, client.register_script(_ACQUIRE))
+        return found
 
     def _keys(self, scopes: list[LimitScope]) -> list[str]:
         return [f"{self._prefix}{kind}:{scope.key}" for scope in scopes for kind in ("calls", "running")]
 
-    def acquire(self, scopes: list[LimitScope], ticket: str, hold_seconds: float) -> None:
+    async def acquire(self, scopes: list[LimitScope], ticket: str, hold_seconds: float) -> None:
         if not scopes:
             return
         args: list[Any] = [WINDOW_SECONDS, ticket, hold_seconds]
         for scope in scopes:
             args += [scope.calls_per_minute, scope.max_concurrent_runs]
-        answer = self._acquire(keys=self._keys(scopes), args=args)
+        _, script = self._client()
+        answer = await script(keys=self._keys(scopes), args=args)
         if int(answer[0]) == 0:
             return
         scope = scopes[int(answer[0]) - 1]
@@ -178,13 +191,14 @@ class RedisLimiter:
         raw = answer[2].decode() if isinstance(answer[2], bytes) else str(answer[2])
         raise LimitExceeded(scope, limit, float(raw) if raw else None)
 
-    def release(self, scopes: list[LimitScope], ticket: str) -> None:
+    async def release(self, scopes: list[LimitScope], ticket: str) -> None:
         if not scopes:
             return
-        pipe = self._client.pipeline(transaction=False)
-        for scope in scopes:
-            pipe.zrem(f"{self._prefix}running:{scope.key}", ticket)
-        pipe.execute()
+        client, _ = self._client()
+        async with client.pipeline(transaction=False) as pipe:
+            for scope in scopes:
+                pipe.zrem(f"{self._prefix}running:{scope.key}", ticket)
+            await pipe.execute()
 
 
 @lru_cache(maxsize=4)
