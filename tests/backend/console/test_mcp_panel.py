@@ -15,13 +15,18 @@ if TYPE_CHECKING:
     from conftest import Account, Server
 
 
-def test_mcp_panel_gives_a_snippet_per_client_and_a_cursor_install_link(
-    page: Page, console_server: Server, owner: Account, published_app: dict
-) -> None:
-    app_id = published_app["id"]
+def open_with_mcp_on(page: Page, console_server: Server, owner: Account, app_id: int) -> str:
+    """Turn the app's MCP server on (through the API), open its page as the owner; return the MCP URL."""
     with api(console_server, owner) as client:
         url = client.post(f"/api/apps/{app_id}/mcp/enable").json()["url"]
     log_in(page, owner, f"/apps/{app_id}")
+    return url
+
+
+def test_mcp_panel_gives_a_snippet_per_client_and_a_cursor_install_link(
+    page: Page, console_server: Server, owner: Account, published_app: dict
+) -> None:
+    url = open_with_mcp_on(page, console_server, owner, published_app["id"])
     secret = url.split("/mcp/")[1].split("/")[0]
     for key in ("mcp-snippet", "snippet-vscode", "snippet-claude-code", "snippet-claude-desktop", "snippet-windsurf"):
         assert secret not in page.locator(f"#{key}").text_content()
@@ -51,10 +56,7 @@ def test_mcp_panel_gives_a_snippet_per_client_and_a_cursor_install_link(
 def test_tool_description_parameters_and_annotations_reach_mcp_clients(
     page: Page, console_server: Server, owner: Account, published_app: dict
 ) -> None:
-    app_id = published_app["id"]
-    with api(console_server, owner) as client:
-        url = client.post(f"/api/apps/{app_id}/mcp/enable").json()["url"]
-    log_in(page, owner, f"/apps/{app_id}")
+    url = open_with_mcp_on(page, console_server, owner, published_app["id"])
     tool = page.locator("#tool")
     tool.get_by_label("Tool name").fill("bad name!")
     tool.get_by_role("button", name="Save to draft").click()
