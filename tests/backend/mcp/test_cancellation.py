@@ -14,10 +14,12 @@ from support.stack import Stack, running, start_embedded
 
 pytestmark = pytest.mark.anyio
 
-# Long enough (about 30 s of steps on a fast machine) that a handshake call whose notifications/cancelled is
-# lost while the client closes (its resumable stream is then given up after stream_abandon_seconds, 10 s)
-# is still cancelled mid-run rather than finishing first.
-STEPS = SLOW_STEPS * 4
+# Long enough that a handshake call whose notifications/cancelled is lost while the client closes (the SDK's
+# teardown can cut that POST; the call's resumable stream is then given up after stream_abandon_seconds, 10 s,
+# plus up to 10 s more while a resumption's "reader" mark lasts) is still cancelled mid-run rather than
+# finishing first: a step takes about 30 ms on an idle machine, so about 36 s in all. A cancelled run stops
+# early, so the length costs nothing while cancelling works.
+STEPS = SLOW_STEPS * 20
 
 
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
