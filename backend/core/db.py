@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import select
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TypeVar
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
@@ -25,6 +27,10 @@ DATABASE_UNAVAILABLE = "the database is unavailable; nothing was changed, try ag
 # in SQLAlchemy's; a pool that cannot hand out a connection in time raises TimeoutError).
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
 
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _ENGINES: dict[str, Engine] = {}  # what get_engine made, for the at-fork clean-up below
 
@@ -86,6 +92,24 @@ def _drop_if_closed(dbapi_conn, _record, _proxy) -> None:  # type: ignore[no-unt
         raise exc.DisconnectionError("the pooled connection's socket is gone") from None
     if readable:
         raise exc.DisconnectionError("the server closed the pooled connection (or spoke while it idled)")
+
+
+def retry_on_disconnect(work: Callable[[], T]) -> T:
+    """Run `work` once more when its pooled connection turns out to be dead on first use.
+
+    The checkout check (`_drop_if_closed`) cannot see a connection that died without its close reaching us
+    yet (a restart racing the request, a cut network): the first statement then fails as a disconnect, and
+    SQLAlchemy invalidates every connection of the pool made before it. A second attempt gets a fresh one.
+    Only for work that is safe to repeat: reads, or a transaction that commits at its end (a failure before
+    the commit changed nothing). A database that is really away fails the second attempt too, as it should.
+    """
+    try:
+        return work()
+    except exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        logger.info("a pooled database connection was dead on first use; trying once more on a fresh one")
+        return work()
 
 
 def _forget_inherited_connections() -> None:

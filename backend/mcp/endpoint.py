@@ -20,7 +20,7 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from backend.core.db import read_scope, session_scope
+from backend.core.db import read_scope, retry_on_disconnect, session_scope
 from backend.core.settings import Settings
 from backend.mcp import cancellation
 from backend.mcp.access import BEARER_WATCH_PREFIX, bearer_target
@@ -146,9 +146,14 @@ class McpEndpointApp:
             yield
 
     def _resolve(self, secret: str) -> EndpointTarget | ToolkitTarget | None:
-        with read_scope(self.settings.sqlalchemy_url) as session:
-            found = resolve_secret(session=session, settings=self.settings, secret=secret)
-            return found or resolve_toolkit_secret(session=session, settings=self.settings, secret=secret)
+        """What the URL secret serves (an app or a toolkit), or None; a read, so a dead pooled connection is retried."""
+
+        def lookup() -> EndpointTarget | ToolkitTarget | None:
+            with read_scope(self.settings.sqlalchemy_url) as session:
+                found = resolve_secret(session=session, settings=self.settings, secret=secret)
+                return found or resolve_toolkit_secret(session=session, settings=self.settings, secret=secret)
+
+        return retry_on_disconnect(lookup)
 
     def _fingerprint(self, secret: str) -> Fingerprint | None:
         """What the URL (or a bearer stream's key) serves now, as digests; None when it serves nothing."""

@@ -12,12 +12,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import workflows
 from backend import crud
-from backend.core.db import UNAVAILABLE_ERRORS, read_scope, session_scope
+from backend.core.db import UNAVAILABLE_ERRORS, read_scope, retry_on_disconnect, session_scope
 from backend.core.events import get_event_bus
 from backend.core.settings import Settings
 from backend.models import AppVersion, RunStatus
@@ -257,18 +258,36 @@ def sandbox_pool(settings: Settings) -> SandboxPool:
     return _pool(settings.worker_concurrency, settings.run_memory_mb)
 
 
-def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -> None:
-    """Run the workflow of a queued run once, in a sandbox process; a redelivered or cancelled run is left alone.
+@dataclass(frozen=True)
+class _Taken:
+    """What a worker needs of a run it has claimed, read in the claim's transaction."""
 
-    `worker` (the Celery node name) is recorded on the run: the sweep ends it if that worker dies.
+    version: AppVersion | None
+    published: workflows.AppSpec | None  # the published version's parsed spec (cached per process)
+    draft: Any  # a console test run's draft document, else None
+    owner_id: int | None
+    secrets: dict[str, str]
+    inputs: dict[str, Any]
+    purpose: str | None
+    call_stack: list[str]
+    resume: Any
+    answers: dict[str, Any]
+
+
+def _take(settings: Settings, run_id: str, worker: str | None) -> _Taken | None:
+    """Claim a queued run and read what running it needs, in one transaction; None when there is nothing to run.
+
+    One conditional UPDATE takes the run: a redelivered, cancelled or missing run is left alone. A run whose
+    version has gone is failed here. The transaction commits only at its end, so an attempt that found its pooled
+    connection dead changed nothing and is made again on a fresh one (`retry_on_disconnect`). Should the commit
+    itself be what failed, the claim may have landed: the second attempt finds the run taken and leaves it, and
+    the API process following the call fails it as "worker lost" when no worker says it runs it.
     """
-    bus = get_event_bus(settings.events_backend_url)
     with session_scope(settings.sqlalchemy_url) as session:
-        # one conditional UPDATE takes the run: a redelivered, cancelled or missing run is left alone
         run = crud.claim_run(session=session, run_id=run_id, worker=worker)
         if run is None:
             session.rollback()
-            return
+            return None
         # the spec documents load only when used below (a cached parse or a published run needs no draft)
         app, version = crud.get_app_and_version(session=session, app_id=run.app_id, version_id=run.version_id)
         # A console test run has no version: it runs the app's draft as it is when the worker picks it up.
@@ -277,18 +296,33 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
             crud.end_run(session=session, run_id=run_id, to=RunStatus.failed,
                          error="the app version of this run no longer exists")
             session.commit()
-            bus.publish(run_id, {"type": "end", "status": "failed"})
-            return
+            get_event_bus(settings.events_backend_url).publish(run_id, {"type": "end", "status": "failed"})
+            return None
         owner_id = app.owner_id if app is not None else None
         published = version_spec(version) if version is not None else None  # parsed once per worker process
         wanted = owner_id is not None and (version is None or _reads_secrets(version, published))
         secrets = user_secrets.secret_values(session=session, settings=settings, owner_id=owner_id) if wanted else {}
         session.commit()
-        inputs = dict(run.inputs)
-        purpose = run.purpose
         root = app.name if app is not None else str(run.app_id)
-        callers = ["(calling app)"] * run.call_depth  # apps above this run, when another run called it over MCP
-        resume, answers = run.parked, dict(run.answers or {})  # a parked run resumes from its saved state
+        return _Taken(
+            version=version, published=published, draft=draft, owner_id=owner_id, secrets=dict(secrets),
+            inputs=dict(run.inputs), purpose=run.purpose,
+            # apps above this run (when another run called it over MCP), then its own
+            call_stack=[*["(calling app)"] * run.call_depth, root],
+            resume=run.parked, answers=dict(run.answers or {}),  # a parked run resumes from its saved state
+        )
+
+
+def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -> None:
+    """Run the workflow of a queued run once, in a sandbox process; a redelivered or cancelled run is left alone.
+
+    `worker` (the Celery node name) is recorded on the run: the sweep ends it if that worker dies.
+    """
+    taken = retry_on_disconnect(lambda: _take(settings, run_id, worker))
+    if taken is None:
+        return
+    bus = get_event_bus(settings.events_backend_url)
+    version, published, secrets, owner_id = taken.version, taken.published, taken.secrets, taken.owner_id
     log_redact = Redactor(secrets.values())  # for our log only: what the caller sees never depends on it
     progress = _ProgressRecorder(settings, run_id)
 
@@ -300,13 +334,13 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
         bus.publish(run_id, {"type": "log", "level": level, "message": message, "step_id": step_id})
 
     try:
-        spec = spec_for_purpose(published or load_spec_of(draft), purpose)
+        spec = spec_for_purpose(published or load_spec_of(taken.draft), taken.purpose)
     except workflows.WorkflowError as exc:
         bus.publish(run_id, _end(settings, run_id, RunStatus.failed, error=str(exc), **progress.close()))
         return
-    job = Job(run_id=run_id, spec=_spec_source(spec, version, purpose), inputs=inputs, secrets=dict(secrets),
-              http_allow=list(settings.http_allow), call_stack=[*callers, root], timeout=settings.run_timeout_seconds,
-              resume=resume, answers=answers)
+    job = Job(run_id=run_id, spec=_spec_source(spec, version, taken.purpose), inputs=taken.inputs, secrets=dict(secrets),
+              http_allow=list(settings.http_allow), call_stack=taken.call_stack, timeout=settings.run_timeout_seconds,
+              resume=taken.resume, answers=taken.answers)
     hooks = Hooks(on_progress=on_progress, on_log=on_log, should_cancel=_CancelCheck(settings, run_id),
                   find_app=_sub_app_finder(settings, owner_id) if owner_id else _no_sub_apps)
     try:

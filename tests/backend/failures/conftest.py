@@ -65,6 +65,15 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
         server.kill()
 
 
+def _end(sock: socket.socket) -> None:
+    """Shut a socket down (waking a thread blocked on it), then close it."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
+
+
 class TcpProxy:
     """A TCP relay on loopback that a test can cut (open connections dropped, new ones refused) and restore.
 
@@ -77,6 +86,8 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
+        self._upstreams: set[socket.socket] = set()  # the relays' sockets to the target
+        self._severed: set[socket.socket] = set()
 
     def start(self) -> None:
         """Listen (again) on the same port and relay every connection to the target."""
@@ -90,20 +101,22 @@ class TcpProxy:
     def cut(self) -> None:
         """Stop listening and drop every relayed connection."""
         if self._listener is not None:
-            try:  # wakes the accepting thread; close() alone would leave the socket listening under it
-                self._listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self._listener.close()
+            _end(self._listener)  # shut down first: close() alone would leave it listening under the accepting thread
             self._listener = None
         with self._lock:
             sockets, self._open = list(self._open), set()
         for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
+            _end(sock)
+
+    def sever(self) -> None:
+        """Kill every relayed connection on the target's side only: Toolpress's sockets stay open and quiet, so
+        nothing tells it they are dead until it next sends something (then they close). A network cut while a
+        connection idles looks like that; new connections are relayed as before."""
+        with self._lock:
+            upstreams = self._upstreams & self._open
+            self._severed |= upstreams
+        for sock in upstreams:
+            _end(sock)
 
     def relays(self) -> set[socket.socket]:
         """The sockets of the connections relayed now."""
@@ -131,6 +144,7 @@ class TcpProxy:
                 continue
             with self._lock:
                 self._open.update((client, upstream))
+                self._upstreams.add(upstream)
             for src, dst in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
 
@@ -140,12 +154,11 @@ class TcpProxy:
                 dst.sendall(data)
         except OSError:
             pass
-        for sock in (src, dst):  # one side ended: end the other too, as a real connection would
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
+        with self._lock:
+            severed = src in self._severed
+        for sock in (src,) if severed else (src, dst):  # one side ended: end the other too, as a real connection
+            # would; a severed upstream leaves its client side open until the client writes to it
+            _end(sock)
             with self._lock:
                 self._open.discard(sock)
 

@@ -4,7 +4,8 @@ the first requests after it is back succeed, without restarting Toolpress.
 The machine's PostgreSQL is shared, so the restart is simulated from the client side: Toolpress (API and
 worker) reaches PostgreSQL through a TCP relay that the test cuts (every open connection dropped, new
 ones refused) and restores, and, separately, every server connection to the stack's database is killed
-with `pg_terminate_backend`. Either way each pooled connection in each process is dead afterwards.
+with `pg_terminate_backend`. Either way each pooled connection in each process is dead afterwards. Last, the
+relay kills the connections on PostgreSQL's side only, so Toolpress learns they are dead only when it uses one.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ async def _assert_everything_works(api: httpx.AsyncClient, headers: dict[str, st
     updated = await api.patch(f"/api/apps/{app_id}", json={"yaml": draft}, headers=headers)
     assert updated.status_code == 200, updated.text
     assert text in (await api.get(f"/api/apps/{app_id}/export", headers=headers)).text
+    await _assert_a_call_works(url, text)
+
+
+async def _assert_a_call_works(url: str, text: str) -> None:
     result, progress = await _call(url, text)
     assert result.is_error is False, result.content[0].text
     assert result.structured_content["words"] == len(text.split())
@@ -120,6 +125,12 @@ def test_a_database_restart_fails_requests_clearly_and_then_they_succeed_without
             assert _terminate_backends(name) > 0  # the API's and the worker's pooled connections die
             proxy.wait_closed(pooled)  # as after a restart: the server has closed them before the next request
             await _assert_everything_works(api, headers, app_id, url, "after every backend was terminated")
+
+            # Dead without a sign: the URL lookup (API) and the claim (worker) find out on first use and try
+            # once more on a fresh connection, so the very first call succeeds.
+            proxy.sever()
+            await _assert_a_call_works(url, "after the connections died unseen")
+            await _assert_everything_works(api, headers, app_id, url, "and after that")
             return app_id
 
     try:
