@@ -85,12 +85,8 @@ def main() -> int:
             tp.start()
             anyio.run(load_cn, tp, args.sessions, 3.0)  # warm up
             targets = {"api": tp.api_pid}
-            if args.redis:
-                import psutil
-
-                worker = psutil.Process(tp.procs[0].pid)
-                children = worker.children(recursive=True)
-                targets["worker"] = (children[0] if children else worker).pid
+            if args.redis:  # the first `toolpress worker` (Celery's threads pool runs the tasks in it)
+                targets["worker"] = next(pid for pid, part in tp.parts.items() if part == "worker")
             spies = []
             for label, pid in targets.items():
                 out = Path(f"{args.out}-{label}.txt")
