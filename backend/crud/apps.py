@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import func
+from sqlalchemy import and_, bindparam, func
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, delete, select, update
 
@@ -78,16 +79,44 @@ def get_version(*, session: Session, version_id: int) -> AppVersion | None:
     return session.get(AppVersion, version_id)
 
 
-def get_app_and_version(*, session: Session, app_id: int, version_id: int | None) -> tuple[App | None, AppVersion | None]:
-    """An app and one of its versions (None: no version asked, or not this app's) in one query.
+class VersionRef(NamedTuple):
+    """A version's identity without its row: what the per-process caches of parsed specs are keyed by."""
 
-    Their spec documents are deferred: they load when first used.
-    """
-    query = (select(App, AppVersion).where(App.id == app_id)
-             .outerjoin(AppVersion, (col(AppVersion.id) == version_id) & (col(AppVersion.app_id) == App.id))
-             .options(defer(App.spec), defer(AppVersion.spec)))  # type: ignore[arg-type]
-    found = session.exec(query).first()
-    return (found[0], found[1]) if found is not None else (None, None)
+    id: int
+    created_at: datetime
+
+
+class RunApp(NamedTuple):
+    """What a worker reads of a run's app and version (`get_run_app`); `version` None: no such version."""
+
+    owner_id: int
+    name: str
+    version: VersionRef | None
+
+
+_APP, _VERSION = App.__table__, AppVersion.__table__  # type: ignore[attr-defined]
+_RUN_APP = (
+    select(_APP.c.owner_id, _APP.c.name, _VERSION.c.id, _VERSION.c.created_at)
+    .select_from(_APP)
+    .outerjoin(_VERSION, and_(_VERSION.c.id == bindparam("version_id"), _VERSION.c.app_id == _APP.c.id))
+    .where(_APP.c.id == bindparam("app_id"))
+)
+
+
+def get_run_app(*, session: Session, app_id: int, version_id: int | None) -> RunApp | None:
+    """A run's app (owner and name) and version (id and creation time) as plain columns, in one query; None when
+    the app is gone. No row objects are built and neither spec document is read (`get_spec_document`)."""
+    row = session.connection().execute(_RUN_APP, {"app_id": app_id, "version_id": version_id}).first()
+    if row is None:
+        return None
+    owner_id, name, found_id, created_at = row
+    return RunApp(owner_id, name, VersionRef(found_id, created_at) if found_id is not None else None)
+
+
+def get_spec_document(*, session: Session, app_id: int | None = None, version_id: int | None = None) -> Any:
+    """The stored spec document of a version (by `version_id`) or an app's draft (by `app_id`); None if gone."""
+    column, key = (_VERSION.c.spec, _VERSION.c.id == version_id) if version_id is not None else (_APP.c.spec, _APP.c.id == app_id)
+    return session.connection().execute(select(column).where(key)).scalar()
 
 
 def list_versions(*, session: Session, app_id: int) -> list[AppVersion]:

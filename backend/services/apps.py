@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlmodel import Session
 
 import workflows
 from backend import crud
+from backend.crud import VersionRef
 from backend.models import App, AppPublic, AppVersion, AppVersionPublic, Run, User
 from backend.services.errors import Conflict, InvalidSpec, NotFound
 from backend.services.workers import local_queue_owner
@@ -92,10 +94,15 @@ _VERSION_SPECS_PINNED = 60.0
 _VERSION_SPECS_LOCK = threading.Lock()
 
 
-def version_spec(version: AppVersion) -> workflows.AppSpec:
-    """The parsed spec of a published version, parsed once per process (callers must not change it)."""
+def version_spec(version: AppVersion | VersionRef, document: Callable[[], Any] | None = None) -> workflows.AppSpec:
+    """The parsed spec of a published version, parsed once per process (callers must not change it).
+
+    `document` reads the stored spec when it is not cached yet (by default the row's own `spec`; a VersionRef
+    has none, so its caller passes one).
+    """
+    read = document or (lambda: version.spec)  # type: ignore[union-attr]
     if version.id is None:
-        return load_spec_of(version.spec)
+        return load_spec_of(read())
     key = (version.id, str(version.created_at))
     now = time.monotonic()
     with _VERSION_SPECS_LOCK:
@@ -104,7 +111,7 @@ def version_spec(version: AppVersion) -> workflows.AppSpec:
             _VERSION_SPECS[key] = (cached[0], now)
             _VERSION_SPECS.move_to_end(key)
             return cached[0]
-    spec = load_spec_of(version.spec)
+    spec = load_spec_of(read())
     with _VERSION_SPECS_LOCK:
         _VERSION_SPECS[key] = (spec, now)
         while len(_VERSION_SPECS) > _VERSION_SPECS_MAX:

@@ -183,7 +183,9 @@ class _CancelCheck:
         return self._cancelled
 
 
-def _spec_source(spec: workflows.AppSpec, version: AppVersion | None, purpose: str | None = None) -> SpecSource:
+def _spec_source(
+    spec: workflows.AppSpec, version: AppVersion | crud.VersionRef | None, purpose: str | None = None
+) -> SpecSource:
     """A published version's spec by a key sandbox processes cache it under; a draft's is sent each time.
 
     A run rendering a prompt runs a spec derived from the version's, cached under the purpose too.
@@ -234,7 +236,7 @@ def run_limits(settings: Settings, spec: workflows.AppSpec) -> Limits:
 _SECRET_READS: dict[tuple[int, Any], bool] = {}
 
 
-def _reads_secrets(version: AppVersion, spec: workflows.AppSpec) -> bool:
+def _reads_secrets(version: AppVersion | crud.VersionRef, spec: workflows.AppSpec) -> bool:
     """Whether runs of a published version may read secrets (workflows.secret_flow), once per version and process.
 
     Keyed by id and creation time, as version_spec is; a version that reads none skips the secrets query.
@@ -262,7 +264,7 @@ def sandbox_pool(settings: Settings) -> SandboxPool:
 class _Taken:
     """What a worker needs of a run it has claimed, read in the claim's transaction."""
 
-    version: AppVersion | None
+    version: crud.VersionRef | None
     published: workflows.AppSpec | None  # the published version's parsed spec (cached per process)
     draft: Any  # a console test run's draft document, else None
     owner_id: int | None
@@ -288,22 +290,25 @@ def _take(settings: Settings, run_id: str, worker: str | None) -> _Taken | None:
         if run is None:
             session.rollback()
             return None
-        # the spec documents load only when used below (a cached parse or a published run needs no draft)
-        app, version = crud.get_app_and_version(session=session, app_id=run.app_id, version_id=run.version_id)
+        # plain columns: the spec documents are read only when needed (a cached parse or a published run needs no draft)
+        found = crud.get_run_app(session=session, app_id=run.app_id, version_id=run.version_id)
+        version = found.version if found is not None else None
         # A console test run has no version: it runs the app's draft as it is when the worker picks it up.
-        draft = app.spec if version is None and run.source == CONSOLE_SOURCE and app is not None else None
+        console = version is None and run.source == CONSOLE_SOURCE and found is not None
+        draft = crud.get_spec_document(session=session, app_id=run.app_id) if console else None
         if version is None and draft is None:
             crud.end_run(session=session, run_id=run_id, to=RunStatus.failed,
                          error="the app version of this run no longer exists")
             session.commit()
             get_event_bus(settings.events_backend_url).publish(run_id, {"type": "end", "status": "failed"})
             return None
-        owner_id = app.owner_id if app is not None else None
-        published = version_spec(version) if version is not None else None  # parsed once per worker process
+        owner_id = found.owner_id if found is not None else None
+        published = None if version is None else version_spec(  # parsed once per worker process
+            version, lambda: crud.get_spec_document(session=session, version_id=version.id))
         wanted = owner_id is not None and (version is None or _reads_secrets(version, published))
         secrets = user_secrets.secret_values(session=session, settings=settings, owner_id=owner_id) if wanted else {}
         session.commit()
-        root = app.name if app is not None else str(run.app_id)
+        root = found.name if found is not None else str(run.app_id)
         return _Taken(
             version=version, published=published, draft=draft, owner_id=owner_id, secrets=dict(secrets),
             inputs=dict(run.inputs), purpose=run.purpose,
