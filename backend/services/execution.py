@@ -20,6 +20,7 @@ import workflows
 from backend import crud
 from backend.core.db import UNAVAILABLE_ERRORS, read_scope, retry_on_disconnect, session_scope
 from backend.core.events import get_event_bus
+from backend.core.later import later
 from backend.core.settings import Settings
 from backend.models import AppVersion, RunStatus
 from backend.sandbox import Hooks, Job, Limits, Outcome, SandboxPool, SpecSource, SubApp, SubAppNotFound
@@ -98,7 +99,7 @@ CANCEL_CHECK_SECONDS = 0.2
 class _ProgressRecorder:
     """Keeps a run's latest progress and its trail; writes them to the run row at most every PROGRESS_SAVE_SECONDS.
 
-    An event that comes too soon after the last write is written when the interval is up (a timer), so a run
+    An event that comes too soon after the last write is written when the interval is up (`later`), so a run
     that then waits in a long step still shows its latest progress; a run that ends first writes it only once,
     with its final state (`close`).
     """
@@ -107,7 +108,7 @@ class _ProgressRecorder:
         self._settings, self._run_id = settings, run_id
         self._saved_at = time.monotonic()
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
+        self._pending = False  # a write is due later (backend.core.later)
         self._closed = False
         self.done, self.total, self.message = 0, 0, None
         self.trail: list[dict[str, Any]] = []
@@ -120,24 +121,21 @@ class _ProgressRecorder:
                 self.trail.append(progress_entry(done, total, message))
             wait = PROGRESS_SAVE_SECONDS - (time.monotonic() - self._saved_at)
             if wait > 0:
-                if self._timer is None and not self._closed:
-                    self._timer = threading.Timer(wait, self._save)
-                    self._timer.daemon = True
-                    self._timer.start()
+                if not self._pending and not self._closed:
+                    self._pending = True
+                    later.call_in(wait, self._save)
                 return
         self._save()
 
     def close(self) -> dict[str, Any]:
         """The run has ended: no more writes of its own; returns the fields for the final record."""
         with self._lock:
-            self._closed = True
-            if self._timer is not None:
-                self._timer.cancel()
+            self._closed = True  # a write still due finds it closed and does nothing
             return self.fields()
 
     def _save(self) -> None:
         with self._lock:
-            self._timer = None
+            self._pending = False
             if self._closed:
                 return
             self._saved_at = time.monotonic()
