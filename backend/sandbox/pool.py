@@ -364,7 +364,8 @@ class SandboxPool:
         """Execute one run in a sandbox process; never raises for what the run does.
 
         A process that died while idle (found when the job cannot be handed to it) is replaced and the job
-        handed to another, once.
+        handed to a new one, once. The other idle processes go too: what killed one (the kernel's out-of-memory
+        killer, an operator) may have killed them, and a process killed a moment ago can still look alive.
         """
         for attempt in (1, 2):
             process = self._take()
@@ -376,7 +377,8 @@ class SandboxPool:
             except _NotAccepted:
                 if attempt == 2:
                     raise
-                logger.warning("a sandbox process had died while idle; handing the run to another")
+                logger.warning("a sandbox process had died while idle; handing the run to a new one")
+                self._drop_idle()
             finally:
                 if reusable:
                     self._put_back(process)
@@ -456,7 +458,12 @@ class SandboxPool:
         """Stop every idle process; busy ones are stopped when their run ends."""
         with self._changed:
             self._closed = True
+        self._drop_idle()
+
+    def _drop_idle(self) -> None:
+        with self._changed:
             idle, self._idle = self._idle, []
             self._count -= len(idle)
+            self._changed.notify_all()
         for process in idle:
             process.kill()
