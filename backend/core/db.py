@@ -86,11 +86,15 @@ def _drop_if_closed(dbapi_conn, _record, _proxy) -> None:  # type: ignore[no-unt
     """
     if dbapi_conn.closed:
         raise exc.DisconnectionError("the pooled connection was closed")
+    # poll, not select: select() cannot watch a descriptor numbered 1024 or more, and a server holding a
+    # thousand open streams has such descriptors
+    poller = select.poll()
     try:
-        readable, _, _ = select.select([dbapi_conn.fileno()], [], [], 0)
+        poller.register(dbapi_conn.fileno(), select.POLLIN)
+        events = poller.poll(0)
     except (OSError, ValueError):
         raise exc.DisconnectionError("the pooled connection's socket is gone") from None
-    if readable:
+    if events:  # readable, hung up or in error
         raise exc.DisconnectionError("the server closed the pooled connection (or spoke while it idled)")
 
 
