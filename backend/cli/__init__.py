@@ -6,21 +6,22 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from backend.cli.apps import cmd_apps
-from backend.cli.database import cmd_db, migrate
-from backend.cli.errors import explain, explain_settings
-from backend.cli.mcp import add_mcp_platform_parser, cmd_mcp, cmd_mcp_setup, cmd_mcp_stdio
-from backend.cli.serve import cmd_serve
-from backend.cli.users import cmd_users
-from backend.cli.worker import cmd_worker
-from backend.core.logging import configure_logging
-from backend.core.settings import get_settings
+__all__ = ["build_parser", "main"]
 
-__all__ = ["build_parser", "main", "migrate"]
+# The commands' modules are imported when the parser is built, not with this package: multiprocessing runs the
+# `toolpress` script again in every sandbox process it starts (backend.sandbox), and importing the whole server
+# there would cost each of them tens of MB and a slower start.
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `toolpress`."""
+    from backend.cli.apps import cmd_apps
+    from backend.cli.database import cmd_db
+    from backend.cli.mcp import add_mcp_platform_parser, cmd_mcp, cmd_mcp_setup, cmd_mcp_stdio
+    from backend.cli.serve import cmd_serve
+    from backend.cli.users import cmd_users
+    from backend.cli.worker import cmd_worker
+
     parser = argparse.ArgumentParser(prog="toolpress", description="Publish low-code workflow apps as MCP servers.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -106,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `toolpress` command."""
+    from backend.cli.errors import explain, explain_settings
+    from backend.core.logging import configure_logging
+    from backend.core.settings import get_settings
+
     args = build_parser().parse_args(argv)
     try:
         settings = get_settings()

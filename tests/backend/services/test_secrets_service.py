@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from backend import crud
-from backend.cli import migrate
+from backend.cli.database import migrate
 from backend.core.db import get_engine
 from backend.core.settings import Settings
 from backend.services import secrets
