@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, func
-from sqlalchemy.orm import defer
 from sqlmodel import Session, col, delete, select, update
 
 from backend.models import AccessToken, App, AppVersion, McpEndpoint, OAuthGrant, Run, RunFile, ToolkitApp, utcnow
@@ -105,7 +104,7 @@ _RUN_APP = (
 
 def get_run_app(*, session: Session, app_id: int, version_id: int | None) -> RunApp | None:
     """A run's app (owner and name) and version (id and creation time) as plain columns, in one query; None when
-    the app is gone. No row objects are built and neither spec document is read (`get_spec_document`)."""
+    the app is gone. No row objects are built and neither spec document is read (`get_version_document`, `get_draft_document`)."""
     row = session.connection().execute(_RUN_APP, {"app_id": app_id, "version_id": version_id}).first()
     if row is None:
         return None
@@ -113,10 +112,14 @@ def get_run_app(*, session: Session, app_id: int, version_id: int | None) -> Run
     return RunApp(owner_id, name, VersionRef(found_id, created_at) if found_id is not None else None)
 
 
-def get_spec_document(*, session: Session, app_id: int | None = None, version_id: int | None = None) -> Any:
-    """The stored spec document of a version (by `version_id`) or an app's draft (by `app_id`); None if gone."""
-    column, key = (_VERSION.c.spec, _VERSION.c.id == version_id) if version_id is not None else (_APP.c.spec, _APP.c.id == app_id)
-    return session.connection().execute(select(column).where(key)).scalar()
+def get_version_document(*, session: Session, version_id: int) -> Any:
+    """The stored spec document of a version; None if it is gone."""
+    return session.connection().execute(select(_VERSION.c.spec).where(_VERSION.c.id == version_id)).scalar()
+
+
+def get_draft_document(*, session: Session, app_id: int) -> Any:
+    """The stored draft spec document of an app; None if it is gone."""
+    return session.connection().execute(select(_APP.c.spec).where(_APP.c.id == app_id)).scalar()
 
 
 def list_versions(*, session: Session, app_id: int) -> list[AppVersion]:

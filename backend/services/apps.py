@@ -15,7 +15,6 @@ from sqlmodel import Session
 
 import workflows
 from backend import crud
-from backend.crud import VersionRef
 from backend.models import App, AppPublic, AppVersion, AppVersionPublic, Run, User
 from backend.services.errors import Conflict, InvalidSpec, NotFound
 from backend.services.workers import local_queue_owner
@@ -94,7 +93,7 @@ _VERSION_SPECS_PINNED = 60.0
 _VERSION_SPECS_LOCK = threading.Lock()
 
 
-def version_spec(version: AppVersion | VersionRef, document: Callable[[], Any] | None = None) -> workflows.AppSpec:
+def version_spec(version: AppVersion | crud.VersionRef, document: Callable[[], Any] | None = None) -> workflows.AppSpec:
     """The parsed spec of a published version, parsed once per process (callers must not change it).
 
     `document` reads the stored spec when it is not cached yet (by default the row's own `spec`; a VersionRef

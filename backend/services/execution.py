@@ -293,7 +293,7 @@ def _take(settings: Settings, run_id: str, worker: str | None) -> _Taken | None:
         version = found.version if found is not None else None
         # A console test run has no version: it runs the app's draft as it is when the worker picks it up.
         console = version is None and run.source == CONSOLE_SOURCE and found is not None
-        draft = crud.get_spec_document(session=session, app_id=run.app_id) if console else None
+        draft = crud.get_draft_document(session=session, app_id=run.app_id) if console else None
         if version is None and draft is None:
             crud.end_run(session=session, run_id=run_id, to=RunStatus.failed,
                          error="the app version of this run no longer exists")
@@ -302,13 +302,13 @@ def _take(settings: Settings, run_id: str, worker: str | None) -> _Taken | None:
             return None
         owner_id = found.owner_id if found is not None else None
         published = None if version is None else version_spec(  # parsed once per worker process
-            version, lambda: crud.get_spec_document(session=session, version_id=version.id))
+            version, lambda: crud.get_version_document(session=session, version_id=version.id))
         wanted = owner_id is not None and (version is None or _reads_secrets(version, published))
         secrets = user_secrets.secret_values(session=session, settings=settings, owner_id=owner_id) if wanted else {}
         session.commit()
         root = found.name if found is not None else str(run.app_id)
         return _Taken(
-            version=version, published=published, draft=draft, owner_id=owner_id, secrets=dict(secrets),
+            version=version, published=published, draft=draft, owner_id=owner_id, secrets=secrets,
             inputs=dict(run.inputs), purpose=run.purpose,
             # apps above this run (when another run called it over MCP), then its own
             call_stack=[*["(calling app)"] * run.call_depth, root],
