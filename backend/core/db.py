@@ -146,7 +146,19 @@ def read_scope(url: str) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def statement_scope(url: str) -> Iterator[Session]:
+    """A session in autocommit, where each statement is a transaction of its own: for work whose writes stand
+    alone (one INSERT, one conditional UPDATE), one round trip each instead of BEGIN, the statement and COMMIT.
+
+    Two writes in it do not commit or fail together (use `session_scope` for that); `commit()` and `rollback()`
+    change nothing. Reads see the latest committed data, as in `read_scope`.
+    """
+    with Session(_autocommit_engine(url), expire_on_commit=False) as session:
+        yield session
+
+
 @lru_cache(maxsize=8)
 def _autocommit_engine(url: str) -> Engine:
-    """The URL's engine (same pool) with its connections in autocommit while a read_scope holds them."""
+    """The URL's engine (same pool) with its connections in autocommit while a read_scope or statement_scope holds them."""
     return get_engine(url).execution_options(isolation_level="AUTOCOMMIT")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, func
+from sqlalchemy import func
 from sqlmodel import Session, col, delete, select, update
 
 from backend.models import AccessToken, App, AppVersion, McpEndpoint, OAuthGrant, Run, RunFile, ToolkitApp, utcnow
@@ -86,7 +86,7 @@ class VersionRef(NamedTuple):
 
 
 class RunApp(NamedTuple):
-    """What a worker reads of a run's app and version (`get_run_app`); `version` None: no such version."""
+    """What a worker reads of a run's app and version (crud.get_queued_run); `version` None: no such version."""
 
     owner_id: int
     name: str
@@ -94,22 +94,6 @@ class RunApp(NamedTuple):
 
 
 _APP, _VERSION = App.__table__, AppVersion.__table__  # type: ignore[attr-defined]
-_RUN_APP = (
-    select(_APP.c.owner_id, _APP.c.name, _VERSION.c.id, _VERSION.c.created_at)
-    .select_from(_APP)
-    .outerjoin(_VERSION, and_(_VERSION.c.id == bindparam("version_id"), _VERSION.c.app_id == _APP.c.id))
-    .where(_APP.c.id == bindparam("app_id"))
-)
-
-
-def get_run_app(*, session: Session, app_id: int, version_id: int | None) -> RunApp | None:
-    """A run's app (owner and name) and version (id and creation time) as plain columns, in one query; None when
-    the app is gone. No row objects are built and neither spec document is read (`get_version_document`, `get_draft_document`)."""
-    row = session.connection().execute(_RUN_APP, {"app_id": app_id, "version_id": version_id}).first()
-    if row is None:
-        return None
-    owner_id, name, found_id, created_at = row
-    return RunApp(owner_id, name, VersionRef(found_id, created_at) if found_id is not None else None)
 
 
 def get_version_document(*, session: Session, version_id: int) -> Any:

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Update, func, update
+from sqlalchemy import JSON, Update, and_, bindparam, func, insert, null, update
 from sqlmodel import Session, col, delete, or_, select
 
+from backend.crud.apps import RunApp, VersionRef
 from backend.crud.run_files import delete_run_files
-from backend.models import TERMINAL_STATUSES, App, Run, RunStatus, sources_of, transition_stamps
+from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunStatus, sources_of, transition_stamps
 
 
 def create_run(*, session: Session, run: Run) -> Run:
-    """Insert a run (every column is set in Python, so nothing needs reading back)."""
-    session.add(run)
+    """Insert a run in one statement (every column is set in Python, so nothing needs reading back); commits.
+
+    Core, on the table: the ORM's unit of work would only build an INSERT of the same columns, at more cost.
+    The run stays a plain object, not tracked by `session`.
+    """
+    session.connection().execute(_INSERT_RUN, {column.key: getattr(run, column.key) for column in _RUNS.columns})
     session.commit()
     return run
 
@@ -125,7 +131,7 @@ def delete_runs_before(*, session: Session, cutoff: datetime, batch: int = 1000)
 
 
 class Claimed(NamedTuple):
-    """What a worker needs of a run it has just taken (claim_run): no row object, only these columns."""
+    """What a worker needs of a queued run to take it (`get_queued_run`): no row object, only these columns."""
 
     app_id: int
     version_id: int | None
@@ -135,30 +141,58 @@ class Claimed(NamedTuple):
     call_depth: int
     parked: dict[str, Any] | None
     answers: dict[str, Any] | None
+    app: RunApp | None  # the run's app and version; None when the app is gone
 
 
-_RUNS = Run.__table__
-_CLAIMED_COLUMNS = [_RUNS.c[name] for name in Claimed._fields]
+_RUNS, _APPS, _VERSIONS = Run.__table__, App.__table__, AppVersion.__table__  # type: ignore[attr-defined]
+_INSERT_RUN = insert(_RUNS)
+_QUEUED_RUN = (
+    select(*[_RUNS.c[name] for name in Claimed._fields[:-1]],
+           _APPS.c.owner_id, _APPS.c.name, _VERSIONS.c.id, _VERSIONS.c.created_at)
+    .select_from(
+        _RUNS.outerjoin(_APPS, _APPS.c.id == _RUNS.c.app_id)
+        .outerjoin(_VERSIONS, and_(_VERSIONS.c.id == _RUNS.c.version_id, _VERSIONS.c.app_id == _RUNS.c.app_id))
+    )
+    .where(_RUNS.c.id == bindparam("run_id"), _RUNS.c.status == RunStatus.queued.value)
+)
 
 
-def _transition(run_id: str, to: RunStatus, fields: dict[str, Any]) -> Update:
-    """``UPDATE run SET status = to, … WHERE id = run_id AND status IN (the statuses that may move to `to`)``.
+def get_queued_run(*, session: Session, run_id: str) -> Claimed | None:
+    """A queued run's columns a worker needs, with its app and version, in one query (no row objects, neither
+    spec document); None when the run is missing or no longer queued (redelivered, cancelled)."""
+    row = session.connection().execute(_QUEUED_RUN, {"run_id": run_id}).first()
+    if row is None:
+        return None
+    *columns, owner_id, name, version_id, created_at = row
+    version = VersionRef(version_id, created_at) if version_id is not None else None
+    return Claimed(*columns, app=RunApp(owner_id, name, version) if owner_id is not None else None)
+
+
+@lru_cache(maxsize=64)
+def _transition(to: RunStatus, names: tuple[str, ...]) -> Update:
+    """``UPDATE run SET status = to, its time stamps, names… WHERE id = :run_id AND status IN (the statuses that
+    may move to `to`)``, built once per (to, names): a move only binds its values (`_move`).
 
     Core, on the table: the caller gets back the columns it asks for, never a Run to build and track.
     """
-    values = {**fields, **transition_stamps(to), "status": to.value}
     allowed = [status.value for status in sources_of(to)]
-    return update(_RUNS).where(_RUNS.c.id == run_id, _RUNS.c.status.in_(allowed)).values(**values)
+    values = {name: bindparam(f"set_{name}", type_=_RUNS.c[name].type) for name in (*names, *transition_stamps(to))}
+    return update(_RUNS).where(_RUNS.c.id == bindparam("run_id"), _RUNS.c.status.in_(allowed)).values(
+        status=to.value, **values)
 
 
-def claim_run(*, session: Session, run_id: str, worker: str | None) -> Claimed | None:
-    """Move a queued run to running for `worker` in one ``UPDATE … RETURNING`` of only the columns a worker needs.
+def _move(session: Session, run_id: str, to: RunStatus, fields: dict[str, Any]) -> bool:
+    """Run `_transition`; whether the run moved. None in a JSON column is SQL NULL, as in ``values(x=None)``."""
+    params = {f"set_{name}": null() if value is None and isinstance(_RUNS.c[name].type, JSON) else value
+              for name, value in {**fields, **transition_stamps(to)}.items()}
+    result = session.connection().execute(_transition(to, tuple(sorted(fields))), {"run_id": run_id, **params})
+    return result.rowcount == 1
 
-    None when the run is missing or no longer queued (redelivered, cancelled). The caller commits.
-    """
-    statement = _transition(run_id, RunStatus.running, {"worker": worker}).returning(*_CLAIMED_COLUMNS)
-    row = session.connection().execute(statement).first()
-    return None if row is None else Claimed(*row)
+
+def claim_run(*, session: Session, run_id: str, worker: str | None) -> bool:
+    """Move a queued run to running for `worker` in one conditional UPDATE; False when it is missing or no longer
+    queued (redelivered, cancelled). The caller commits (or claims in autocommit: the claim is then its own)."""
+    return _move(session, run_id, RunStatus.running, {"worker": worker})
 
 
 def end_run(*, session: Session, run_id: str, to: RunStatus, **fields: Any) -> bool:
@@ -167,7 +201,7 @@ def end_run(*, session: Session, run_id: str, to: RunStatus, **fields: Any) -> b
     False when the run is missing or its status does not allow the move (another writer got there first).
     Nothing is read back. The caller commits, so more writes can share the transaction.
     """
-    return session.connection().execute(_transition(run_id, to, fields)).rowcount == 1
+    return _move(session, run_id, to, fields)
 
 
 def save_run(*, session: Session, run: Run) -> Run:

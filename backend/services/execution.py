@@ -18,7 +18,7 @@ from typing import Any
 
 import workflows
 from backend import crud
-from backend.core.db import UNAVAILABLE_ERRORS, read_scope, retry_on_disconnect, session_scope
+from backend.core.db import UNAVAILABLE_ERRORS, read_scope, retry_on_disconnect, session_scope, statement_scope
 from backend.core.events import get_event_bus
 from backend.core.later import later
 from backend.core.settings import Settings
@@ -68,10 +68,10 @@ def _finish(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -
 def _record_end(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> tuple[RunStatus, bool]:
     """Record the end of a run unless it already ended (a cancel won the race); see _finish.
 
-    One conditional UPDATE (crud.end_run) and the run's files, in one transaction.
+    One conditional UPDATE (crud.end_run), a transaction of its own, or with the run's files in one transaction.
     """
     files = fields.pop("files", None)
-    with session_scope(settings.sqlalchemy_url) as session:
+    with (session_scope if files else statement_scope)(settings.sqlalchemy_url) as session:
         if not crud.end_run(session=session, run_id=run_id, to=status, **fields):
             current = crud.get_run_status(session=session, run_id=run_id)
             session.rollback()
@@ -260,7 +260,7 @@ def sandbox_pool(settings: Settings) -> SandboxPool:
 
 @dataclass(frozen=True)
 class _Taken:
-    """What a worker needs of a run it has claimed, read in the claim's transaction."""
+    """What a worker needs of a run it has claimed, read just before the claim."""
 
     version: crud.VersionRef | None
     published: workflows.AppSpec | None  # the published version's parsed spec (cached per process)
@@ -275,21 +275,21 @@ class _Taken:
 
 
 def _take(settings: Settings, run_id: str, worker: str | None) -> _Taken | None:
-    """Claim a queued run and read what running it needs, in one transaction; None when there is nothing to run.
+    """Read what running a queued run needs, then claim it; None when there is nothing to run.
 
-    One conditional UPDATE takes the run: a redelivered, cancelled or missing run is left alone. A run whose
-    version has gone is failed here. The transaction commits only at its end, so an attempt that found its pooled
-    connection dead changed nothing and is made again on a fresh one (`retry_on_disconnect`). Should the commit
-    itself be what failed, the claim may have landed: the second attempt finds the run taken and leaves it, and
-    the API process following the call fails it as "worker lost" when no worker says it runs it.
+    One query reads the run with its app and version; one conditional UPDATE then takes it, a transaction of its
+    own (statement_scope): a redelivered, cancelled or missing run is left alone, and of two workers handed the
+    same run only one takes it. A run whose version has gone is failed here. The claim is the only write and the
+    last statement, so an attempt that found its pooled connection dead changed nothing and is made again on a
+    fresh one (`retry_on_disconnect`). Should the claim have landed and only its answer been lost, the second
+    attempt finds the run taken and leaves it, and the API process following the call fails it as "worker lost"
+    when no worker says it runs it.
     """
-    with session_scope(settings.sqlalchemy_url) as session:
-        run = crud.claim_run(session=session, run_id=run_id, worker=worker)
+    with statement_scope(settings.sqlalchemy_url) as session:
+        run = crud.get_queued_run(session=session, run_id=run_id)
         if run is None:
-            session.rollback()
             return None
-        # plain columns: the spec documents are read only when needed (a cached parse or a published run needs no draft)
-        found = crud.get_run_app(session=session, app_id=run.app_id, version_id=run.version_id)
+        found = run.app  # plain columns: the spec documents are read only when needed (a cached parse needs none)
         version = found.version if found is not None else None
         # A console test run has no version: it runs the app's draft as it is when the worker picks it up.
         console = version is None and run.source == CONSOLE_SOURCE and found is not None
@@ -297,7 +297,6 @@ def _take(settings: Settings, run_id: str, worker: str | None) -> _Taken | None:
         if version is None and draft is None:
             crud.end_run(session=session, run_id=run_id, to=RunStatus.failed,
                          error="the app version of this run no longer exists")
-            session.commit()
             get_event_bus(settings.events_backend_url).publish(run_id, {"type": "end", "status": "failed"})
             return None
         owner_id = found.owner_id if found is not None else None
@@ -305,7 +304,8 @@ def _take(settings: Settings, run_id: str, worker: str | None) -> _Taken | None:
             version, lambda: crud.get_version_document(session=session, version_id=version.id))
         wanted = owner_id is not None and (version is None or _reads_secrets(version, published))
         secrets = user_secrets.secret_values(session=session, settings=settings, owner_id=owner_id) if wanted else {}
-        session.commit()
+        if not crud.claim_run(session=session, run_id=run_id, worker=worker):
+            return None
         root = found.name if found is not None else str(run.app_id)
         return _Taken(
             version=version, published=published, draft=draft, owner_id=owner_id, secrets=secrets,

@@ -7,7 +7,7 @@ import logging
 from sqlmodel import Session, select
 
 from backend import crud
-from backend.core.db import session_scope
+from backend.core.db import session_scope, statement_scope
 from backend.core.queue import RUN_APP_TASK, get_celery
 from backend.core.settings import Settings
 from backend.models import Run, RunStatus, apply_transition
@@ -47,10 +47,10 @@ def enqueue_run(*, session: Session, settings: Settings, run: Run) -> None:
 
 
 def record_and_enqueue(settings: Settings, run: Run) -> None:
-    """Record a new run (services.runs.new_run) and hand it to the task queue, in one database session."""
-    with session_scope(settings.sqlalchemy_url) as session:
+    """Record a new run (services.runs.new_run) in one statement, its own transaction, and hand it to the task queue."""
+    with statement_scope(settings.sqlalchemy_url) as session:
         crud.create_run(session=session, run=run)
-        enqueue_run(session=session, settings=settings, run=run)
+    enqueue(settings, run)
 
 
 def enqueue(settings: Settings, run: Run) -> None:
