@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -32,6 +33,15 @@ def get_endpoint_by_hash(*, session: Session, secret_hash: str) -> McpEndpoint |
     return session.exec(select(McpEndpoint).where(McpEndpoint.secret_hash == secret_hash)).first()
 
 
+_LIVE_ENDPOINT = (  # built once: a lookup only binds the hash
+    select(McpEndpoint, App, AppVersion)
+    .join(App, col(App.id) == col(McpEndpoint.app_id))
+    .join(AppVersion, col(AppVersion.id) == col(App.published_version_id))
+    .where(col(McpEndpoint.secret_hash) == bindparam("secret_hash"), col(McpEndpoint.enabled).is_(True))
+    .options(defer(App.spec, raiseload=True), defer(AppVersion.spec))
+)
+
+
 def get_live_endpoint_by_hash(
     *, session: Session, secret_hash: str
 ) -> tuple[McpEndpoint, App, AppVersion] | None:
@@ -41,13 +51,7 @@ def get_live_endpoint_by_hash(
     The two spec documents are not loaded: serving needs neither the app's draft nor, when its parse is
     cached, the version's spec (`version.spec` loads on first access while the session is open).
     """
-    row = session.exec(
-        select(McpEndpoint, App, AppVersion)
-        .join(App, col(App.id) == col(McpEndpoint.app_id))
-        .join(AppVersion, col(AppVersion.id) == col(App.published_version_id))
-        .where(col(McpEndpoint.secret_hash) == secret_hash, col(McpEndpoint.enabled).is_(True))
-        .options(defer(App.spec, raiseload=True), defer(AppVersion.spec))
-    ).first()
+    row = session.exec(_LIVE_ENDPOINT, params={"secret_hash": secret_hash}).first()
     return None if row is None else (row[0], row[1], row[2])
 
 
