@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from backend import crud
-from backend.core.db import session_scope
+from backend.core.db import read_scope, session_scope
 from backend.core.settings import Settings
 from backend.models import Worker, as_utc, utcnow
 
@@ -100,8 +100,9 @@ def is_alive(worker: Worker, settings: Settings, now: datetime | None = None) ->
 
 
 def live_workers(settings: Settings) -> tuple[list[Worker], list[Worker]]:
-    """(alive, gone) among the workers that have a row."""
-    with session_scope(settings.sqlalchemy_url) as session:
+    """(alive, gone) among the workers that have a row (a read in autocommit: no ROLLBACK after it, which would
+    also drop the prepared statements of its pooled connection)."""
+    with read_scope(settings.sqlalchemy_url) as session:
         rows = crud.list_workers(session=session)
     now = utcnow()
     alive: list[Worker] = []
