@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+from functools import partial
 import sys
 import tempfile
 from pathlib import Path
@@ -55,10 +56,11 @@ def median_parts(runs: list[dict[str, float]]) -> dict[str, float]:
 
 
 def c1_cpu_parts(stack: TreeStack, calls: int) -> tuple[dict[str, Any], dict[str, float]]:
-    """Concurrency-1 latency and the CPU ms per call of each part while it ran."""
-    before = sample_cpu(stack)
-    c1 = anyio.run(latency_c1, stack, calls)
-    parts = {part: seconds * 1000 / calls for part, seconds in cpu_by_part(before, sample_cpu(stack)).items()}
+    """Concurrency-1 latency and the CPU ms per call of each part over the timed calls (not the warm-ups)."""
+    c1 = anyio.run(latency_c1, stack, calls, partial(sample_cpu, stack))
+    before, after = c1.pop("marks")
+    made = max(1, c1["n"] + c1["errors"])
+    parts = {part: seconds * 1000 / made for part, seconds in cpu_by_part(before, after).items()}
     return c1, parts
 
 

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,17 @@ def _ok(result: Any, text: str) -> bool:
     return any(getattr(c, "text", None) == text for c in result.content)
 
 
-async def latency_c1(sut: System, calls: int) -> dict[str, Any]:
+async def latency_c1(sut: System, calls: int, mark: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """Sequential calls on one session after 5 warm-ups; `mark` (e.g. a CPU sample) is taken right after the
+    warm-ups and right after the last call, so what it measures covers the timed calls only ("marks")."""
     samples: list[float] = []
     errors = 0
+    marks: list[Any] = []
     async with Client(sut.url, mode=sut.mode) as client:
         for i in range(5):
             await client.call_tool(sut.tool, {"text": f"warm {i}"})
+        if mark is not None:
+            marks.append(mark())
         with anyio.move_on_after(max(30.0, calls * 0.5)):
             for i in range(calls):
                 t0 = time.perf_counter()
@@ -67,8 +73,11 @@ async def latency_c1(sut: System, calls: int) -> dict[str, Any]:
                         errors += 1
                 except Exception:
                     errors += 1
-    return {"p50": pct(samples, 50), "p95": pct(samples, 95), "p99": pct(samples, 99), "n": len(samples),
-            "errors": errors}
+        if mark is not None:
+            marks.append(mark())
+    found = {"p50": pct(samples, 50), "p95": pct(samples, 95), "p99": pct(samples, 99), "n": len(samples),
+             "errors": errors}
+    return {**found, "marks": marks} if mark is not None else found
 
 
 PG_SETTLE = 11.0  # PostgreSQL backends flush their statistics within 10 s of going idle
