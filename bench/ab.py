@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-from functools import partial
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 

@@ -142,7 +142,7 @@ def read_scope(url: str) -> Iterator[Session]:
     Each query sees the latest committed data on its own (no snapshot across queries), which is what a lookup
     such as "which app does this URL serve" wants; two round trips fewer than `session_scope`. Never write in it.
     """
-    with Session(_autocommit_engine(url), expire_on_commit=False) as session:
+    with statement_scope(url) as session:  # the same autocommit session, named for reads
         yield session
 
 

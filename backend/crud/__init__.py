@@ -40,7 +40,6 @@ from backend.crud.endpoints import (
 )
 from backend.crud.run_files import add_run_files, delete_run_files, get_run_file, list_run_files
 from backend.crud.runs import (
-    Claimed,
     claim_run,
     create_run,
     delete_runs_before,
@@ -112,7 +111,6 @@ __all__ = [
     "save_toolkit",
     "create_app",
     "create_endpoint",
-    "Claimed",
     "claim_run",
     "create_run",
     "end_run",

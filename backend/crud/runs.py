@@ -130,7 +130,7 @@ def delete_runs_before(*, session: Session, cutoff: datetime, batch: int = 1000)
     return len(doomed)
 
 
-class Claimed(NamedTuple):
+class QueuedRun(NamedTuple):
     """What a worker needs of a queued run to take it (`get_queued_run`): no row object, only these columns."""
 
     app_id: int
@@ -146,8 +146,9 @@ class Claimed(NamedTuple):
 
 _RUNS, _APPS, _VERSIONS = Run.__table__, App.__table__, AppVersion.__table__  # type: ignore[attr-defined]
 _INSERT_RUN = insert(_RUNS)
+_JSON_COLUMNS = frozenset(column.key for column in _RUNS.columns if isinstance(column.type, JSON))
 _QUEUED_RUN = (
-    select(*[_RUNS.c[name] for name in Claimed._fields[:-1]],
+    select(*[_RUNS.c[name] for name in QueuedRun._fields[:-1]],
            _APPS.c.owner_id, _APPS.c.name, _VERSIONS.c.id, _VERSIONS.c.created_at)
     .select_from(
         _RUNS.outerjoin(_APPS, _APPS.c.id == _RUNS.c.app_id)
@@ -157,7 +158,7 @@ _QUEUED_RUN = (
 )
 
 
-def get_queued_run(*, session: Session, run_id: str) -> Claimed | None:
+def get_queued_run(*, session: Session, run_id: str) -> QueuedRun | None:
     """A queued run's columns a worker needs, with its app and version, in one query (no row objects, neither
     spec document); None when the run is missing or no longer queued (redelivered, cancelled)."""
     row = session.connection().execute(_QUEUED_RUN, {"run_id": run_id}).first()
@@ -165,7 +166,7 @@ def get_queued_run(*, session: Session, run_id: str) -> Claimed | None:
         return None
     *columns, owner_id, name, version_id, created_at = row
     version = VersionRef(version_id, created_at) if version_id is not None else None
-    return Claimed(*columns, app=RunApp(owner_id, name, version) if owner_id is not None else None)
+    return QueuedRun(*columns, app=RunApp(owner_id, name, version) if owner_id is not None else None)
 
 
 @lru_cache(maxsize=64)
@@ -183,7 +184,7 @@ def _transition(to: RunStatus, names: tuple[str, ...]) -> Update:
 
 def _move(session: Session, run_id: str, to: RunStatus, fields: dict[str, Any]) -> bool:
     """Run `_transition`; whether the run moved. None in a JSON column is SQL NULL, as in ``values(x=None)``."""
-    params = {f"set_{name}": null() if value is None and isinstance(_RUNS.c[name].type, JSON) else value
+    params = {f"set_{name}": null() if value is None and name in _JSON_COLUMNS else value
               for name, value in {**fields, **transition_stamps(to)}.items()}
     result = session.connection().execute(_transition(to, tuple(sorted(fields))), {"run_id": run_id, **params})
     return result.rowcount == 1
