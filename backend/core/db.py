@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import TypeVar
 
 from sqlalchemy import event, exc
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, ExceptionContext
 from sqlmodel import Session, create_engine
 
 # How long a new PostgreSQL connection and a wait for a pooled one may take before a request fails
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_ENGINES: dict[str, Engine] = {}  # what get_engine made, for the at-fork clean-up below
+_ENGINES: list[Engine] = []  # what get_engine and get_autocommit_engine made, for the at-fork clean-up below
 
 
 @lru_cache(maxsize=8)
@@ -46,8 +46,19 @@ def get_engine(url: str) -> Engine:
     close ever reaches us) fails its statement with DATABASE_UNAVAILABLE, and SQLAlchemy then drops
     every connection of the pool made before it; `pool_recycle` bounds how long one is kept.
     """
+    return _create_engine(url)
+
+
+@lru_cache(maxsize=8)
+def get_autocommit_engine(url: str) -> Engine:
+    """A second pool of the URL whose connections are always in autocommit (backend.core.statements runs on it):
+    nothing to switch on checkout and back on return, and no ROLLBACK on return."""
+    return _create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _create_engine(url: str, **options: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -60,19 +71,34 @@ def get_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        _ENGINES[url] = engine
+        _ENGINES.append(engine)
         return engine
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if url.startswith("postgresql") else {}
-    engine = _ENGINES[url] = create_engine(
+    engine = create_engine(
         url,
         pool_recycle=POOL_RECYCLE_SECONDS,
         pool_size=10,
         max_overflow=20,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args=connect_args,
+        **options,
     )
     event.listen(engine, "checkout", _drop_if_closed)
+    event.listen(engine, "handle_error", lambda context: _after_error(url, context))
+    _ENGINES.append(engine)
     return engine
+
+
+def _after_error(url: str, context: ExceptionContext) -> None:
+    if context.is_disconnect:  # SQLAlchemy drops the connections of the pool it found one dead in; the other pool too
+        drop_pooled_connections(url)
+
+
+def drop_pooled_connections(url: str) -> None:
+    """A connection was found dead: the database restarted or the network was cut, so every idle pooled
+    connection to it is suspect. Both pools of the URL close theirs and open fresh ones as they are needed."""
+    for engine in (get_engine(url), get_autocommit_engine(url)):
+        engine.pool.dispose()
 
 
 def _drop_if_closed(dbapi_conn, _record, _proxy) -> None:  # type: ignore[no-untyped-def]
@@ -121,8 +147,8 @@ def _forget_inherited_connections() -> None:
 
     Their sockets belong to the parent; a child that used one would interleave its queries with the parent's.
     """
-    for url in list(_ENGINES):
-        _ENGINES[url].dispose(close=False)
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
 
 
 os.register_at_fork(after_in_child=_forget_inherited_connections)
@@ -142,23 +168,5 @@ def read_scope(url: str) -> Iterator[Session]:
     Each query sees the latest committed data on its own (no snapshot across queries), which is what a lookup
     such as "which app does this URL serve" wants; two round trips fewer than `session_scope`. Never write in it.
     """
-    with statement_scope(url) as session:  # the same autocommit session, named for reads
+    with Session(get_autocommit_engine(url), expire_on_commit=False) as session:
         yield session
-
-
-@contextmanager
-def statement_scope(url: str) -> Iterator[Session]:
-    """A session in autocommit, where each statement is a transaction of its own: for work whose writes stand
-    alone (one INSERT, one conditional UPDATE), one round trip each instead of BEGIN, the statement and COMMIT.
-
-    Two writes in it do not commit or fail together (use `session_scope` for that); `commit()` and `rollback()`
-    change nothing. Reads see the latest committed data, as in `read_scope`.
-    """
-    with Session(_autocommit_engine(url), expire_on_commit=False) as session:
-        yield session
-
-
-@lru_cache(maxsize=8)
-def _autocommit_engine(url: str) -> Engine:
-    """The URL's engine (same pool) with its connections in autocommit while a read_scope or statement_scope holds them."""
-    return get_engine(url).execution_options(isolation_level="AUTOCOMMIT")

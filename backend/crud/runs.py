@@ -10,18 +10,19 @@ from typing import Any, NamedTuple
 from sqlalchemy import JSON, Update, and_, bindparam, func, insert, null, update
 from sqlmodel import Session, col, delete, or_, select
 
+from backend.core import statements
 from backend.crud.apps import RunApp, VersionRef
 from backend.crud.run_files import delete_run_files
 from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunStatus, sources_of, transition_stamps
 
 
-def create_run(*, session: Session, run: Run) -> Run:
+def create_run(*, session: statements.Scope, run: Run) -> Run:
     """Insert a run in one statement (every column is set in Python, so nothing needs reading back); commits.
 
     Core, on the table: the ORM's unit of work would only build an INSERT of the same columns, at more cost.
     The run stays a plain object, not tracked by `session`.
     """
-    session.connection().execute(_INSERT_RUN, {column.key: getattr(run, column.key) for column in _RUNS.columns})
+    statements.execute(session, _INSERT_RUN, {column.key: getattr(run, column.key) for column in _RUNS.columns})
     session.commit()
     return run
 
@@ -158,10 +159,10 @@ _QUEUED_RUN = (
 )
 
 
-def get_queued_run(*, session: Session, run_id: str) -> QueuedRun | None:
+def get_queued_run(*, session: statements.Scope, run_id: str) -> QueuedRun | None:
     """A queued run's columns a worker needs, with its app and version, in one query (no row objects, neither
     spec document); None when the run is missing or no longer queued (redelivered, cancelled)."""
-    row = session.connection().execute(_QUEUED_RUN, {"run_id": run_id}).first()
+    row = statements.first(session, _QUEUED_RUN, {"run_id": run_id})
     if row is None:
         return None
     *columns, owner_id, name, version_id, created_at = row
@@ -176,27 +177,27 @@ def _transition(to: RunStatus, names: tuple[str, ...]) -> Update:
 
     Core, on the table: the caller gets back the columns it asks for, never a Run to build and track.
     """
-    allowed = [status.value for status in sources_of(to)]
+    # one bound value per status, not an expanding IN: the SQL is then fixed when compiled (backend.core.statements)
+    allowed = [bindparam(f"from_{status.value}", status.value) for status in sources_of(to)]
     values = {name: bindparam(f"set_{name}", type_=_RUNS.c[name].type) for name in (*names, *transition_stamps(to))}
     return update(_RUNS).where(_RUNS.c.id == bindparam("run_id"), _RUNS.c.status.in_(allowed)).values(
         status=to.value, **values)
 
 
-def _move(session: Session, run_id: str, to: RunStatus, fields: dict[str, Any]) -> bool:
+def _move(session: statements.Scope, run_id: str, to: RunStatus, fields: dict[str, Any]) -> bool:
     """Run `_transition`; whether the run moved. None in a JSON column is SQL NULL, as in ``values(x=None)``."""
     params = {f"set_{name}": null() if value is None and name in _JSON_COLUMNS else value
               for name, value in {**fields, **transition_stamps(to)}.items()}
-    result = session.connection().execute(_transition(to, tuple(sorted(fields))), {"run_id": run_id, **params})
-    return result.rowcount == 1
+    return statements.execute(session, _transition(to, tuple(sorted(fields))), {"run_id": run_id, **params}) == 1
 
 
-def claim_run(*, session: Session, run_id: str, worker: str | None) -> bool:
+def claim_run(*, session: statements.Scope, run_id: str, worker: str | None) -> bool:
     """Move a queued run to running for `worker` in one conditional UPDATE; False when it is missing or no longer
     queued (redelivered, cancelled). The caller commits (or claims in autocommit: the claim is then its own)."""
     return _move(session, run_id, RunStatus.running, {"worker": worker})
 
 
-def end_run(*, session: Session, run_id: str, to: RunStatus, **fields: Any) -> bool:
+def end_run(*, session: statements.Scope, run_id: str, to: RunStatus, **fields: Any) -> bool:
     """Move a run to `to` (setting `fields` too) in one conditional UPDATE, if its status allows it.
 
     False when the run is missing or its status does not allow the move (another writer got there first).

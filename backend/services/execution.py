@@ -18,10 +18,12 @@ from typing import Any
 
 import workflows
 from backend import crud
-from backend.core.db import UNAVAILABLE_ERRORS, read_scope, retry_on_disconnect, session_scope, statement_scope
+from backend.core import statements
+from backend.core.db import UNAVAILABLE_ERRORS, read_scope, retry_on_disconnect, session_scope
 from backend.core.events import get_event_bus
 from backend.core.later import later
 from backend.core.settings import Settings
+from backend.core.statements import statement_scope
 from backend.models import AppVersion, RunStatus
 from backend.sandbox import Hooks, Job, Limits, Outcome, SandboxPool, SpecSource, SubApp, SubAppNotFound
 from backend.services import secrets as user_secrets
@@ -73,7 +75,7 @@ def _record_end(settings: Settings, run_id: str, status: RunStatus, **fields: An
     files = fields.pop("files", None)
     with (session_scope if files else statement_scope)(settings.sqlalchemy_url) as session:
         if not crud.end_run(session=session, run_id=run_id, to=status, **fields):
-            current = crud.get_run_status(session=session, run_id=run_id)
+            current = crud.get_run_status(session=statements.orm(session), run_id=run_id)
             session.rollback()
             return current or status, False
         if files:
@@ -285,26 +287,26 @@ def _take(settings: Settings, run_id: str, worker: str | None) -> _Taken | None:
     attempt finds the run taken and leaves it, and the API process following the call fails it as "worker lost"
     when no worker says it runs it.
     """
-    with statement_scope(settings.sqlalchemy_url) as session:
-        run = crud.get_queued_run(session=session, run_id=run_id)
+    with statement_scope(settings.sqlalchemy_url) as db:
+        run = crud.get_queued_run(session=db, run_id=run_id)
         if run is None:
             return None
         found = run.app  # plain columns: the spec documents are read only when needed (a cached parse needs none)
         version = found.version if found is not None else None
         # A console test run has no version: it runs the app's draft as it is when the worker picks it up.
         console = version is None and run.source == CONSOLE_SOURCE and found is not None
-        draft = crud.get_draft_document(session=session, app_id=run.app_id) if console else None
+        draft = crud.get_draft_document(session=db.session, app_id=run.app_id) if console else None
         if version is None and draft is None:
-            crud.end_run(session=session, run_id=run_id, to=RunStatus.failed,
+            crud.end_run(session=db, run_id=run_id, to=RunStatus.failed,
                          error="the app version of this run no longer exists")
             get_event_bus(settings.events_backend_url).publish(run_id, {"type": "end", "status": "failed"})
             return None
         owner_id = found.owner_id if found is not None else None
         published = None if version is None else version_spec(  # parsed once per worker process
-            version, lambda: crud.get_version_document(session=session, version_id=version.id))
+            version, lambda: crud.get_version_document(session=db.session, version_id=version.id))
         wanted = owner_id is not None and (version is None or _reads_secrets(version, published))
-        secrets = user_secrets.secret_values(session=session, settings=settings, owner_id=owner_id) if wanted else {}
-        if not crud.claim_run(session=session, run_id=run_id, worker=worker):
+        secrets = user_secrets.secret_values(session=db.session, settings=settings, owner_id=owner_id) if wanted else {}
+        if not crud.claim_run(session=db, run_id=run_id, worker=worker):
             return None
         root = found.name if found is not None else str(run.app_id)
         return _Taken(

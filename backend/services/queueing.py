@@ -7,9 +7,10 @@ import logging
 from sqlmodel import Session, select
 
 from backend import crud
-from backend.core.db import session_scope, statement_scope
+from backend.core.db import session_scope
 from backend.core.queue import RUN_APP_TASK, get_celery
 from backend.core.settings import Settings
+from backend.core.statements import statement_scope
 from backend.models import Run, RunStatus, apply_transition
 from backend.services.errors import QueueUnavailable
 from backend.services.workers import any_worker_alive

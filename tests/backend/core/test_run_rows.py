@@ -15,7 +15,8 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from backend import crud
-from backend.core.db import get_engine, session_scope, statement_scope
+from backend.core.db import get_autocommit_engine, get_engine, session_scope
+from backend.core.statements import statement_scope
 from backend.models import App, AppVersion, Run, RunStatus, User
 from support.stack import POSTGRES_ADMIN_URL
 
@@ -28,6 +29,7 @@ def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         SQLModel.metadata.create_all(get_engine(found))
         yield found
         get_engine(found).dispose()
+        get_autocommit_engine(found).dispose()
         return
     name = f"toolpress_rows_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
@@ -38,6 +40,7 @@ def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         yield found
     finally:
         get_engine(found).dispose()
+        get_autocommit_engine(found).dispose()
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
