@@ -42,7 +42,7 @@ class _Prepared:
     results: tuple[Callable[[Any], Any] | None, ...]  # per result column: its result processor, or None
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        params = self.compiled.construct_params(dict(values))  # fills in the statement's own values, checks the rest
+        params = self.compiled.construct_params(values)  # a new dict: the statement's own values, checked
         for name, value in params.items():
             if isinstance(value, _SQL_NULL):
                 params[name] = None

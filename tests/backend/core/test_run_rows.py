@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import exc, text
 from sqlmodel import SQLModel
 
 from backend import crud
@@ -132,3 +132,15 @@ def test_a_run_whose_version_is_gone_reads_its_app_without_one(url: str, version
     with statement_scope(url) as session:
         queued = crud.get_queued_run(session=session, run_id=run.id)
     assert queued is not None and queued.app is not None and queued.app.version is None
+
+
+def test_a_failed_statement_raises_sqlalchemys_error_without_the_values_it_was_given(url: str, version: AppVersion) -> None:
+    run = Run(app_id=version.app_id, version_id=version.id, inputs={"password": "hunter2-do-not-log"})
+    with statement_scope(url) as session:
+        crud.create_run(session=session, run=run)
+        with pytest.raises(exc.IntegrityError) as raised:  # the same id twice
+            crud.create_run(session=session, run=run)
+        assert crud.get_queued_run(session=session, run_id=run.id) is not None  # the connection still serves
+    assert "hunter2-do-not-log" not in str(raised.value)
+    assert "parameters" not in str(raised.value)  # neither shown nor said to be hidden: not given to the error at all
+    assert "INSERT INTO run" in str(raised.value)
