@@ -155,6 +155,7 @@ class _Run:
         self.answers = dict(answers)  # step id -> the caller's answer to what that step asked (workflows.parking)
         self.finished: frozenset[str] = frozenset()  # top-level steps a resumed run does not run again
         self._lock = threading.Lock()
+        self._log_lock = threading.Lock()  # a run's log entries reach on_log one at a time, the cut-off warning last
 
     def restore(self, state: ParkedState, results: dict[str, Any]) -> None:
         """Resume a parked run: its trace, its progress and the results of its finished top-level steps."""
@@ -190,21 +191,24 @@ class _Run:
 
     # -- step logs --------------------------------------------------------------------------
     def log(self, entry: StepTrace, sending: _Sending, level: str, message: str) -> None:
-        """A step's log message: scrubbed like its errors, kept in its trace entry, handed to ``on_log``."""
-        with self._lock:
+        """A step's log message: scrubbed like its errors, kept in its trace entry, handed to ``on_log``.
+
+        Counting and delivery happen under one lock, so map items logging in parallel cannot hand the caller an
+        entry after the warning that says the rest were dropped.
+        """
+        with self._log_lock:
             self.logged += 1
-            count = self.logged
-        if count > MAX_LOGS_PER_RUN + 1:
-            return
-        if count == MAX_LOGS_PER_RUN + 1:
-            level, message = "warning", f"more than {MAX_LOGS_PER_RUN} log messages in this run: the rest are dropped"
-        text = sending.clean(str(message))
-        if len(text) > MAX_LOG_CHARS:
-            text = text[:MAX_LOG_CHARS] + "… (cut)"
-        logged = LogEntry(level if level in LOG_LEVELS else "info", text, entry.step_id)  # type: ignore[arg-type]
-        entry.logs = [*(entry.logs or []), logged.to_dict()]  # type: ignore[misc]
-        if self.on_log is not None:
-            self.on_log(logged)
+            if self.logged > MAX_LOGS_PER_RUN + 1:
+                return
+            if self.logged == MAX_LOGS_PER_RUN + 1:
+                level, message = "warning", f"more than {MAX_LOGS_PER_RUN} log messages in this run: the rest are dropped"
+            text = sending.clean(str(message))
+            if len(text) > MAX_LOG_CHARS:
+                text = text[:MAX_LOG_CHARS] + "… (cut)"
+            logged = LogEntry(level if level in LOG_LEVELS else "info", text, entry.step_id)  # type: ignore[arg-type]
+            entry.logs = [*(entry.logs or []), logged.to_dict()]  # type: ignore[misc]
+            if self.on_log is not None:
+                self.on_log(logged)
 
     # -- cancellation and deadlines --------------------------------------------------------
     def cancelled(self) -> bool:
