@@ -23,6 +23,8 @@ from backend.models.run import (
     RunsPublic,
     RunStatus,
     apply_transition,
+    new_run_id,
+    queued_run,
     sources_of,
     transition_stamps,
 )
@@ -95,6 +97,8 @@ __all__ = [
     "WorkerPublic",
     "apply_transition",
     "as_utc",
+    "new_run_id",
+    "queued_run",
     "sources_of",
     "transition_stamps",
     "utcnow",

@@ -129,6 +129,7 @@ class _Watch:
     cpu_at_start: float = 0.0
     resident_at_start: int = 0
     cpu_seconds: float = 0.0
+    measured_at: float = 0.0  # when cpu_seconds and the memory were last read (monotonic)
 
 
 class _Process:
@@ -230,6 +231,7 @@ class _Process:
         limit is what the run may add to the idle process, whose own modules do not count.
         """
         used = watch.cpu_at_start = watch.cpu_seconds = self.cpu_seconds()
+        watch.measured_at = time.monotonic()
         self._set_limit(resource.RLIMIT_CPU, math.ceil(used + limits.cpu_seconds), resource.RLIM_INFINITY)
         watch.resident_at_start, data = self._memory()
         self.resident_when_started = self.resident_when_started or watch.resident_at_start
@@ -298,18 +300,14 @@ class _Process:
         return Outcome("failed", error=text, trace=message.get("trace"))
 
     def _look(self, watch: _Watch, hooks: Hooks, now: float) -> Outcome | None:
-        """The periodic look: memory, the clock, and the caller's cancel."""
-        try:
-            watch.cpu_seconds = self.cpu_seconds()
-            resident = self.resident_bytes()
-        except OSError:  # it has just exited: the next wait() sees its sentinel
-            return None
-        if resident - watch.resident_at_start > watch.limits.memory_mb * 1024 * 1024:
-            self.kill()
-            return Outcome("failed", error=watch.limits.exceeded("memory"), limit="memory")
-        if watch.cpu_seconds - watch.cpu_at_start > watch.limits.cpu_seconds + CPU_GRACE_SECONDS:
-            self.kill()
-            return Outcome("failed", error=watch.limits.exceeded("cpu"), limit="cpu")
+        """The periodic look: memory, the clock, and the caller's cancel.
+
+        The first look comes at once (for the cancel); what `_limit` read a moment before is not read again, so a
+        short run costs two reads of /proc rather than four.
+        """
+        outcome = self._measure(watch, now) if now - watch.measured_at >= LOOK_EVERY_SECONDS else None
+        if outcome is not None:
+            return outcome
         if now > watch.deadline:
             self.kill()
             return Outcome("failed", error=watch.limits.exceeded("wall"), limit="wall")
@@ -320,6 +318,22 @@ class _Process:
         elif now - watch.cancel_sent_at > CANCEL_GRACE_SECONDS:
             self.kill()
             return Outcome("cancelled", error="cancelled by the caller")
+        return None
+
+    def _measure(self, watch: _Watch, now: float) -> Outcome | None:
+        """Read the process's CPU time and memory; kill it past its memory or CPU limit."""
+        try:
+            watch.cpu_seconds = self.cpu_seconds()
+            resident = self.resident_bytes()
+        except OSError:  # it has just exited: the next wait() sees its sentinel
+            return None
+        watch.measured_at = now
+        if resident - watch.resident_at_start > watch.limits.memory_mb * 1024 * 1024:
+            self.kill()
+            return Outcome("failed", error=watch.limits.exceeded("memory"), limit="memory")
+        if watch.cpu_seconds - watch.cpu_at_start > watch.limits.cpu_seconds + CPU_GRACE_SECONDS:
+            self.kill()
+            return Outcome("failed", error=watch.limits.exceeded("cpu"), limit="cpu")
         return None
 
     def _died(self, watch: _Watch) -> Outcome:

@@ -19,7 +19,18 @@ from backend.core.db import UNAVAILABLE_ERRORS, read_scope, session_scope
 from backend.core.events import get_event_bus
 from backend.core.queue import get_celery
 from backend.core.settings import Settings
-from backend.models import TERMINAL_STATUSES, App, AppVersion, Run, RunPublic, RunStatus, apply_transition, as_utc
+from backend.models import (
+    TERMINAL_STATUSES,
+    App,
+    AppVersion,
+    Run,
+    RunPublic,
+    RunStatus,
+    apply_transition,
+    as_utc,
+    new_run_id,
+    queued_run,
+)
 from backend.services.errors import CallInterrupted, Conflict, QueueUnavailable
 from backend.services.lost_runs import mark_worker_lost_if_orphaned
 from backend.services.queueing import NO_WORKER, enqueue, fail_unstarted
@@ -46,20 +57,20 @@ def new_run(
 ) -> Run:
     """A queued run of `version` with validated inputs, not yet recorded (crud.create_run records it, or
     queueing.record_and_enqueue with its queueing); `record` sets further Run fields (how the call came in)."""
-    run = Run(
-        app_id=app.id,
-        version_id=version.id,
-        endpoint_id=endpoint_id,
-        source=source,
-        inputs=inputs,
-        client_name=(client_name or None) and client_name[:200],
-        client_version=(client_version or None) and client_version[:100],
-        worker=local_queue_owner(),  # embedded mode: the worker whose in-memory queue will hold it
-    )
-    for field, value in (record or {}).items():
-        setattr(run, field, value)
-    run.task_id = run.id
-    return run
+    run_id = new_run_id()
+    columns = {
+        "id": run_id,
+        "task_id": run_id,
+        "app_id": app.id,
+        "version_id": version.id,
+        "endpoint_id": endpoint_id,
+        "source": source,
+        "inputs": inputs,
+        "client_name": (client_name or None) and client_name[:200],
+        "client_version": (client_version or None) and client_version[:100],
+        "worker": local_queue_owner(),  # embedded mode: the worker whose in-memory queue will hold it
+    }
+    return queued_run(**{**columns, **(record or {})})
 
 
 def cancel_run(*, session: Session, settings: Settings, run_id: str, reason: str = "cancelled by the caller") -> Run | None:

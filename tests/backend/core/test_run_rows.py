@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 from backend import crud
 from backend.core.db import get_autocommit_engine, get_engine, session_scope
 from backend.core.statements import statement_scope
-from backend.models import App, AppVersion, Run, RunStatus, User
+from backend.models import App, AppVersion, Run, RunStatus, User, queued_run
 from support.stack import POSTGRES_ADMIN_URL
 
 
@@ -62,7 +62,7 @@ def version(url: str) -> AppVersion:
 
 
 def _queued(url: str, version: AppVersion, **fields: object) -> Run:
-    run = Run(app_id=version.app_id, version_id=version.id, inputs={"text": "hi", "n": [1, 2]}, **fields)
+    run = queued_run(app_id=version.app_id, version_id=version.id, inputs={"text": "hi", "n": [1, 2]}, **fields)
     with statement_scope(url) as session:
         crud.create_run(session=session, run=run)
     return run
