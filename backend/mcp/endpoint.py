@@ -20,8 +20,9 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from backend.core.db import read_scope, retry_on_disconnect, session_scope
+from backend.core.db import retry_on_disconnect, session_scope
 from backend.core.settings import Settings
+from backend.core.statements import statement_scope
 from backend.mcp import cancellation
 from backend.mcp.access import BEARER_WATCH_PREFIX, bearer_target
 from backend.mcp.changes import Fingerprint, fingerprint_of
@@ -149,9 +150,9 @@ class McpEndpointApp:
         """What the URL secret serves (an app or a toolkit), or None; a read, so a dead pooled connection is retried."""
 
         def lookup() -> EndpointTarget | ToolkitTarget | None:
-            with read_scope(self.settings.sqlalchemy_url) as session:
-                found = resolve_secret(session=session, settings=self.settings, secret=secret)
-                return found or resolve_toolkit_secret(session=session, settings=self.settings, secret=secret)
+            with statement_scope(self.settings.sqlalchemy_url) as db:
+                found = resolve_secret(db=db, settings=self.settings, secret=secret)
+                return found or resolve_toolkit_secret(session=db.session, settings=self.settings, secret=secret)
 
         return retry_on_disconnect(lookup)
 

@@ -10,7 +10,7 @@ from backend.models.access import (
     LimitsUpdate,
 )
 from backend.models.app import App, AppCreate, AppPublic, AppsPublic, AppUpdate, AppVersion, AppVersionPublic
-from backend.models.base import as_utc, utcnow
+from backend.models.base import as_utc, built, detached, utcnow
 from backend.models.endpoint import EndpointPublic, McpEndpoint
 from backend.models.oauth import OAuthClient, OAuthGrant, OAuthGrantPublic
 from backend.models.run import (
@@ -97,6 +97,8 @@ __all__ = [
     "WorkerPublic",
     "apply_transition",
     "as_utc",
+    "built",
+    "detached",
     "new_run_id",
     "queued_run",
     "sources_of",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from backend import crud
-from backend.core import security
+from backend.core import security, statements
 from backend.core.settings import Settings
 from backend.models import App, AppVersion, EndpointPublic, McpEndpoint, utcnow
 from backend.services.apps import version_spec
@@ -107,17 +107,18 @@ class EndpointTarget:
     version: AppVersion
 
 
-def resolve_secret(*, session: Session, settings: Settings, secret: str) -> EndpointTarget | None:
+def resolve_secret(*, db: statements.Scope, settings: Settings, secret: str) -> EndpointTarget | None:
     """The enabled endpoint, app and live version behind a URL secret, or None (unknown, off or rotated)."""
     if not 16 <= len(secret) <= 128:
         return None
     # One indexed query per request, no cache: a regenerate or disable on any API process is seen by
     # every process at its very next request.
-    row = crud.get_live_endpoint_by_hash(session=session, secret_hash=security.lookup_hash(secret))
+    row = crud.get_live_endpoint_by_hash(db=db, secret_hash=security.lookup_hash(secret))
     if row is None:
         return None
     endpoint, app, version = row
     if not security.same_secret(_secret_of(settings, endpoint), secret):
         return None
-    version_spec(version)  # parsed (its spec loaded) now, while the session is open, unless already cached
+    # parsed now, unless already cached: later readers of this request find it in the cache
+    version_spec(version, lambda: crud.get_version_document(session=statements.orm(db), version_id=version.id))
     return EndpointTarget(endpoint=endpoint, app=app, version=version)
