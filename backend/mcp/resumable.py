@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import json
 import logging
-import time
+import math
 from typing import Any
 
 import anyio
@@ -198,41 +198,64 @@ class ResumableCall:
                     await self._store.finish(self._token, self._settings.stream_grace_seconds)
             await self.client.end()
 
-    async def mark_alive(self) -> None:
-        """While the call runs, tell resumptions in any process that its events are still being written
-        (`open` marked it first)."""
-        await self.streaming.wait()
-        window = self._settings.stream_abandon_seconds
-        while self._token is not None:
-            await anyio.sleep(window / 3)
-            with contextlib.suppress(Exception):
-                await self._store.mark(self._token, "writer", window)
+    async def supervise(self) -> None:
+        """Everything a POST waits on besides the SDK, in one task: the client leaving, and three clocks.
 
-    async def give_up_when_abandoned(self) -> None:
-        """Once the client has left, wait for it to resume; nobody reading for `stream_abandon_seconds` releases
-        the SDK's request as if the client had dropped (the call is then cancelled: `cancel_on_disconnect`)."""
-        await self.streaming.wait()
-        await self.client.closed.wait()
-        window = self._settings.stream_abandon_seconds
-        read_at = time.monotonic()
-        while time.monotonic() - read_at < window:
-            await anyio.sleep(min(1.0, window / 4))
-            try:
-                read = self._token is not None and await self._store.marked(self._token, "reader")
-            except Exception:  # the store is away: that is no sign the client gave up
-                read = True
-            if read:
-                read_at = time.monotonic()
-        logger.info("nobody resumed a call's stream for %.0f s; the call counts as dropped", window)
-        self._connection.released.set()
+        - Writer mark: every `stream_abandon_seconds` / 3, resumptions in any process are told the call's events are
+          still being written (`open` marked it first).
+        - Polling: after `stream_poll_seconds` the client's stream is closed; the call goes on.
+        - Abandonment: once the client has left a streaming call, nobody reading it for `stream_abandon_seconds`
+          (no resumption, in any process) releases the SDK's request as if the client had dropped. The call is
+          then cancelled (`cancel_on_disconnect`).
 
-    async def close_for_polling(self) -> None:
-        """After `stream_poll_seconds` of streaming, close the client's stream; the call goes on."""
-        await self.streaming.wait()
-        await anyio.sleep(self._settings.stream_poll_seconds)
-        if self.client.open:
-            logger.debug("closing a call's stream for polling; the client resumes it with Last-Event-ID")
-            await self.client.end()
+        The clocks start with the POST, a few milliseconds before its stream opens.
+        """
+        settings, connection = self._settings, self._connection
+        window = settings.stream_abandon_seconds
+        tick = min(1.0, window / 4)  # how often an abandoned stream is checked for a resumption
+        now = anyio.current_time()
+        mark_at = now + window / 3
+        poll_at = now + settings.stream_poll_seconds if settings.stream_poll_seconds > 0 else math.inf
+        read_at: float | None = None  # once the client has left a streaming call: when it was last read
+        check_at = math.inf
+        await connection.body_read.wait()
+        while True:
+            now = anyio.current_time()
+            if read_at is None and self.client.closed.is_set() and self.streaming.is_set() and settings.cancel_on_disconnect:
+                read_at, check_at = now, now + tick
+            with anyio.move_on_after(min(mark_at, poll_at, check_at) - now):
+                if not connection.client_left.is_set():
+                    await connection.watch_client()
+                elif read_at is None and not self.streaming.is_set():
+                    await self.streaming.wait()  # left before the stream opened: abandonment counts from its opening
+                else:
+                    await anyio.sleep_forever()
+            now = anyio.current_time()
+            if now >= mark_at:
+                mark_at = now + window / 3
+                if self._token is not None:
+                    with contextlib.suppress(Exception):
+                        await self._store.mark(self._token, "writer", window)
+            if now >= poll_at:
+                poll_at = math.inf
+                if self.streaming.is_set() and self.client.open:
+                    logger.debug("closing a call's stream for polling; the client resumes it with Last-Event-ID")
+                    await self.client.end()
+            if read_at is not None and now >= check_at:
+                check_at = now + tick
+                if await self._read_lately():
+                    read_at = now
+                elif now - read_at >= window:
+                    logger.info("nobody resumed a call's stream for %.0f s; the call counts as dropped", window)
+                    connection.released.set()
+                    return
+
+    async def _read_lately(self) -> bool:
+        """Whether a resumption marked the stream read lately; a store that is away is no sign the client gave up."""
+        try:
+            return self._token is not None and await self._store.marked(self._token, "reader")
+        except Exception:
+            return True
 
 
 class DetachedReceive:
@@ -269,8 +292,7 @@ class DetachedReceive:
         return {"type": "http.disconnect"}
 
     async def watch_client(self) -> None:
-        """Read the real `receive` once the body is in, until the client is gone."""
-        await self.body_read.wait()
+        """Read the real `receive` (once the body is in) until the client is gone; a cancel loses no message."""
         while not self.client_left.is_set() and (await self._receive())["type"] != "http.disconnect":
             pass
         self.client_left.set()
@@ -282,12 +304,7 @@ async def serve_resumable(settings: Settings, key: str, session: McpSession, sco
     connection = DetachedReceive(receive)
     call = ResumableCall(settings, stream_owner(key, session), send, connection)
     async with anyio.create_task_group() as tg:
-        tg.start_soon(connection.watch_client)
-        tg.start_soon(call.mark_alive)
-        if settings.stream_poll_seconds > 0:
-            tg.start_soon(call.close_for_polling)
-        if settings.cancel_on_disconnect:
-            tg.start_soon(call.give_up_when_abandoned)
+        tg.start_soon(call.supervise)
         try:
             await app(scope, connection.for_app, call.relay)
         finally:
