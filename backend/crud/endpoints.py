@@ -59,11 +59,10 @@ def get_live_endpoint_by_hash(
     row = statements.first(db, _LIVE_ENDPOINT, {"secret_hash": secret_hash})
     if row is None:
         return None
-    found, at = [], 0
-    for model, columns in _SERVED:
-        found.append(detached(model, {column.key: value for column, value in zip(columns, row[at:at + len(columns)])}))
-        at += len(columns)
-    endpoint, app, version = found
+    values = iter(row)  # the three tables' columns, in _SERVED's order
+    endpoint, app, version = (
+        detached(model, {column.key: next(values) for column in columns}) for model, columns in _SERVED
+    )
     return endpoint, app, version
 
 
