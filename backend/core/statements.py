@@ -16,12 +16,12 @@ them as any other database error; a statement that finds its connection dead inv
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exc, null
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import Compiled
 from sqlmodel import Session
@@ -85,15 +85,26 @@ class Statements:
     def __init__(self, url: str) -> None:
         self._url = url
         self._engine = get_autocommit_engine(url)
-        self._connection: Any = None
+        self._connection: Any = None  # the pooled DBAPI connection, checked out on first use
+        self._bound: Connection | None = None  # it, wrapped for the session
         self._session: Session | None = None
+
+    def _pooled(self) -> Any:
+        if self._connection is None:
+            self._connection = self._engine.raw_connection()
+        return self._connection
 
     @property
     def session(self) -> Session:
-        """An ORM session in autocommit on the same pool (a connection of its own), opened on first use: for the
-        reads a piece of work needs only sometimes (a spec document, the owner's secrets)."""
+        """An ORM session on the same pooled connection (autocommit too), opened on first use: for the reads a
+        piece of work needs only sometimes (a spec document, the owner's secrets).
+
+        One connection per piece of work: threads that each held one and waited for a second would wait for
+        ever once they held every connection of the pool.
+        """
         if self._session is None:
-            self._session = Session(self._engine, expire_on_commit=False)
+            self._bound = Connection(self._engine, connection=self._pooled())
+            self._session = Session(bind=self._bound, expire_on_commit=False)
         return self._session
 
     def execute(self, statement: ClauseElement, values: Mapping[str, Any]) -> int:
@@ -116,9 +127,7 @@ class Statements:
         params = prepared.parameters(values)
         cursor = None
         try:
-            if self._connection is None:
-                self._connection = self._engine.raw_connection()
-            cursor = self._connection.cursor()
+            cursor = self._pooled().cursor()
             cursor.execute(prepared.sql, params)
             if not fetch:
                 return cursor.rowcount
@@ -128,9 +137,7 @@ class Statements:
             connection = self._connection.dbapi_connection if self._connection is not None else None
             gone = dialect.is_disconnect(error, connection, cursor)
             if gone:
-                if self._connection is not None:
-                    self._connection.invalidate(error)
-                    self._connection = None
+                self._invalidate(error)
                 drop_pooled_connections(self._url)
             raise exc.DBAPIError.instance(prepared.sql, None, error, dialect.loaded_dbapi.Error, hide_parameters=True,
                                           connection_invalidated=gone, dialect=dialect) from error
@@ -138,13 +145,25 @@ class Statements:
             if cursor is not None and self._connection is not None:
                 cursor.close()
 
+    def _invalidate(self, error: Exception) -> None:
+        """The connection is dead: drop it from the pool (and the session on it)."""
+        if self._session is not None:
+            with suppress(Exception):
+                self._session.close()
+        if self._bound is not None:
+            self._bound.invalidate(error)  # and the pooled connection it wraps
+        elif self._connection is not None:
+            self._connection.invalidate(error)
+        self._session = self._bound = self._connection = None
+
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
-            self._session = None
-        if self._connection is not None:
+        if self._bound is not None:
+            self._bound.close()  # the pooled connection it wraps goes back to the pool
+        elif self._connection is not None:
             self._connection.close()  # back to the pool
-            self._connection = None
+        self._session = self._bound = self._connection = None
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import exc, text
 
 from backend import crud
-from backend.core.db import session_scope
+from backend.core.db import get_autocommit_engine, session_scope
 from backend.core.statements import statement_scope
 from backend.models import AppVersion, Run, RunStatus, queued_run
 
@@ -98,3 +98,17 @@ def test_a_failed_statement_raises_sqlalchemys_error_without_the_values_it_was_g
     assert "hunter2-do-not-log" not in str(raised.value)
     assert "parameters" not in str(raised.value)  # neither shown nor said to be hidden: not given to the error at all
     assert "INSERT INTO run" in str(raised.value)
+
+
+def test_the_session_of_statements_runs_on_their_own_pooled_connection(url: str, version: AppVersion) -> None:
+    """One connection per piece of work: a second checkout while holding the first can wait for ever once every
+    thread holds one (many URL lookups at once, each reading a spec document)."""
+    run = _queued(url, version)
+    pool = get_autocommit_engine(url).pool
+    before = pool.checkedout()
+    with statement_scope(url) as db:
+        assert crud.get_run_status(session=db.session, run_id=run.id) is RunStatus.queued
+        assert crud.end_run(session=db, run_id=run.id, to=RunStatus.cancelled, error="stop")
+        assert crud.get_run_status(session=db.session, run_id=run.id) is RunStatus.cancelled  # sees the write at once
+        assert pool.checkedout() == before + 1
+    assert pool.checkedout() == before
