@@ -55,8 +55,10 @@ document.addEventListener("DOMContentLoaded", () => {
     let current = null;
     let source = null;
     let poll = null;
+    let renders = 0;  // a POST's reply is older than any state the stream showed while it was in flight
 
     function render(run) {
+      renders += 1;
       current = run;
       $("run-live") && ($("run-live").hidden = false);
       const status = $("run-status");
@@ -133,9 +135,13 @@ document.addEventListener("DOMContentLoaded", () => {
 
     function startPolling(id) {
       if (poll) return;
+      let asked = 0;
+      let shown = 0;  // polls can overlap: a reply older than one already shown is dropped
       poll = setInterval(async () => {
+        const mine = ++asked;
         const res = await fetch(`/runs/${id}.json`, { headers: { Accept: "application/json" }, cache: "no-store" });
-        if (res.ok) render(await res.json());
+        const run = res.ok ? await res.json() : null;
+        if (run && mine > shown && poll) { shown = mine; render(run); }
       }, 500);
     }
 
@@ -147,16 +153,22 @@ document.addEventListener("DOMContentLoaded", () => {
     }
 
     async function answer(questionId, action, content) {
+      const before = renders;
       const { status, data } = await postJson(`/runs/${current.id}/answer`, csrf,
         { question_id: questionId, action, content });
-      if (status === 200 && data && data.id) { render(data); if (!source && !poll) follow(data.id); return null; }
+      if (status === 200 && data && data.id) {
+        if (renders === before) render(data);
+        if (!source && !poll) follow(data.id);
+        return null;
+      }
       return (data && data.errors && data.errors[0].message) || `the answer was not taken (HTTP ${status})`;
     }
 
     async function cancel() {
       if (!current || current.terminal) return;
+      const before = renders;
       const { data } = await postJson(`/runs/${current.id}/cancel`, csrf);
-      if (data && data.id) render(data);
+      if (data && data.id && renders === before) render(data);
     }
 
     function reset() { seen.length = 0; sawLive = false; $("run-trail").replaceChildren(); current = null; }
