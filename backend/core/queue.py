@@ -50,6 +50,20 @@ def get_celery(broker_url: str, queue: str = "toolpress") -> Celery:
     return app
 
 
+def send_run(broker_url: str, queue: str, run_id: str, task_id: str) -> None:
+    """Send the task that runs `run_id`; raises what the broker raised once the publish retries are spent.
+
+    On our own transports (memory, Redis) the message goes onto the queue by name without declaring the
+    queue again on every send: a put there lands in the queue whether or not a consumer declared it. AMQP
+    brokers drop a message for a queue that does not exist, so there Celery declares it (once per
+    connection). The log form of the arguments is given, instead of Celery's safe repr of them. Together
+    this is about half of a send's CPU.
+    """
+    declare = [] if _transport(broker_url) else None
+    get_celery(broker_url, queue).send_task(
+        RUN_APP_TASK, args=[run_id], task_id=task_id, declare=declare, argsrepr=repr([run_id]), kwargsrepr="{}")
+
+
 def active_tasks(app: Celery, task_ids: list[str], timeout: float = 2.0) -> set[str]:
     """Which of `task_ids` some live worker reports as active or reserved (one remote-control broadcast).
 

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from backend import crud
 from backend.core.db import session_scope
-from backend.core.queue import RUN_APP_TASK, get_celery
+from backend.core.queue import send_run
 from backend.core.settings import Settings
 from backend.core.statements import statement_scope
 from backend.models import Run, RunStatus, apply_transition
@@ -36,15 +36,22 @@ def fail_unstarted(*, session: Session, run_id: str, reason: str) -> bool:
 def enqueue_run(*, session: Session, settings: Settings, run: Run) -> None:
     """Hand the run to the task queue. With no live worker, or a broker that refuses it, the run is marked
     failed and QueueUnavailable raised (saying which): a call fails in seconds instead of waiting in a queue."""
+    reason = _publish(settings, run)
+    if reason is not None:
+        fail_unstarted(session=session, run_id=run.id, reason=reason)
+        raise QueueUnavailable(reason)
+
+
+def _publish(settings: Settings, run: Run) -> str | None:
+    """Send the run's task; the reason nothing was sent, or None."""
     if not any_worker_alive(settings):
-        fail_unstarted(session=session, run_id=run.id, reason=NO_WORKER)
-        raise QueueUnavailable(NO_WORKER)
+        return NO_WORKER
     try:
-        get_celery(settings.broker_url, settings.queue).send_task(RUN_APP_TASK, args=[run.id], task_id=run.task_id)
+        send_run(settings.broker_url, settings.queue, run.id, run.task_id)
     except Exception as exc:
         logger.warning("could not queue run %s: %s", run.id, type(exc).__name__)
-        fail_unstarted(session=session, run_id=run.id, reason=QUEUE_UNAVAILABLE)
-        raise QueueUnavailable(QUEUE_UNAVAILABLE) from None
+        return QUEUE_UNAVAILABLE
+    return None
 
 
 def record_and_enqueue(settings: Settings, run: Run) -> None:
@@ -55,6 +62,9 @@ def record_and_enqueue(settings: Settings, run: Run) -> None:
 
 
 def enqueue(settings: Settings, run: Run) -> None:
-    """enqueue_run in a database session of its own (for callers off the event loop)."""
-    with session_scope(settings.sqlalchemy_url) as session:
-        enqueue_run(session=session, settings=settings, run=run)
+    """enqueue_run for callers off the event loop: a database session is opened only to record a failure."""
+    reason = _publish(settings, run)
+    if reason is not None:
+        with session_scope(settings.sqlalchemy_url) as session:
+            fail_unstarted(session=session, run_id=run.id, reason=reason)
+        raise QueueUnavailable(reason)
