@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any, Protocol
@@ -31,28 +31,36 @@ class EventBus(Protocol):
 
     def publish(self, run_id: str, event: dict[str, Any]) -> None: ...
 
-    def subscribe(self, run_id: str) -> Any: ...
+    def subscribe(self, run_id: str, on_event: Callable[[dict[str, Any]], None] | None = None) -> Any: ...
 
 
 class _Subscription:
-    """An asyncio queue fed from any thread."""
+    """An asyncio queue fed from any thread, or a callback called on the subscriber's loop (`on_event`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._deliver = on_event or self.queue.put_nowait
 
     def push(self, event: dict[str, Any]) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+        self.loop.call_soon_threadsafe(self._deliver, event)
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         while True:
             yield await self.queue.get()
 
     async def get(self, timeout: float | None = None) -> dict[str, Any] | None:
-        """The next event, or None after `timeout` seconds."""
+        """The next event, or None after `timeout` seconds.
+
+        A waiting call spends its life here, one wait per event: `asyncio.timeout` bounds the wait in the
+        calling task (`asyncio.wait_for` made a task of its own for each one).
+        """
+        if not self.queue.empty():
+            return self.queue.get_nowait()
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(timeout):
+                return await self.queue.get()
+        except TimeoutError:
             return None
 
 
@@ -70,8 +78,10 @@ class LocalEventBus:
             sub.push(event)
 
     @asynccontextmanager
-    async def subscribe(self, run_id: str) -> AsyncIterator[_Subscription]:
-        sub = _Subscription()
+    async def subscribe(self, run_id: str, on_event: Callable[[dict[str, Any]], None] | None = None,
+                        ) -> AsyncIterator[_Subscription]:
+        """Events published under `run_id` while inside: queued, or handed to `on_event` on this loop."""
+        sub = _Subscription(on_event)
         with self._lock:
             self._subs[run_id].add(sub)
         try:
@@ -170,9 +180,10 @@ class RedisEventBus:
                     logger.debug("closing the progress bus connection failed", exc_info=True)
 
     @asynccontextmanager
-    async def subscribe(self, run_id: str) -> AsyncIterator[_Subscription]:
+    async def subscribe(self, run_id: str, on_event: Callable[[dict[str, Any]], None] | None = None,
+                        ) -> AsyncIterator[_Subscription]:
         await self._ensure_reader()
-        async with self._local.subscribe(run_id) as sub:
+        async with self._local.subscribe(run_id, on_event) as sub:
             yield sub
 
 

@@ -10,6 +10,7 @@ given up on that request id). Legacy SSE sessions live in one process and use th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -63,28 +64,24 @@ async def follow_cancellable(
     key = _channel(session, ctx.request_id)
     if key is None:
         return await follow(), False
-    cancelled = False
+    cancelling: list[asyncio.Future[None]] = []  # the cancel, once the notification came (at most one)
 
     def cancel() -> None:
         recorded.wait(RECORD_WAIT_SECONDS)
         with session_scope(settings.sqlalchemy_url) as session:
             cancel_run(session=session, settings=settings, run_id=run.id, reason=REASON)
 
-    async with get_event_bus(settings.events_backend_url).subscribe(key) as inbox, anyio.create_task_group() as tg:
-
-        async def listen() -> None:
-            nonlocal cancelled
-            await inbox.get(timeout=None)
-            cancelled = True
+    def on_cancel(_event: dict[str, Any]) -> None:
+        # on the loop, as the notification arrives: no task waits for it during the call
+        if not cancelling:
             logger.info("run %s: the client sent notifications/cancelled", run.id)
-            await anyio.to_thread.run_sync(cancel)
+            cancelling.append(asyncio.ensure_future(anyio.to_thread.run_sync(cancel)))
 
-        tg.start_soon(listen)
+    async with get_event_bus(settings.events_backend_url).subscribe(key, on_cancel):
         try:
-            outcome: Run | Exception = await follow()
-        except Exception as exc:  # re-raised below as itself, not inside the task group's ExceptionGroup
-            outcome = exc
-        tg.cancel_scope.cancel()
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome, cancelled
+            final = await follow()
+        finally:
+            if cancelling:  # the run ends as cancelled either way; the call waits for the cancel to be recorded
+                with anyio.CancelScope(shield=True):
+                    await cancelling[0]
+    return final, bool(cancelling)

@@ -128,6 +128,11 @@ def _call_stream(ctx: ServerRequestContext[Any, Any]) -> Any:
     return partial(dispatcher.send_raw_request, _related_request_id=outbound.request_id)
 
 
+async def _return_the_question(question: dict[str, Any]) -> bool:
+    """The ``on_question`` of a call that cannot ask on its stream: following stops, the call returns it."""
+    return True
+
+
 @asynccontextmanager
 async def asking_client(settings: Settings, ctx: ServerRequestContext[Any, Any],
                         run_id: str) -> AsyncIterator[Any]:
@@ -139,6 +144,9 @@ async def asking_client(settings: Settings, ctx: ServerRequestContext[Any, Any],
     cancelled when the call ends.
     """
     send_request = None if ctx.session.protocol_version in MODERN_PROTOCOL_VERSIONS else _call_stream(ctx)
+    if send_request is None:  # nothing is sent from here: no task group to build (and cancel) for every call
+        yield _return_the_question
+        return
     async with anyio.create_task_group() as tasks:
 
         async def send(question: dict[str, Any]) -> None:
@@ -161,8 +169,6 @@ async def asking_client(settings: Settings, ctx: ServerRequestContext[Any, Any],
                 logger.info("run %s: an answer was not taken (%s)", run_id, exc)
 
         async def on_question(question: dict[str, Any]) -> bool:
-            if send_request is None:
-                return True
             tasks.start_soon(send, question)
             return False
 
