@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import anyio
 
@@ -94,6 +94,26 @@ def _new_token() -> str:
     return secrets.token_urlsafe(_TOKEN_BYTES)
 
 
+# A stream's writes as scripts: one round trip each, atomic, and far less client work than a MULTI pipeline.
+_OPEN = """
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'request', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local position = redis.call('XADD', KEYS[2], '*', 'p', '')
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+if tonumber(ARGV[4]) > 0 then redis.call('SET', KEYS[3], 1, 'PX', ARGV[4]) end
+return position
+"""
+# ARGV: data, expiry in ms, what to write: 0 the event, 1 the event and then the end, 2 only the end
+_APPEND = """
+local position = ''
+if ARGV[3] ~= '2' then position = redis.call('XADD', KEYS[1], '*', 'd', ARGV[1]) end
+if ARGV[3] ~= '0' then redis.call('XADD', KEYS[1], '*', 'end', '') end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return position
+"""
+
+
 class RedisCallEventStore:
     """One Redis stream per call (`toolpress:sse:<token>`), with the owner and request id in the hash `…:meta`."""
 
@@ -102,6 +122,8 @@ class RedisCallEventStore:
 
         self._redis = aioredis.Redis.from_url(url, socket_timeout=_SOCKET_TIMEOUT)
         self._ttl_ms = int(ttl * 1000)
+        self._open = self._redis.register_script(_OPEN)
+        self._append = self._redis.register_script(_APPEND)
 
     def _key(self, token: str) -> str:
         return KEY_PREFIX + token
@@ -109,40 +131,21 @@ class RedisCallEventStore:
     async def open(self, owner: str, request_id: str | None, writer_seconds: float) -> tuple[str, str]:
         token = _new_token()
         key = self._key(token)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key + ":meta", mapping={"owner": owner, "request": request_id or ""})
-            pipe.pexpire(key + ":meta", self._ttl_ms)
-            pipe.xadd(key, {"p": ""})
-            pipe.pexpire(key, self._ttl_ms)
-            if writer_seconds > 0:
-                pipe.set(f"{key}:writer", 1, px=int(writer_seconds * 1000))
-            _, _, position, *_ = await pipe.execute()
+        position = await self._open(keys=[key + ":meta", key, f"{key}:writer"],
+                                    args=[owner, request_id or "", self._ttl_ms, int(writer_seconds * 1000)])
         return token, f"{token}.{position.decode()}"
 
     async def append(self, token: str, data: str, last_grace: float | None = None) -> str:
-        key = self._key(token)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, {"d": data})
-            if last_grace is None:
-                self._expire(pipe, key, self._ttl_ms)
-            else:
-                self._end(pipe, key, last_grace)
-            position, *_ = await pipe.execute()
+        position = await self._write(token, data, 0 if last_grace is None else 1, last_grace)
         return f"{token}.{position.decode()}"
 
     async def finish(self, token: str, grace: float) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            self._end(pipe, self._key(token), grace)
-            await pipe.execute()
+        await self._write(token, "", 2, grace)
 
-    def _end(self, pipe: Any, key: str, grace: float) -> None:
-        pipe.xadd(key, {_END: ""})
-        self._expire(pipe, key, int(grace * 1000))
-
-    @staticmethod
-    def _expire(pipe: Any, key: str, ms: int) -> None:
-        pipe.pexpire(key, ms)
-        pipe.pexpire(key + ":meta", ms)
+    async def _write(self, token: str, data: str, what: int, last_grace: float | None) -> bytes:
+        key = self._key(token)
+        expires_ms = self._ttl_ms if last_grace is None else int(last_grace * 1000)
+        return await self._append(keys=[key, key + ":meta"], args=[data, expires_ms, what])
 
     async def owner(self, token: str) -> str | None:
         found = await self._redis.hget(self._key(token) + ":meta", "owner")

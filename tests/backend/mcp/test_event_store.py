@@ -103,3 +103,18 @@ async def test_an_event_appended_as_the_last_ends_the_stream_and_starts_its_grac
     while await store.owner(token) is not None and time.monotonic() < deadline:
         await anyio.sleep(0.05)
     assert await store.owner(token) is None  # expired after the grace period, not the 60 s ttl
+
+
+async def test_a_redis_that_forgot_the_store_s_scripts_still_takes_a_stream(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A restarted Redis has no scripts cached: the store loads them again instead of failing the call."""
+    import redis.asyncio as aioredis
+
+    store = RedisCallEventStore(REDIS_URL, 60)
+    token, priming = await store.open("owner-f", "9", 60)
+    client = aioredis.Redis.from_url(REDIS_URL)
+    await client.script_flush()
+    await client.aclose()
+    await store.append(token, '{"n":1}', last_grace=60)
+    token2, _ = await store.open("owner-f", "10", 0)
+    assert [e.data for e in await _all(store, token, parse_event_id(priming)[1])] == ['{"n":1}']
+    assert await store.request_id(token2) == "10"
