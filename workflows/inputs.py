@@ -6,13 +6,12 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from workflows.checks import join_path
 from workflows.errors import InputIssue, InvalidInputs
 from workflows.files import check_file_argument
-from workflows.schema import input_schema
+from workflows.schema import input_validator
 from workflows.spec import AppSpec
 
 __all__ = ["validate_inputs"]
@@ -40,7 +39,7 @@ def validate_inputs(spec: AppSpec, arguments: dict[str, Any] | None) -> dict[str
     args: Any = {} if arguments is None else arguments
     if not isinstance(args, dict):
         raise InvalidInputs([InputIssue("(root)", f"arguments must be an object, got {type(args).__name__}")])
-    validator = Draft202012Validator(input_schema(spec), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = input_validator(spec)
     known = [field.name for field in spec.inputs]
     order = {name: index for index, name in enumerate(known)}
     errors = sorted(

@@ -8,11 +8,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator
 
 from workflows.content import CONTENT_TYPES, MAX_CONTENT_TOTAL_BYTES, content_size, make_content
 from workflows.errors import NodeFailure
-from workflows.schema import output_schema
+from workflows.schema import output_validator
 from workflows.spec import AppSpec, OutputField, OutputType
 from workflows.templating import evaluate
 
@@ -140,7 +139,7 @@ def finish_outputs(spec: AppSpec, raw: Mapping[str, Any]) -> dict[str, Any]:
     if len(text.encode()) > MAX_OUTPUTS_BYTES:
         raise NodeFailure(f"outputs are larger than {MAX_OUTPUTS_BYTES} bytes")
     outputs = {**outputs, **json.loads(text)}  # plain JSON types only (tuples, str subclasses normalised)
-    error = next(iter(Draft202012Validator(output_schema(spec)).iter_errors(outputs)), None)
+    error = next(iter(output_validator(spec).iter_errors(outputs)), None)
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "(root)"
         raise NodeFailure(f"{where}: {error.message}")

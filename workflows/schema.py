@@ -10,13 +10,18 @@ or a ``data:`` URI and the size limit (see ``workflows.files``).
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from typing import Any
+
+from jsonschema import Draft202012Validator
 
 from workflows.content import CONTENT_TYPES, content_schema
 from workflows.files import FILE_DESCRIPTION
 from workflows.spec import AppSpec, ItemSpec
 
-__all__ = ["SCHEMA_DIALECT", "field_schema", "input_schema", "output_schema", "type_definitions"]
+__all__ = ["SCHEMA_DIALECT", "field_schema", "input_schema", "input_validator", "output_schema", "output_validator",
+           "type_definitions"]
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -118,3 +123,30 @@ def output_schema(spec: AppSpec) -> dict[str, Any]:
         "properties": properties,
         "required": [out.name for out in spec.outputs],
     }
+
+
+# Compiled validators of live specs, by kind and spec identity: a parsed spec serves many calls, and building a
+# validator (its schema, resolver and registry) cost more than validating a call's arguments with it.
+_VALIDATORS: dict[tuple[str, int], tuple[weakref.ref[AppSpec], Draft202012Validator]] = {}
+
+
+def _validator(kind: str, spec: AppSpec, build: Callable[[], Draft202012Validator]) -> Draft202012Validator:
+    key = (kind, id(spec))
+    found = _VALIDATORS.get(key)
+    if found is not None and found[0]() is spec:
+        return found[1]
+    validator = build()
+    # the entry goes with its spec (the callback runs before the spec's id can be another object's)
+    _VALIDATORS[key] = (weakref.ref(spec, lambda _ref: _VALIDATORS.pop(key, None)), validator)
+    return validator
+
+
+def input_validator(spec: AppSpec) -> Draft202012Validator:
+    """A validator of the tool's arguments (formats checked), built once per spec."""
+    return _validator("input", spec, lambda: Draft202012Validator(
+        input_schema(spec), format_checker=Draft202012Validator.FORMAT_CHECKER))
+
+
+def output_validator(spec: AppSpec) -> Draft202012Validator:
+    """A validator of the tool's outputs, built once per spec."""
+    return _validator("output", spec, lambda: Draft202012Validator(output_schema(spec)))
