@@ -65,6 +65,7 @@ async def follow_cancellable(
     if key is None:
         return await follow(), False
     cancelling: list[asyncio.Future[None]] = []  # the cancel, once the notification came (at most one)
+    followed = False  # the call has its answer: a notification that comes later is for nothing
 
     def cancel() -> None:
         recorded.wait(RECORD_WAIT_SECONDS)
@@ -73,7 +74,7 @@ async def follow_cancellable(
 
     def on_cancel(_event: dict[str, Any]) -> None:
         # on the loop, as the notification arrives: no task waits for it during the call
-        if not cancelling:
+        if not cancelling and not followed:
             logger.info("run %s: the client sent notifications/cancelled", run.id)
             cancelling.append(asyncio.ensure_future(anyio.to_thread.run_sync(cancel)))
 
@@ -81,6 +82,7 @@ async def follow_cancellable(
         try:
             final = await follow()
         finally:
+            followed = True
             if cancelling:  # the run ends as cancelled either way; the call waits for the cancel to be recorded
                 with anyio.CancelScope(shield=True):
                     await cancelling[0]
