@@ -71,7 +71,9 @@ def test_an_invalid_spec_lists_its_problems(stack: Stack, tmp_path) -> None:  # 
 
 
 def test_mcp_url_matches_enable(stack: Stack) -> None:
-    app_id, url = stack.publish_and_enable("three_steps.yaml")
+    app_id = stack.import_app("three_steps.yaml")
+    stack.cli("apps", "publish", app_id)
+    url = stack.cli("mcp", "enable", app_id).stdout.strip()
     assert stack.cli("mcp", "url", app_id).stdout.strip() == url
     assert url.startswith(stack.base_url + "/mcp/")
 

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import yaml
+
+from support.apps import ApiUser
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -63,6 +66,7 @@ class Stack:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     log_files: list[Path] = field(default_factory=list)
     api: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # base URL -> its `serve` process
+    builder: ApiUser | None = field(default=None, repr=False)  # the console user publish_and_enable publishes as
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run `toolpress ARGS` against this stack's database."""
@@ -74,21 +78,20 @@ class Stack:
         return result
 
     def import_app(self, fixture: str) -> str:
-        """Import a YAML fixture under a unique name (names are unique per owner); return the new app id."""
-        import yaml
-
-        doc = yaml.safe_load((FIXTURES / fixture).read_text())
-        doc["name"] = f"{doc['name']} {uuid.uuid4().hex[:8]}"
+        """Import a YAML fixture with the CLI, under a unique name; return the new app id."""
         copy = self.workdir / f"{uuid.uuid4().hex}.yaml"
-        copy.write_text(yaml.safe_dump(doc, sort_keys=False))
+        copy.write_text(_renamed(fixture))
         return self.cli("apps", "import", str(copy)).stdout.strip()
 
     def publish_and_enable(self, fixture: str) -> tuple[str, str]:
-        """Import, publish and enable an app; return (app id, MCP URL)."""
-        app_id = self.import_app(fixture)
-        self.cli("apps", "publish", app_id)
-        url = self.cli("mcp", "enable", app_id).stdout.strip()
-        return app_id, url
+        """Create, publish and enable an app from a YAML fixture, under a unique name; return (app id, MCP URL).
+
+        Through the REST API, as a console user of the stack: a CLI process per step would cost seconds each.
+        """
+        if self.builder is None:
+            self.builder = ApiUser(self.base_url)
+        app_id, url = self.builder.publish(_renamed(fixture))
+        return str(app_id), url
 
     def logs(self) -> str:
         """Everything the stack's processes have logged so far."""
@@ -134,8 +137,17 @@ class Stack:
 
     def stop(self) -> None:
         """Stop every process of the stack."""
+        if self.builder is not None:
+            self.builder.close()
         for proc in reversed(self.processes):
             stop_process(proc)
+
+
+def _renamed(fixture: str) -> str:
+    """A YAML fixture's text with a unique app name (names are unique per owner)."""
+    doc = yaml.safe_load((FIXTURES / fixture).read_text())
+    doc["name"] = f"{doc['name']} {uuid.uuid4().hex[:8]}"
+    return yaml.safe_dump(doc, sort_keys=False)
 
 
 def _base_env(workdir: Path, port: int) -> dict[str, str]:
