@@ -98,6 +98,10 @@ def main() -> int:
     for stat in after.compare_to(before, "filename")[:20]:
         name = stat.traceback[0].filename.split("site-packages/")[-1]
         print(f"| `{name}` | {stat.size_diff / max(1, opened) / 1024:.1f} |")
+    print("\n| line | KB per call |\n|---|---|")
+    for stat in after.compare_to(before, "lineno")[:25]:
+        frame = stat.traceback[0]
+        print(f"| `{frame.filename.split('site-packages/')[-1]}:{frame.lineno}` | {stat.size_diff / max(1, opened) / 1024:.1f} |")
     print("\nlargest allocation sites (innermost frames last):")
     for stat in after.compare_to(before, "traceback")[:8]:
         print(f"\n{stat.size_diff / max(1, opened) / 1024:.1f} KB per call")
