@@ -32,6 +32,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 import workflows
+from backend.core.helpers import Helpers
 from backend.core.security import sign, unsign
 from backend.core.settings import Settings
 from backend.mcp.sessions import SESSION_STATE_KEY
@@ -144,43 +145,39 @@ async def asking_client(settings: Settings, ctx: ServerRequestContext[Any, Any],
     cancelled when the call ends.
     """
     send_request = None if ctx.session.protocol_version in MODERN_PROTOCOL_VERSIONS else _call_stream(ctx)
-    if send_request is None:  # nothing is sent from here: no task group to build (and cancel) for every call
+    if send_request is None:  # nothing is sent from here: no task for every call
         yield _return_the_question
         return
-    async with anyio.create_task_group() as tasks:
 
-        async def send(question: dict[str, Any]) -> None:
-            # On the streamable transport the response never comes back here (take_responses gets it); on the
-            # legacy SSE transport the session lives in this process and it does: then it is recorded here.
-            assert send_request is not None
-            kind = str(question["kind"])
-            try:
-                result = await send_request(_METHODS[kind], question["params"],
-                                            {"request_id": _token(settings, run_id, question), "cancel_on_abandon": False})
-                answer = answer_of(kind, result, None)
-            except MCPError as exc:
-                if exc.code == types.CONNECTION_CLOSED:  # the stream closed: the run waits for its time limit
-                    logger.info("run %s: the question could not be sent (%s)", run_id, exc)
-                    return
-                answer = answer_of(kind, None, {"message": exc.message})
-            try:
-                await anyio.to_thread.run_sync(_record, settings, run_id, str(question["id"]), answer)
-            except ServiceError as exc:
-                logger.info("run %s: an answer was not taken (%s)", run_id, exc)
-
-        async def on_question(question: dict[str, Any]) -> bool:
-            tasks.start_soon(send, question)
-            return False
-
-        failure: Exception | None = None
+    async def send(question: dict[str, Any]) -> None:
+        # On the streamable transport the response never comes back here (take_responses gets it); on the
+        # legacy SSE transport the session lives in this process and it does: then it is recorded here.
+        assert send_request is not None
+        kind = str(question["kind"])
         try:
-            yield on_question
-        except Exception as exc:  # noqa: BLE001 - re-raised below as itself, not inside the task group's ExceptionGroup
-            failure = exc
-        finally:
-            tasks.cancel_scope.cancel()
-    if failure is not None:
-        raise failure
+            result = await send_request(_METHODS[kind], question["params"],
+                                        {"request_id": _token(settings, run_id, question), "cancel_on_abandon": False})
+            answer = answer_of(kind, result, None)
+        except MCPError as exc:
+            if exc.code == types.CONNECTION_CLOSED:  # the stream closed: the run waits for its time limit
+                logger.info("run %s: the question could not be sent (%s)", run_id, exc)
+                return
+            answer = answer_of(kind, None, {"message": exc.message})
+        try:
+            await anyio.to_thread.run_sync(_record, settings, run_id, str(question["id"]), answer)
+        except ServiceError as exc:
+            logger.info("run %s: an answer was not taken (%s)", run_id, exc)
+
+    asking = Helpers("question to a client")  # a task per question asked, none for a call that asks nothing
+
+    async def on_question(question: dict[str, Any]) -> bool:
+        asking.start(send(question))
+        return False
+
+    try:
+        yield on_question
+    finally:
+        asking.cancel()
 
 
 def _responses(body: bytes) -> list[dict[str, Any]] | None:

@@ -33,6 +33,7 @@ from mcp_types.version import is_version_at_least
 from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope, Send
 
+from backend.core.helpers import Helpers
 from backend.core.settings import Settings
 from backend.mcp.event_store import CallEventStore, get_call_event_store
 from backend.mcp.sessions import SESSION_STATE_KEY, McpSession
@@ -303,10 +304,10 @@ async def serve_resumable(settings: Settings, key: str, session: McpSession, sco
     """Serve a POST through `app` (the SDK) with a resumable, detached response stream."""
     connection = DetachedReceive(receive)
     call = ResumableCall(settings, stream_owner(key, session), send, connection)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(call.supervise)
-        try:
-            await app(scope, connection.for_app, call.relay)
-        finally:
-            connection.released.set()
-            tg.cancel_scope.cancel()
+    helpers = Helpers("resumable call stream")
+    helpers.start(call.supervise())
+    try:
+        await app(scope, connection.for_app, call.relay)
+    finally:
+        connection.released.set()
+        helpers.cancel()
