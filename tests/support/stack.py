@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +109,14 @@ class Stack:
 
     def start_api(self, port: int) -> None:
         """Start `toolpress serve` and wait for /healthz."""
+        wait_until(self._spawn_api(port), 90, "the API server")
+
+    def start_worker(self, concurrency: int = 2, beat: bool = False) -> None:
+        """Start `toolpress worker` (with beat: `--beat`) and wait until Celery says it is ready."""
+        wait_until(self._spawn_worker(concurrency, beat), 90, "the Celery worker")
+
+    def _spawn_api(self, port: int) -> Callable[[], bool]:
+        """Start `toolpress serve`; return whether it answers /healthz yet (raising if it exited)."""
         proc = self._spawn(f"api-{port}", "serve", "--port", str(port))
         self.api[f"http://127.0.0.1:{port}"] = proc
 
@@ -120,10 +128,10 @@ class Stack:
             except httpx.HTTPError:
                 return False
 
-        wait_until(healthy, 90, "the API server")
+        return healthy
 
-    def start_worker(self, concurrency: int = 2, beat: bool = False) -> None:
-        """Start `toolpress worker` (with beat: `--beat`) and wait until Celery says it is ready."""
+    def _spawn_worker(self, concurrency: int = 2, beat: bool = False) -> Callable[[], bool]:
+        """Start `toolpress worker`; return whether Celery has said it is ready (raising if it exited)."""
         extra = ["--beat"] if beat else []
         proc = self._spawn(f"worker-{len(self.processes)}", "worker", "--concurrency", str(concurrency), *extra)
         log = self.log_files[-1]
@@ -133,7 +141,7 @@ class Stack:
                 raise RuntimeError(f"toolpress worker exited early:\n{log.read_text(errors='replace')[-3000:]}")
             return "ready." in log.read_text(errors="replace")
 
-        wait_until(ready, 90, "the Celery worker")
+        return ready
 
     def stop(self) -> None:
         """Stop every process of the stack."""
@@ -212,10 +220,13 @@ def start_production(workdir: Path, api_processes: int = 1, workers: int = 1, **
     env.update({f"TOOLPRESS_{name.upper()}": value for name, value in settings.items()})
     stack = Stack("redis-postgres", f"http://127.0.0.1:{ports[0]}", env, workdir)
     stack.cli("db", "upgrade")
-    for _ in range(workers):
-        stack.start_worker()
-    for port in ports:
-        stack.start_api(port)
+    # every process starts at once (each takes seconds to import and connect); then each is waited for
+    waits = [stack._spawn_worker() for _ in range(workers)] + [stack._spawn_api(port) for port in ports]
+    try:
+        wait_until(lambda: all(started() for started in waits), 90, "the stack's workers and API servers")
+    except BaseException:
+        stop_stack(stack)
+        raise
     return stack
 
 
