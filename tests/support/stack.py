@@ -147,6 +147,7 @@ class Stack:
         """Stop every process of the stack."""
         if self.builder is not None:
             self.builder.close()
+            self.builder = None
         for proc in reversed(self.processes):
             stop_process(proc)
 
@@ -220,10 +221,16 @@ def start_production(workdir: Path, api_processes: int = 1, workers: int = 1, **
     env.update({f"TOOLPRESS_{name.upper()}": value for name, value in settings.items()})
     stack = Stack("redis-postgres", f"http://127.0.0.1:{ports[0]}", env, workdir)
     stack.cli("db", "upgrade")
-    # every process starts at once (each takes seconds to import and connect); then each is waited for
-    waits = [stack._spawn_worker() for _ in range(workers)] + [stack._spawn_api(port) for port in ports]
+    # every process starts at once (each takes seconds to import and connect); each is looked at until it is up,
+    # so one that exits early is reported at once, and one already up is not asked again
+    pending = [stack._spawn_worker() for _ in range(workers)] + [stack._spawn_api(port) for port in ports]
+
+    def all_started() -> bool:
+        pending[:] = [started for started in pending if not started()]
+        return not pending
+
     try:
-        wait_until(lambda: all(started() for started in waits), 90, "the stack's workers and API servers")
+        wait_until(all_started, 90, "the stack's workers and API servers")
     except BaseException:
         stop_stack(stack)
         raise
