@@ -2,8 +2,9 @@
 
 kombu's memory transport has no way to wait for a message, so its `drain_events` sleeps
 `polling_interval` between empty looks. Short intervals cost CPU on an idle server and long ones
-cost latency on every call. Here every put, and every ack, reject or QoS change (which can let a
-message waiting behind the prefetch limit go), sets one event that `drain_events` waits on.
+cost latency on every call. Here every put sets one event that `drain_events` waits on, and so does
+every ack, reject or QoS change (which can let a message waiting behind the prefetch limit go) while a
+message waits: an ack with nothing queued (the usual case) wakes no one.
 Messages still only pass between threads of one process, as in kombu's own transport.
 """
 
@@ -26,6 +27,14 @@ _arrived = threading.Event()
 class Channel(memory.Channel):
     """The memory channel, announcing every change that may let the consumer take a message."""
 
+    def _wake_if_waiting(self) -> None:
+        """Wake the consumer if a message is queued: one held back by the prefetch limit may go now.
+
+        A message put after this look sets the event itself, so none is missed.
+        """
+        if any(queue.qsize() for queue in list(self.queues.values())):
+            _arrived.set()
+
     def _put(self, queue: str, message: Any, **kwargs: Any) -> None:
         super()._put(queue, message, **kwargs)
         _arrived.set()
@@ -36,19 +45,19 @@ class Channel(memory.Channel):
 
     def basic_ack(self, delivery_tag: Any, multiple: bool = False) -> None:
         super().basic_ack(delivery_tag, multiple)
-        _arrived.set()
+        self._wake_if_waiting()
 
     def basic_reject(self, delivery_tag: Any, requeue: bool = False) -> None:
         super().basic_reject(delivery_tag, requeue)
-        _arrived.set()
+        self._wake_if_waiting()
 
     def basic_recover(self, requeue: bool = False) -> None:
         super().basic_recover(requeue)
-        _arrived.set()
+        self._wake_if_waiting()
 
     def basic_qos(self, *args: Any, **kwargs: Any) -> None:
         super().basic_qos(*args, **kwargs)
-        _arrived.set()
+        self._wake_if_waiting()
 
 
 class Transport(memory.Transport):

@@ -21,7 +21,7 @@ from backend import crud
 from backend.core import statements
 from backend.core.db import UNAVAILABLE_ERRORS, read_scope, retry_on_disconnect, session_scope
 from backend.core.events import get_event_bus
-from backend.core.later import later
+from backend.core.later import Deferred, later
 from backend.core.settings import Settings
 from backend.core.statements import statement_scope
 from backend.models import AppVersion, RunStatus
@@ -110,7 +110,7 @@ class _ProgressRecorder:
         self._settings, self._run_id = settings, run_id
         self._saved_at = time.monotonic()
         self._lock = threading.Lock()
-        self._pending = False  # a write is due later (backend.core.later)
+        self._pending: Deferred | None = None  # a write due later (backend.core.later)
         self._closed = False
         self.done, self.total, self.message = 0, 0, None
         self.trail: list[dict[str, Any]] = []
@@ -123,21 +123,22 @@ class _ProgressRecorder:
                 self.trail.append(progress_entry(done, total, message))
             wait = PROGRESS_SAVE_SECONDS - (time.monotonic() - self._saved_at)
             if wait > 0:
-                if not self._pending and not self._closed:
-                    self._pending = True
-                    later.call_in(wait, self._save)
+                if self._pending is None and not self._closed:
+                    self._pending = later.call_in(wait, self._save)
                 return
         self._save()
 
     def close(self) -> dict[str, Any]:
         """The run has ended: no more writes of its own; returns the fields for the final record."""
         with self._lock:
-            self._closed = True  # a write still due finds it closed and does nothing
+            self._closed = True
+            if self._pending is not None:  # the final record has it: the write still due is not needed
+                self._pending.cancel()
             return self.fields()
 
     def _save(self) -> None:
         with self._lock:
-            self._pending = False
+            self._pending = None
             if self._closed:
                 return
             self._saved_at = time.monotonic()
