@@ -1,13 +1,14 @@
 """Where the API process's memory goes while calls wait: a tracemalloc diff with N in-flight calls.
 
-Usage: .venv/bin/python bench/heap.py [--calls 500] [--hold 25]
+Usage: .venv/bin/python bench/heap.py [--calls 500] [--hold 25] [--callers locks.py:168]
 
 Sets up an embedded stack's data directory with the slow app (as the memory figure of bench/run.py does),
 then serves it from *this* process (uvicorn in a thread) with tracemalloc on, while a child process opens
 `--calls` raw Streamable HTTP tools/call POSTs and holds them. Once all are open and `--hold` more seconds
 have passed, it prints the memory allocated since the calls started (per call) by file, and the largest
 allocation sites. tracemalloc sees Python allocations only (not thread stacks or allocator slack), so its
-total is below the RSS growth.
+total is below the RSS growth. `--callers FILE:LINE` lists, for one allocating line (one the tables name), the
+call paths that reach it and what each holds per call.
 """
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--hold", type=float, default=25.0)
+    parser.add_argument("--callers", metavar="FILE:LINE", help="list the call paths that reach this allocating line")
     args = parser.parse_args()
     stack = Toolpress(Path(tempfile.mkdtemp(prefix="toolpress-heap-")), production=False)
     stack.start()
@@ -107,7 +109,21 @@ def main() -> int:
         print(f"\n{stat.size_diff / max(1, opened) / 1024:.1f} KB per call")
         for line in stat.traceback.format()[-8:]:
             print("   ", line.rstrip()[:150])
+    if args.callers:
+        _callers(after.compare_to(before, "traceback"), args.callers, opened)
     return 0
+
+
+def _callers(stats: list[tracemalloc.StatisticDiff], site: str, opened: int) -> None:
+    """The call paths (outermost first, the allocating line last) whose allocations at `site` are held."""
+    name, _, line = site.rpartition(":")
+    found = [s for s in stats if s.size_diff > 0 and s.traceback[-1].filename.endswith(name)
+             and s.traceback[-1].lineno == int(line)]
+    print(f"\ncall paths to {site}: {sum(s.size_diff for s in found) / max(1, opened) / 1024:.1f} KB per call")
+    for stat in found[:10]:
+        print(f"\n{stat.size_diff / max(1, opened) / 1024:.2f} KB per call")
+        for frame in list(stat.traceback)[-10:]:
+            print(f"    {frame.filename.split('site-packages/')[-1]}:{frame.lineno}")
 
 
 if __name__ == "__main__":

@@ -278,13 +278,19 @@ async def progress_delay(tp: Toolpress, url: str, calls: int, observer: RedisObs
     return out
 
 
-def rss_of(pid: int) -> int:
+def memory_of(pid: int) -> tuple[int, int]:
+    """RSS and PSS (bytes) of a process and its children, summed.
+
+    RSS counts a page shared by several of them (the sandbox processes forked from one fork server share
+    most of theirs) once per process; PSS splits it between them, so the tree's PSS is what it holds.
+    """
     proc = psutil.Process(pid)
-    total = proc.memory_info().rss
-    for child in proc.children(recursive=True):
+    rss = pss = 0
+    for one in [proc, *proc.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            total += child.memory_info().rss
-    return total
+            info = one.memory_full_info()
+            rss, pss = rss + info.rss, pss + info.pss
+    return rss, pss
 
 
 SLOW_CALL_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
@@ -297,12 +303,18 @@ def slow_call(i: int) -> dict[str, Any]:
 
 
 async def memory_inflight(tp: Toolpress, url: str, n: int) -> dict[str, Any]:
-    """Open n raw Streamable HTTP tools/call POSTs to a slow app and sample the API process RSS."""
-    base_rss = rss_of(tp.api_pid)
+    """Open n raw Streamable HTTP tools/call POSTs to a slow app and sample the API process's RSS and PSS."""
+    base_rss, base_pss = memory_of(tp.api_pid)
     opened = 0
     done = anyio.Event()
     limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=0)
-    peak = base_rss
+    peak, peak_pss = base_rss, base_pss
+
+    def sample() -> None:
+        nonlocal peak, peak_pss
+        rss, pss = memory_of(tp.api_pid)
+        peak, peak_pss = max(peak, rss), max(peak_pss, pss)
+
     counters = None
     waiting_db = 0.0
     async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(120, connect=60, pool=120)) as http:
@@ -321,12 +333,12 @@ async def memory_inflight(tp: Toolpress, url: str, n: int) -> dict[str, Any]:
             deadline = time.perf_counter() + 60 + n * 0.05
             while opened < n and time.perf_counter() < deadline:
                 await anyio.sleep(0.2)
-                peak = max(peak, rss_of(tp.api_pid))
+                sample()
             counters = await anyio.to_thread.run_sync(pg_counters, tp.db_url) if tp.production else None
             hold_start = time.perf_counter()
             for _ in range(10):
                 await anyio.sleep(0.3)
-                peak = max(peak, rss_of(tp.api_pid))
+                sample()
             if counters is not None:
                 # transactions per second in the hold window (each DB session is at least one); it includes
                 # runs still being created and workers' checks, and busy backends report with up to 1 s lag
@@ -337,7 +349,8 @@ async def memory_inflight(tp: Toolpress, url: str, n: int) -> dict[str, Any]:
             tg.cancel_scope.cancel()
     mb = 1024 * 1024
     out = {"n": n, "opened": held, "base_mb": base_rss / mb, "peak_mb": peak / mb,
-           "per_stream_kb": (peak - base_rss) / max(1, held) / 1024}
+           "per_stream_kb": (peak - base_rss) / max(1, held) / 1024, "base_pss_mb": base_pss / mb,
+           "peak_pss_mb": peak_pss / mb}
     if counters is not None:
         out["db_xacts_per_s"] = waiting_db
     return out

@@ -36,7 +36,18 @@ def test_harness_smoke(tmp_path: Path) -> None:
     assert (img / "bench_latency_c1.png").stat().st_size > 0
     assert "### CPU per call by process at 8 sessions" in text
     assert "| system | api | sandbox | total |" in text
-    check_cpu_parts(json.loads(raw.read_text()))
+    results = json.loads(raw.read_text())
+    check_cpu_parts(results)
+    check_memory(results)
+
+
+def check_memory(results: dict[str, Any]) -> None:
+    """The embedded stack's memory figure has its PSS beside its RSS: the tree's sandbox processes share pages,
+    which RSS counts once per process and PSS divides, so the PSS sum is the smaller."""
+    memory = results["memory"]["embedded"]
+    assert memory["opened"] == memory["n"], memory
+    assert 0 < memory["base_pss_mb"] < memory["base_mb"], memory
+    assert 0 < memory["peak_pss_mb"] < memory["peak_mb"], memory
 
 
 def check_cpu_parts(results: dict[str, Any]) -> None:
