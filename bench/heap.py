@@ -105,12 +105,13 @@ def main() -> int:
         frame = stat.traceback[0]
         print(f"| `{frame.filename.split('site-packages/')[-1]}:{frame.lineno}` | {stat.size_diff / max(1, opened) / 1024:.1f} |")
     print("\nlargest allocation sites (innermost frames last):")
-    for stat in after.compare_to(before, "traceback")[:8]:
+    by_traceback = after.compare_to(before, "traceback")
+    for stat in by_traceback[:8]:
         print(f"\n{stat.size_diff / max(1, opened) / 1024:.1f} KB per call")
         for line in stat.traceback.format()[-8:]:
             print("   ", line.rstrip()[:150])
     if args.callers:
-        _callers(after.compare_to(before, "traceback"), args.callers, opened)
+        _callers(by_traceback, args.callers, opened)
     return 0
 
 

@@ -246,7 +246,7 @@ def body(results: dict[str, Any], img: Path, out: Path) -> str:
     # memory
     M = results.get("memory", {})
     if M:
-        L.append("### Memory: API process RSS with in-flight slow calls")
+        L.append("### Memory: API process RSS and PSS with in-flight slow calls")
         L.append("")
         L.append("| system | in-flight calls requested | streams open (HTTP 200 received) | RSS idle MB | RSS peak MB "
                  "| per open stream KB | PSS idle MB | PSS peak MB "
