@@ -8,7 +8,7 @@ import select
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine, ExceptionContext
@@ -56,23 +56,28 @@ def get_autocommit_engine(url: str) -> Engine:
     return _create_engine(url, isolation_level="AUTOCOMMIT")
 
 
+def sqlite_engine(url: str, busy_timeout_ms: int = 30_000, **options: Any) -> Engine:
+    """An engine of a SQLite URL with WAL, and a statement that finds the file locked retrying for `busy_timeout_ms`."""
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}, **options)
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL syncs at checkpoints, not on every commit: a commit stays atomic and the
+        # database consistent; only the last commits before a power cut (not a process crash) can be lost.
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.close()
+
+    _ENGINES.append(engine)
+    return engine
+
+
 def _create_engine(url: str, **options: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            # In WAL mode NORMAL syncs at checkpoints, not on every commit: a commit stays atomic and the
-            # database consistent; only the last commits before a power cut (not a process crash) can be lost.
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        _ENGINES.append(engine)
-        return engine
+        return sqlite_engine(url, **options)
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if url.startswith("postgresql") else {}
     engine = create_engine(
         url,

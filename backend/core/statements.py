@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exc, null
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import Compiled
 from sqlmodel import Session
@@ -82,9 +82,9 @@ class Statements:
     `commit()` and `rollback()` are there for callers that also take a session, and change nothing.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
         self._url = url
-        self._engine = get_autocommit_engine(url)
+        self._engine = engine or get_autocommit_engine(url)  # another autocommit engine of the URL, if given
         self._connection: Any = None  # the pooled DBAPI connection, checked out on first use
         self._bound: Connection | None = None  # it, wrapped for the session
         self._session: Session | None = None
@@ -167,14 +167,14 @@ class Statements:
 
 
 @contextmanager
-def statement_scope(url: str) -> Iterator[Statements]:
+def statement_scope(url: str, engine: Engine | None = None) -> Iterator[Statements]:
     """Statements in autocommit, each a transaction of its own: for work whose writes stand alone (one INSERT,
     one conditional UPDATE), one round trip each instead of BEGIN, the statement and COMMIT.
 
     Two writes in it do not commit or fail together (use `session_scope` for that). Reads see the latest
     committed data.
     """
-    statements = Statements(url)
+    statements = Statements(url, engine)
     try:
         yield statements
     finally:

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import anyio
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import NotificationOptions, Server
@@ -20,9 +19,10 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from backend.core.db import retry_on_disconnect, session_scope
+from backend.core import loop_reads
+from backend.core.db import session_scope
 from backend.core.settings import Settings
-from backend.core.statements import statement_scope
+from backend.core.statements import Statements
 from backend.mcp import cancellation
 from backend.mcp.access import BEARER_WATCH_PREFIX, bearer_target
 from backend.mcp.changes import Fingerprint, fingerprint_of
@@ -135,7 +135,7 @@ class McpEndpointApp:
             self.streams,
             key=self._key,
             bus_url=settings.events_backend_url,
-            resolve=self._resolve,
+            resolve=self.resolve,
         )
         self.legacy_sse = _LegacyRoute(self, "stream")
         self.legacy_messages = _LegacyRoute(self, "message")
@@ -146,15 +146,17 @@ class McpEndpointApp:
         async with self.manager.run(), self.streams.running():
             yield
 
+    def _lookup(self, db: Statements, secret: str) -> EndpointTarget | ToolkitTarget | None:
+        found = resolve_secret(db=db, settings=self.settings, secret=secret)
+        return found or resolve_toolkit_secret(session=db.session, settings=self.settings, secret=secret)
+
     def _resolve(self, secret: str) -> EndpointTarget | ToolkitTarget | None:
         """What the URL secret serves (an app or a toolkit), or None; a read, so a dead pooled connection is retried."""
+        return loop_reads.read_on_thread(self.settings.sqlalchemy_url, partial(self._lookup, secret=secret))
 
-        def lookup() -> EndpointTarget | ToolkitTarget | None:
-            with statement_scope(self.settings.sqlalchemy_url) as db:
-                found = resolve_secret(db=db, settings=self.settings, secret=secret)
-                return found or resolve_toolkit_secret(session=db.session, settings=self.settings, secret=secret)
-
-        return retry_on_disconnect(lookup)
+    async def resolve(self, secret: str) -> EndpointTarget | ToolkitTarget | None:
+        """`_resolve` from the event loop: inline for a local SQLite file, else on a thread (backend.core.loop_reads)."""
+        return await loop_reads.read(self.settings.sqlalchemy_url, partial(self._lookup, secret=secret))
 
     def _fingerprint(self, secret: str) -> Fingerprint | None:
         """What the URL (or a bearer stream's key) serves now, as digests; None when it serves nothing."""
@@ -187,7 +189,7 @@ class McpEndpointApp:
     async def resolve_into(self, scope: Scope, receive: Receive, send: Send) -> EndpointTarget | ToolkitTarget | None:
         """Resolve the URL secret and put the target into the request state; answer 404 when it serves nothing."""
         secret = scope.get("path_params", {}).get("secret", "")
-        target = await anyio.to_thread.run_sync(self._resolve, secret)
+        target = await self.resolve(secret)
         if target is None:
             await NOT_FOUND(scope, receive, send)
             return None

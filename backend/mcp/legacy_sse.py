@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -66,7 +66,7 @@ class LegacySse:
         *,
         key: str,
         bus_url: str,
-        resolve: Callable[[str], EndpointTarget | None],
+        resolve: Callable[[str], Awaitable[EndpointTarget | None]],
     ) -> None:
         self._server = server
         self._security = TransportSecurityMiddleware(security)
@@ -142,7 +142,7 @@ class LegacySse:
             message = types.jsonrpc_message_adapter.validate_json(event["body"], by_name=False)
         except (KeyError, ValidationError):
             return None
-        target = await anyio.to_thread.run_sync(self._resolve, secret)
+        target = await self._resolve(secret)
         if target is None:
             return None  # the URL died between the POST and now; the watcher closes the stream
         request = Request(
