@@ -89,3 +89,17 @@ def test_heap_harness_smoke() -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Python allocations held after 20 calls opened" in proc.stdout
     assert "| file | KB per call |" in proc.stdout
+
+
+@pytest.mark.timeout(300)
+def test_stages_smoke() -> None:
+    """bench/stages.py splits calls into stages from the runs it reads back: every call found, every stage in order."""
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "stages.py"), "--calls", "20"],
+                          cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Toolpress embedded: stages of a call at one session (20 calls; ms)" in proc.stdout
+    rows = [line.split("|")[1:-1] for line in proc.stdout.splitlines() if line.startswith("| ") and "stage" not in line]
+    assert [row[0].strip() for row in rows] == [
+        "request → run built", "run built → claimed", "claimed → ended", "ended → result", "whole call"]
+    for _, p50, p95 in rows:  # the client's and the processes' clocks are one machine's: no stage runs backwards
+        assert 0 <= float(p50) <= float(p95), rows
