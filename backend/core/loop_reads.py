@@ -5,8 +5,8 @@ threads woken that then contend with the event loop for the GIL. An indexed SQLi
 WAL mode (which every connection of ours sets) a reader never waits for a writer, so `read` runs it inline,
 on a connection of the loop's own thread: one per thread, so the loop never waits for a pooled connection
 that a thread holds. Should the file be locked all the same (another process holding it in exclusive mode, the
-recovery after a crash), the inline read gives up after LOOP_BUSY_MS and the read goes to a thread, which
-waits as long as any read may: the loop is never held longer than that. A database across a network
+recovery after a crash), the inline read gives up at once (no busy wait on the loop) and the read goes to a
+thread, which waits as long as any read may. A database across a network
 (PostgreSQL) is always read on a thread, since a round trip there would stop the loop.
 
 Only for reads: work that is safe to run twice (an inline attempt that met a lock is made again on a thread),
@@ -33,8 +33,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# How long an inline read waits for a locked SQLite file before it goes to a thread instead.
-LOOP_BUSY_MS = 50
+# How long an inline read waits for a locked SQLite file before it goes to a thread instead: not at all.
+LOOP_BUSY_MS = 0
 # Threads that keep a connection for inline reads (event loops: one per process, a few in tests).
 LOOP_THREADS = 32
 
@@ -70,7 +70,7 @@ def _locked(error: Exception) -> bool:
 
 @lru_cache(maxsize=8)
 def _loop_engine(url: str) -> Engine | None:
-    """The engine for inline reads of `url` (autocommit, one connection per thread, a short busy wait), or None
+    """The engine for inline reads of `url` (autocommit, one connection per thread, no busy wait), or None
     when its reads go to a thread: not SQLite, a database in memory (every connection would see its own), or a
     file that is not in WAL mode (there a reader can wait for a writer)."""
     if not url.startswith("sqlite"):
