@@ -51,15 +51,15 @@ def read_on_thread(url: str, work: Callable[[Statements], T]) -> T:
 
 async def read(url: str, work: Callable[[Statements], T]) -> T:
     """Run a short read from the event loop: inline for a local SQLite file, else (or when it is locked) on a thread."""
-    engine = _loop_engine(url)
-    if engine is not None:
-        try:
+    try:
+        engine = _loop_engine(url)
+        if engine is not None:
             with statement_scope(url, engine) as db:
                 return work(db)
-        except (exc.OperationalError, sqlite3.OperationalError) as error:  # raw when a new connection met the lock
-            if not _locked(error):
-                raise
-            logger.info("the database file is locked; this read waits for it on a thread instead of the event loop")
+    except (exc.OperationalError, sqlite3.OperationalError) as error:  # raw when a new connection met the lock
+        if not _locked(error):
+            raise
+        logger.info("the database file is locked; this read waits for it on a thread instead of the event loop")
     return await anyio.to_thread.run_sync(read_on_thread, url, work)
 
 
@@ -80,11 +80,12 @@ def _loop_engine(url: str) -> Engine | None:
         return None
     engine = sqlite_engine(url, busy_timeout_ms=LOOP_BUSY_MS, isolation_level="AUTOCOMMIT",
                            poolclass=SingletonThreadPool, pool_size=LOOP_THREADS)
-    try:
+    try:  # a file locked now raises (and nothing is cached): this read goes to a thread, the next one asks again
         with engine.connect() as connection:
             mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
-    except exc.OperationalError:
-        mode = None
+    except BaseException:
+        engine.dispose()
+        raise
     if str(mode).lower() != "wal":
         logger.info("the SQLite database is not in WAL mode (%s); its reads run on threads", mode)
         engine.dispose()

@@ -115,6 +115,33 @@ async def test_a_locked_file_sends_the_read_to_a_thread_while_the_loop_runs_on(s
     assert seen[-1] != threading.get_ident()  # the read that met the lock was answered from a thread
 
 
+async def test_a_file_locked_before_the_first_read_is_read_on_a_thread_then_inline(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'first.db'}"
+    SQLModel.metadata.create_all(get_engine(url))
+    get_engine(url).dispose()
+    locker = sqlite3.connect(tmp_path / "first.db", isolation_level=None)
+    locker.execute("PRAGMA locking_mode=EXCLUSIVE")
+    locker.execute("CREATE TABLE probe (x INTEGER)")  # a write: the lock is taken and kept
+    seen: list[int] = []
+
+    def work(db: Statements) -> int:
+        seen.append(threading.get_ident())
+        return db.session.connection().exec_driver_sql("SELECT count(*) FROM app").scalar_one()
+
+    async def unlock_soon() -> None:
+        while not seen:  # the read has started (on a thread, since the file is locked)
+            await anyio.sleep(0.005)
+        locker.close()
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            group.start_soon(unlock_soon)
+            assert await loop_reads.read(url, work) == 0
+    assert seen[-1] != threading.get_ident()
+    assert await loop_reads.read(url, work) == 0  # the lock gone, the next read is inline
+    assert seen[-1] == threading.get_ident()
+
+
 async def test_a_database_in_memory_is_read_on_a_thread() -> None:
     seen: list[int] = []
 
