@@ -6,8 +6,8 @@ WAL mode (which every connection of ours sets) a reader never waits for a writer
 on a connection of the loop's own thread: one per thread, so the loop never waits for a pooled connection
 that a thread holds. Should the file be locked all the same (another process holding it in exclusive mode, the
 recovery after a crash), the inline read gives up at once (no busy wait on the loop) and the read goes to a
-thread, which waits as long as any read may. A database across a network
-(PostgreSQL) is always read on a thread, since a round trip there would stop the loop.
+thread, which waits as long as any read may. A database across a network (PostgreSQL) is always read on a
+thread, since a round trip there would stop the loop.
 
 Only for reads: work that is safe to run twice (an inline attempt that met a lock is made again on a thread),
 and short (it holds the event loop while it runs).
@@ -68,26 +68,33 @@ def _locked(error: Exception) -> bool:
     return isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause)
 
 
-@lru_cache(maxsize=8)
 def _loop_engine(url: str) -> Engine | None:
-    """The engine for inline reads of `url` (autocommit, one connection per thread, no busy wait), or None
-    when its reads go to a thread: not SQLite, a database in memory (every connection would see its own), or a
-    file that is not in WAL mode (there a reader can wait for a writer)."""
+    """The engine for inline reads of `url` (autocommit, one connection per thread, no busy wait), or None when its
+    reads go to a thread: not a SQLite file, or a file not in WAL mode (there a reader can wait for a writer)."""
+    engine = _file_engine(url)
+    return engine if engine is not None and _in_wal(engine) else None
+
+
+@lru_cache(maxsize=8)
+def _file_engine(url: str) -> Engine | None:
+    """Built once per URL; None unless it names a SQLite file (in memory, every connection would see its own)."""
     if not url.startswith("sqlite"):
         return None
     database = make_url(url).database or ""
     if database in ("", ":memory:") or "mode=memory" in url:
         return None
-    engine = sqlite_engine(url, busy_timeout_ms=LOOP_BUSY_MS, isolation_level="AUTOCOMMIT",
-                           poolclass=SingletonThreadPool, pool_size=LOOP_THREADS)
-    try:  # a file locked now raises (and nothing is cached): this read goes to a thread, the next one asks again
-        with engine.connect() as connection:
-            mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
-    except BaseException:
-        engine.dispose()
-        raise
-    if str(mode).lower() != "wal":
-        logger.info("the SQLite database is not in WAL mode (%s); its reads run on threads", mode)
-        engine.dispose()
-        return None
-    return engine
+    return sqlite_engine(url, busy_timeout_ms=LOOP_BUSY_MS, isolation_level="AUTOCOMMIT",
+                         poolclass=SingletonThreadPool, pool_size=LOOP_THREADS)
+
+
+@lru_cache(maxsize=8)
+def _in_wal(engine: Engine) -> bool:
+    """Whether the file is in WAL mode, asked once. A file locked now raises, and nothing is cached: that read goes
+    to a thread, and the next one asks again."""
+    with engine.connect() as connection:
+        mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+    if str(mode).lower() == "wal":
+        return True
+    logger.info("the SQLite database is not in WAL mode (%s); its reads run on threads", mode)
+    engine.dispose()
+    return False
