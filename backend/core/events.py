@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -35,33 +35,48 @@ class EventBus(Protocol):
 
 
 class _Subscription:
-    """An asyncio queue fed from any thread, or a callback called on the subscriber's loop (`on_event`)."""
+    """Events fed from any thread, queued for one reader on the subscriber's loop, or handed to `on_event` there.
+
+    A plain deque and one future while the reader waits: every waiting call holds one subscription for its run
+    and one for its cancellation, and an `asyncio.Queue` (four deques and an event each) was a fair part of
+    what a waiting call held.
+    """
+
+    __slots__ = ("loop", "_events", "_waiter", "_deliver")
 
     def __init__(self, on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
-        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._deliver = on_event or self.queue.put_nowait
+        self._events: deque[dict[str, Any]] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._deliver = on_event or self._put
 
     def push(self, event: dict[str, Any]) -> None:
         self.loop.call_soon_threadsafe(self._deliver, event)
 
-    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        while True:
-            yield await self.queue.get()
+    def _put(self, event: dict[str, Any]) -> None:
+        self._events.append(event)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     async def get(self, timeout: float | None = None) -> dict[str, Any] | None:
-        """The next event, or None after `timeout` seconds.
+        """The next event, or None after `timeout` seconds (an event that comes later waits for the next get).
 
         A waiting call spends its life here, one wait per event: `asyncio.timeout` bounds the wait in the
         calling task (`asyncio.wait_for` made a task of its own for each one).
         """
-        if not self.queue.empty():
-            return self.queue.get_nowait()
-        try:
-            async with asyncio.timeout(timeout):
-                return await self.queue.get()
-        except TimeoutError:
-            return None
+        if not self._events:
+            if self._waiter is not None:
+                raise RuntimeError("a subscription has one reader at a time")
+            self._waiter = self.loop.create_future()
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._waiter
+            except TimeoutError:
+                if not self._events:
+                    return None
+            finally:
+                self._waiter = None
+        return self._events.popleft()
 
 
 class LocalEventBus:

@@ -69,3 +69,25 @@ def test_events_published_after_the_subscription_closed_go_nowhere() -> None:
         assert await events.get(timeout=0) is None
 
     anyio.run(main)
+
+
+def test_a_waiting_reader_gets_every_event_in_order_and_a_second_reader_is_refused() -> None:
+    async def main() -> None:
+        bus, run_id = LocalEventBus(), f"r-{uuid.uuid4().hex}"
+        sent = [{"type": "progress", "done": i} for i in range(50)]
+        async with bus.subscribe(run_id) as events:
+            got: list[dict[str, Any] | None] = []
+            async with anyio.create_task_group() as tg:
+                async def read() -> None:
+                    for _ in sent:
+                        got.append(await events.get())
+
+                tg.start_soon(read)
+                await anyio.wait_all_tasks_blocked()  # the reader waits on an empty subscription
+                with pytest.raises(RuntimeError, match="one reader"):
+                    await events.get(timeout=1)
+                _publish_from_a_thread(bus, run_id, *sent)
+            assert got == sent
+            assert await events.get(timeout=0) is None
+
+    anyio.run(main)
