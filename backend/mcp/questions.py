@@ -18,7 +18,6 @@ A client that declared neither capability the app needs gets ``isError`` before 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -180,21 +179,18 @@ async def asking_client(settings: Settings, ctx: ServerRequestContext[Any, Any],
         asking.cancel()
 
 
-def _responses(body: bytes) -> list[dict[str, Any]] | None:
-    """The JSON-RPC responses of a POST body when it holds nothing else, else None."""
-    try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
+def _responses(parsed: Any) -> list[dict[str, Any]] | None:
+    """The JSON-RPC responses of a parsed POST body when it holds nothing else, else None."""
     messages = parsed if isinstance(parsed, list) else [parsed]
     if not messages or not all(isinstance(m, dict) and "method" not in m and "id" in m for m in messages):
         return None
     return messages
 
 
-async def take_responses(settings: Settings, body: bytes) -> bool:
-    """Record the client's responses to Toolpress's questions; False (left to the SDK) for anything else."""
-    messages = _responses(body)
+async def take_responses(settings: Settings, parsed: Any) -> bool:
+    """Record the client's responses (a parsed POST body) to Toolpress's questions; False (left to the SDK) for
+    anything else."""
+    messages = _responses(parsed)
     named = [(m, resume_token(settings, m["id"])) for m in messages or []]
     if not named or any(found is None for _, found in named):
         return False

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 import math
 from typing import Any
@@ -36,7 +35,7 @@ from starlette.types import Message, Receive, Scope, Send
 from backend.core.helpers import Helpers
 from backend.core.settings import Settings
 from backend.mcp.event_store import CallEventStore, get_call_event_store
-from backend.mcp.sessions import SESSION_STATE_KEY, McpSession
+from backend.mcp.sessions import REQUEST_ID_STATE_KEY, SESSION_STATE_KEY, McpSession
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +92,16 @@ def _parse_block(block: bytes) -> str | None:
     return b"\n".join(data).decode() if data else None
 
 
+def _with_id(block: bytes, event_id: str) -> bytes:
+    """An SSE event block the SDK wrote, with its id as one more field: the data is not copied line by line again
+    (a call's result can be megabytes). A block that has an id already (none here: the SDK keeps no event store)
+    is framed anew."""
+    if block.startswith(b"id:") or b"\nid:" in block:
+        data = _parse_block(block)
+        return sse_frame(event_id, data or "")
+    return block + b"\nid: " + event_id.encode() + b"\n\n"
+
+
 class ClientLink:
     """The client's side of a detached call: sends to it until it leaves or the server closes the stream."""
 
@@ -128,10 +137,12 @@ class ClientLink:
 class ResumableCall:
     """One POST served by the SDK with its SSE response stored and id'd, and detached from the connection."""
 
-    def __init__(self, settings: Settings, owner: str, send: Send, connection: DetachedReceive) -> None:
+    def __init__(self, settings: Settings, owner: str, request_id: str | None, send: Send,
+                 connection: DetachedReceive) -> None:
         self._settings = settings
         self._store = call_event_store(settings)
         self._owner = owner
+        self._request_id = request_id  # the id (JSON) of the request the stream answers (backend.mcp.sessions)
         self._connection = connection
         self.client = ClientLink(send, connection.client_left)
         self._token: str | None = None  # set once the SDK answers with an SSE stream
@@ -153,10 +164,9 @@ class ResumableCall:
         content_type = Headers(raw=message.get("headers", [])).get("content-type", "")
         if message.get("status") == 200 and content_type.startswith("text/event-stream"):
             try:
-                request_id = self._connection.request_id()
-                self._token, priming = await self._store.open(self._owner, request_id,
+                self._token, priming = await self._store.open(self._owner, self._request_id,
                                                               self._settings.stream_abandon_seconds)
-                self._final = _response_prefixes(request_id)
+                self._final = _response_prefixes(self._request_id)
             except Exception as exc:  # the store is away: the stream goes out live, without ids
                 logger.warning("call stream events cannot be stored (%s); this stream is not resumable", type(exc).__name__)
                 self._token = None
@@ -192,7 +202,8 @@ class ResumableCall:
             if data is None:
                 await self.client.body(block + b"\n\n")  # a keep-alive comment: not stored
                 continue
-            await self.client.body(sse_frame(await self._stored(data), data))
+            event_id = await self._stored(data)
+            await self.client.body(_with_id(block, event_id) if event_id is not None else block + b"\n\n")
         if not more:
             if not self._finished:
                 with contextlib.suppress(Exception):  # not finished: the stream expires with its ttl instead
@@ -265,25 +276,14 @@ class DetachedReceive:
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
-        self._body = bytearray()
         self.body_read = anyio.Event()
         self.client_left = anyio.Event()
         self.released = anyio.Event()  # set: the SDK is told the client left (the call is given up)
-
-    def request_id(self) -> str | None:
-        """The id (as JSON) of the request in the body, once read; None for anything else."""
-        try:
-            message = json.loads(self._body)
-        except (ValueError, RecursionError):
-            return None
-        request_id = message.get("id") if isinstance(message, dict) else None
-        return json.dumps(request_id) if isinstance(request_id, (str, int)) and not isinstance(request_id, bool) else None
 
     async def for_app(self) -> Message:
         """The `receive` given to the SDK."""
         if not self.body_read.is_set():
             message = await self._receive()
-            self._body += message.get("body", b"")
             if message["type"] != "http.request" or not message.get("more_body", False):
                 self.body_read.set()
             if message["type"] == "http.disconnect":
@@ -303,7 +303,8 @@ async def serve_resumable(settings: Settings, key: str, session: McpSession, sco
                           app: Any) -> None:
     """Serve a POST through `app` (the SDK) with a resumable, detached response stream."""
     connection = DetachedReceive(receive)
-    call = ResumableCall(settings, stream_owner(key, session), send, connection)
+    request_id = scope["state"].get(REQUEST_ID_STATE_KEY)  # with_session read the body before the SDK does
+    call = ResumableCall(settings, stream_owner(key, session), request_id, send, connection)
     helpers = Helpers("resumable call stream")
     helpers.start(call.supervise())
     try:

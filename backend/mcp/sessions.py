@@ -29,6 +29,7 @@ from backend.services.endpoints import EndpointTarget
 
 SESSION_HEADER = "mcp-session-id"
 SESSION_STATE_KEY = "toolpress_session"
+REQUEST_ID_STATE_KEY = "toolpress_request_id"  # the POST's request id (JSON), once a session's body was read
 _SALT = "toolpress-mcp-session"
 SESSION_MAX_AGE = subscriptions.SESSION_MAX_AGE  # a client idle longer than this initializes again (after a 404)
 
@@ -122,16 +123,27 @@ async def _peek_body(receive: Receive, max_body: int) -> tuple[bytes | None, Rec
     return (None if more else bytes(body)), replay
 
 
-def cancelled_request_ids(body: bytes) -> list[Any]:
-    """The request ids named by `notifications/cancelled` messages in a POST body (single message or batch)."""
-    if b"notifications/cancelled" not in body:
-        return []
+def parsed_body(body: bytes | None) -> Any:
+    """A POST body's JSON, parsed once for every look Toolpress takes at it; None when it is absent or not JSON.
+
+    The SDK parses the body again (and answers the parse error): nothing here depends on a body being valid.
+    """
+    if body is None:
+        return None
     try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):  # the SDK answers the parse error
-        return []
+        return json.loads(body)
+    except (ValueError, RecursionError):  # deep nesting or not JSON: the SDK answers it
+        return None
+
+
+def _messages(parsed: Any) -> list[Any]:
+    return parsed if isinstance(parsed, list) else [parsed]
+
+
+def cancelled_request_ids(parsed: Any) -> list[Any]:
+    """The request ids named by `notifications/cancelled` messages in a parsed POST body (one message or a batch)."""
     ids = []
-    for message in parsed if isinstance(parsed, list) else [parsed]:
+    for message in _messages(parsed):
         if isinstance(message, dict) and message.get("method") == "notifications/cancelled":
             params = message.get("params")
             request_id = params.get("requestId") if isinstance(params, dict) else None
@@ -140,9 +152,15 @@ def cancelled_request_ids(body: bytes) -> list[Any]:
     return ids
 
 
+def request_id_of(parsed: Any) -> str | None:
+    """The id (as JSON) of the single message of a parsed POST body; None for a batch, no id, or no body."""
+    request_id = parsed.get("id") if isinstance(parsed, dict) else None
+    return json.dumps(request_id) if isinstance(request_id, (str, int)) and not isinstance(request_id, bool) else None
+
+
 OnCancelled = Callable[[McpSession, list[Any]], Awaitable[None]]
-# Takes a POST body that holds only the client's responses to Toolpress's own requests; True when it took it
-OnResponses = Callable[[bytes], Awaitable[bool]]
+# Takes a parsed POST body that holds only the client's responses to Toolpress's own requests; True when it took it
+OnResponses = Callable[[Any], Awaitable[bool]]
 ACCEPTED = Response(status_code=202)
 
 
@@ -174,10 +192,12 @@ async def with_session(
         scope.setdefault("state", {})[SESSION_STATE_KEY] = session
         if scope["method"] == "POST" and on_cancelled is not None:
             body, receive = await _peek_body(receive, max_body)
-            cancelled = cancelled_request_ids(body) if body is not None else []
+            parsed = parsed_body(body)
+            scope["state"][REQUEST_ID_STATE_KEY] = request_id_of(parsed)
+            cancelled = cancelled_request_ids(parsed)
             if cancelled:
                 await on_cancelled(session, cancelled)
-            if body is not None and on_responses is not None and await on_responses(body):
+            if parsed is not None and on_responses is not None and await on_responses(parsed):
                 await ACCEPTED(scope, receive, send)
                 return
         await app(scope, receive, _with_allow(send))

@@ -103,3 +103,19 @@ def test_stages_smoke() -> None:
         "request → run built", "run built → claimed", "claimed → ended", "ended → result", "whole call"]
     for _, p50, p95 in rows:  # the client's and the processes' clocks are one machine's: no stage runs backwards
         assert 0 <= float(p50) <= float(p95), rows
+
+
+@pytest.mark.timeout(300)
+def test_instructions_smoke() -> None:
+    """bench/instructions.py counts the API process's instructions under callgrind: a count per call, and the
+    ratio of the second tree (here the same one) to the first."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "instructions.py"), str(REPO), str(REPO), "--calls", "3"],
+        cwd=REPO, capture_output=True, text=True, timeout=280,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    counts = [line for line in proc.stdout.splitlines() if "M instructions per call in the API process" in line]
+    assert len(counts) == 2, proc.stdout
+    millions = [float(line.split(": ")[1].split()[0]) for line in counts]
+    assert all(m > 0.5 for m in millions), counts  # a call through the SDK, the run and the worker: millions
+    assert counts[1].endswith("× the first)"), counts
