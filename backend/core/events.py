@@ -26,8 +26,18 @@ PUBLISH_TIMEOUT_SECONDS = 2.0
 UNREACHABLE_BACKOFF_SECONDS = 1.0
 
 
+# The largest event Redis carries whole: every API process receives and decodes every event (one pattern
+# subscription each), so a publisher leaves a large optional part out (an "end" event's outcome, read from the row).
+MAX_REDIS_EVENT_BYTES = 64 * 1024
+
+
 class EventBus(Protocol):
-    """Publish from anywhere (sync), subscribe from the event loop (async)."""
+    """Publish from anywhere (sync), subscribe from the event loop (async).
+
+    `max_event_bytes`: the largest event (as JSON) worth publishing whole; None when events are never encoded.
+    """
+
+    max_event_bytes: int | None
 
     def publish(self, run_id: str, event: dict[str, Any]) -> None: ...
 
@@ -80,7 +90,9 @@ class _Subscription:
 
 
 class LocalEventBus:
-    """In-process bus for the embedded worker thread."""
+    """In-process bus for the embedded worker thread: events pass as the objects they are, whatever their size."""
+
+    max_event_bytes: int | None = None
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -114,6 +126,8 @@ class RedisEventBus:
     A single `PSUBSCRIBE toolpress:run:*` made before any call starts means no event can be published
     before its listener exists, and no per-call subscribe round trip sits on the hot path.
     """
+
+    max_event_bytes: int | None = MAX_REDIS_EVENT_BYTES
 
     def __init__(self, url: str) -> None:
         import redis

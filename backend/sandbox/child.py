@@ -18,12 +18,12 @@ import ctypes
 import dataclasses
 import gc
 import itertools
-import json
 import os
 import resource
 import signal
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -80,12 +80,8 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=_plain))
-
-
-def _trace(trace: Any) -> list[dict[str, Any]] | None:
-    return _jsonable(list(trace)) if trace else None
+def _trace(trace: Any) -> list[Any] | None:
+    return list(trace) if trace else None
 
 
 class _Reply:
@@ -111,9 +107,9 @@ class _Runtime:
         self._job: dict[str, Any] = {}
 
     # -- messages -----------------------------------------------------------------------------------
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: dict[str, Any], default: Callable[[Any], Any] = str) -> None:
         with self._send_lock:
-            send(self._conn, message)
+            send(self._conn, message, default)
 
     def _read_forever(self) -> None:
         while True:
@@ -198,12 +194,15 @@ class _Runtime:
         message: dict[str, Any] | None = None
         try:
             message = self._outcome(job)
-            self.send(message)
+            # the outcome's dataclasses (trace steps, log entries) and values go out as plain JSON in this one encoding
+            self.send(message, default=_plain)
             return
         except MemoryError:  # handled below, outside this block: the exception's frames still hold the run's objects
             message = None
         except MessageTooLarge as exc:
             message = {"type": "failed", "kind": "crashed", "message": f"the run's result is too large ({exc})"}
+        except (TypeError, ValueError, RecursionError) as exc:  # an outcome JSON cannot hold (nested too deep)
+            message = {"type": "failed", "kind": "crashed", "message": f"{type(exc).__name__}: {exc}"[:2000]}
         finally:
             self._job = {}
         if message is None:
@@ -222,7 +221,7 @@ class _Runtime:
                 answers=job.get("answers") or {},
             )
         except workflows.NeedsInput as parked:
-            return {"type": "parked", "question": parked.question.to_dict(), "state": _jsonable(parked.state.to_dict())}
+            return {"type": "parked", "question": parked.question.to_dict(), "state": parked.state.to_dict()}
         except workflows.RunCancelled:
             return {"type": "failed", "kind": "cancelled", "message": "cancelled by the caller"}
         except workflows.NodeError as exc:
@@ -233,7 +232,7 @@ class _Runtime:
             raise
         except Exception as exc:  # noqa: BLE001 - reported to the supervisor, which logs it; never to the caller
             return {"type": "failed", "kind": "crashed", "message": f"{type(exc).__name__}: {exc}"[:2000]}
-        return {"type": "done", "outputs": _jsonable(result.outputs), "trace": _trace(result.trace)}
+        return {"type": "done", "outputs": result.outputs, "trace": _trace(result.trace)}
 
 
 def main(conn: Connection) -> None:

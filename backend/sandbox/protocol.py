@@ -12,6 +12,7 @@ Process → supervisor: ``accepted`` (the job arrived), ``need_spec``, ``progres
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -23,9 +24,14 @@ class MessageTooLarge(Exception):
     """A message over MAX_MESSAGE_BYTES (the pipe is unusable afterwards)."""
 
 
-def send(conn: Connection, message: dict[str, Any]) -> None:
+def encode(message: dict[str, Any], default: Callable[[Any], Any] = str) -> bytes:
+    """A message as it goes over the pipe; `default` gives what JSON lacks a form for (text, unless told)."""
+    return json.dumps(message, separators=(",", ":"), default=default).encode()
+
+
+def send(conn: Connection, message: dict[str, Any], default: Callable[[Any], Any] = str) -> None:
     """Write one message; raise MessageTooLarge rather than send one the other side would refuse."""
-    data = json.dumps(message, separators=(",", ":"), default=str).encode()
+    data = encode(message, default)
     if len(data) > MAX_MESSAGE_BYTES:
         raise MessageTooLarge(f"a message of {len(data)} bytes is over the limit of {MAX_MESSAGE_BYTES}")
     conn.send_bytes(data)

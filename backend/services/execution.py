@@ -84,11 +84,6 @@ def _record_end(settings: Settings, run_id: str, status: RunStatus, **fields: An
         return status, True
 
 
-# An "end" event carries the run's result and error up to this size, so a caller that needs no more than
-# those (an MCP tools/call) does not read the row back; a larger outcome is read from the database.
-MAX_EVENT_OUTCOME_BYTES = 64 * 1024
-
-
 # Progress reaches the caller over the event bus; the run row only mirrors it for the runs page and the
 # REST API, so it is written at most this often while the run lasts, and always with the final state.
 PROGRESS_SAVE_SECONDS = 1.0
@@ -398,7 +393,10 @@ def _end(settings: Settings, run_id: str, status: RunStatus, **fields: Any) -> d
     write recorded it (not when a cancel had ended the run first)."""
     final, recorded = _finish(settings, run_id, status, **fields)
     event: dict[str, Any] = {"type": "end", "status": final.value}
+    # The event carries the result and error, so a caller that needs no more (an MCP tools/call) does not read the
+    # row back: always on the in-process bus, up to the bus's size on Redis (a larger outcome is read from the row).
     outcome = {"result": fields.get("result"), "error": fields.get("error")}
-    if recorded and len(json.dumps(outcome, default=str)) <= MAX_EVENT_OUTCOME_BYTES:
+    limit = get_event_bus(settings.events_backend_url).max_event_bytes
+    if recorded and (limit is None or len(json.dumps(outcome, default=str)) <= limit):
         event["outcome"] = outcome
     return event

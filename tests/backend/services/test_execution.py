@@ -205,3 +205,18 @@ async def test_the_title_kit_example_calls_the_other_examples(stack: Stack) -> N
     assert result.is_error is False, result.content
     assert result.structured_content["slug"] == "hello-big-world"
     assert result.structured_content["words"] == 3
+
+
+async def test_a_result_larger_than_an_event_on_redis_comes_back_whole(
+        api: httpx.Client, owner: dict[str, str]) -> None:
+    """Over 64 KB the end event leaves the outcome out on Redis (the API reads the row); in-process it carries it."""
+    spec = {"name": "Big echo", "tool_name": "big_echo", "inputs": [{"name": "text", "type": "string", "required": True}],
+            "steps": [{"id": "echo", "type": "template", "template": "{{ inputs.text }}"}],
+            "outputs": [{"name": "text", "type": "string", "value": "{{ steps.echo.text }}"}]}
+    app_id, url = _app(api, owner, spec)
+    assert url is not None
+    text = "".join(f"{i:07d} " for i in range(25_000))  # 200 KB, every part different
+    result = await _call(url, "big_echo", {"text": text})
+    assert not result.is_error
+    assert result.structured_content == {"text": text}
+    assert _last_run(api, owner, app_id)["status"] == "succeeded"
