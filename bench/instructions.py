@@ -69,7 +69,7 @@ def _control(*args: str) -> str:
 
 
 def _total_ir(dumps: Path, before: set[Path]) -> int:
-    """Ir summed over the dumps written since `before` (one per thread when --separate-threads; one here)."""
+    """The Ir total of the dump written since `before` (callgrind writes one per process; 0 while none is there)."""
     total = 0
     for path in set(dumps.glob("callgrind.out.*")) - before:
         text = path.read_text(errors="replace")

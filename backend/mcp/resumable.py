@@ -94,11 +94,8 @@ def _parse_block(block: bytes) -> str | None:
 
 def _with_id(block: bytes, event_id: str) -> bytes:
     """An SSE event block the SDK wrote, with its id as one more field: the data is not copied line by line again
-    (a call's result can be megabytes). A block that has an id already (none here: the SDK keeps no event store)
-    is framed anew."""
-    if block.startswith(b"id:") or b"\nid:" in block:
-        data = _parse_block(block)
-        return sse_frame(event_id, data or "")
+    (a call's result can be megabytes). Should the SDK ever write an id of its own, ours comes last, and the last
+    id field of an event is the one a client keeps."""
     return block + b"\nid: " + event_id.encode() + b"\n\n"
 
 

@@ -136,14 +136,10 @@ def parsed_body(body: bytes | None) -> Any:
         return None
 
 
-def _messages(parsed: Any) -> list[Any]:
-    return parsed if isinstance(parsed, list) else [parsed]
-
-
 def cancelled_request_ids(parsed: Any) -> list[Any]:
     """The request ids named by `notifications/cancelled` messages in a parsed POST body (one message or a batch)."""
     ids = []
-    for message in _messages(parsed):
+    for message in parsed if isinstance(parsed, list) else [parsed]:
         if isinstance(message, dict) and message.get("method") == "notifications/cancelled":
             params = message.get("params")
             request_id = params.get("requestId") if isinstance(params, dict) else None
