@@ -7,7 +7,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from backend.core import statements
-from backend.models import App, AppVersion, McpEndpoint, detached
+from backend.models import App, AppVersion, DetachedRows, McpEndpoint
 
 
 def create_endpoint(*, session: Session, app_id: int, nonce: str, secret_hash: str) -> McpEndpoint:
@@ -38,6 +38,9 @@ def get_endpoint_by_hash(*, session: Session, secret_hash: str) -> McpEndpoint |
 # (serving needs neither the app's draft nor, when its parse is cached, the version's spec).
 _SERVED = tuple((model, tuple(column for column in model.__table__.columns if column.key != "spec"))
                 for model in (McpEndpoint, App, AppVersion))
+_ENDS = [sum(len(columns) for _, columns in _SERVED[:i + 1]) for i in range(len(_SERVED))]
+_SERVED_ROWS = tuple((DetachedRows(model, [column.key for column in columns]), slice(end - len(columns), end))
+                     for (model, columns), end in zip(_SERVED, _ENDS))  # each table's part of the row
 _LIVE_ENDPOINT = (  # built once: a lookup only binds the hash
     sa_select(*(column for _, columns in _SERVED for column in columns))
     .join_from(McpEndpoint, App, col(App.id) == col(McpEndpoint.app_id))
@@ -52,17 +55,14 @@ def get_live_endpoint_by_hash(
     """The enabled endpoint whose secret hashes to `secret_hash`, with its app and published version, in one query.
 
     None when no endpoint has that hash, it is switched off, or its app has no published version. One plain
-    statement, the three rows built from its values (models.detached: what the ORM would have built, at a
+    statement, the three rows built from its values (models.DetachedRows: what the ORM would have built, at a
     fraction of the cost, on every request). The spec documents are not read: reading `app.spec` or
     `version.spec` raises DetachedInstanceError (crud.get_version_document reads a version's).
     """
     row = statements.first(db, _LIVE_ENDPOINT, {"secret_hash": secret_hash})
     if row is None:
         return None
-    values = iter(row)  # the three tables' columns, in _SERVED's order
-    endpoint, app, version = (
-        detached(model, {column.key: next(values) for column in columns}) for model, columns in _SERVED
-    )
+    endpoint, app, version = (rows.row(row[part]) for rows, part in _SERVED_ROWS)
     return endpoint, app, version
 
 

@@ -10,7 +10,7 @@ from backend.models.access import (
     LimitsUpdate,
 )
 from backend.models.app import App, AppCreate, AppPublic, AppsPublic, AppUpdate, AppVersion, AppVersionPublic
-from backend.models.base import as_utc, built, detached, utcnow
+from backend.models.base import DetachedRows, as_utc, built, utcnow
 from backend.models.endpoint import EndpointPublic, McpEndpoint
 from backend.models.oauth import OAuthClient, OAuthGrant, OAuthGrantPublic
 from backend.models.run import (
@@ -98,7 +98,7 @@ __all__ = [
     "apply_transition",
     "as_utc",
     "built",
-    "detached",
+    "DetachedRows",
     "new_run_id",
     "queued_run",
     "sources_of",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -58,15 +58,27 @@ def built(model: type[Model], columns: Mapping[str, Any]) -> Model:
     return instance
 
 
-def detached(model: type[Model], columns: Mapping[str, Any]) -> Model:
-    """The row of `model` that `columns` (its primary key among them) were read from, as a closed session leaves it.
+class DetachedRows:
+    """Builds the rows of `model` that plain statements read, as a closed session leaves them: detached, with their
+    primary key as their identity. The statement's columns (`keys`, the primary key among them) are fixed, so what
+    a row needs beyond its values is worked out once: which attributes were not read, where its key is.
 
-    Detached, with its primary key as its identity. Every column not read is expired, so reading one raises
-    DetachedInstanceError as it would after the session's close, rather than quietly giving None.
+    Every column not read is expired, so reading one raises DetachedInstanceError as it would after the session's
+    close, rather than quietly giving None.
     """
-    instance = built(model, columns)
-    mapper = inspect(model)
-    state = inspect(instance)
-    state.key = mapper.identity_key_from_primary_key([columns[column.key] for column in mapper.primary_key])
-    state.expired_attributes.update(key for key in mapper.column_attrs.keys() if key not in columns)
-    return instance
+
+    def __init__(self, model: type[Model], keys: Sequence[str]) -> None:
+        mapper = inspect(model)
+        self._model, self._mapper, self._keys = model, mapper, tuple(keys)
+        self._primary = tuple(self._keys.index(column.key) for column in mapper.primary_key)
+        self._unread: frozenset[str] | None = None  # known once the mappers are configured (the first row)
+
+    def row(self, values: Sequence[Any]) -> Model:
+        """The row whose columns (in `keys`' order) hold `values`."""
+        instance = built(self._model, dict(zip(self._keys, values)))
+        if self._unread is None:
+            self._unread = frozenset(self._mapper.column_attrs.keys()) - set(self._keys)
+        state = inspect(instance)
+        state.key = self._mapper.identity_key_from_primary_key([values[i] for i in self._primary])
+        state.expired_attributes.update(self._unread)
+        return instance
