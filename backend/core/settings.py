@@ -91,6 +91,10 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="A resumable call stream nobody has read for this long counts as dropped "
         "(the call is then cancelled if cancel_on_disconnect is on).",
     )
+    stream_ping_seconds: float = Field(
+        default=15.0, gt=0, description="A keep-alive comment goes on a call's SSE stream after this long without an "
+        "event, so a proxy's idle timeout does not cut a quiet call.",
+    )
     stream_grace_seconds: float = Field(
         default=300.0, gt=0, description="How long a call's stream can still be resumed after the call has ended.",
     )

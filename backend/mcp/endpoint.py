@@ -27,6 +27,7 @@ from backend.mcp import cancellation
 from backend.mcp.access import BEARER_WATCH_PREFIX, bearer_target
 from backend.mcp.changes import Fingerprint, fingerprint_of
 from backend.mcp.completions import build_completion_handlers
+from backend.mcp.exchange import Exchanges
 from backend.mcp.handlers import TARGET_STATE_KEY, build_handlers, install_logging, result_of, target_of
 from backend.mcp.prompts import build_prompt_handlers
 from backend.mcp.questions import take_responses
@@ -126,6 +127,7 @@ class McpEndpointApp:
         self._key = settings.signing_key()
         self.streams = StreamWatcher(self._fingerprint, TransportSecurityMiddleware(security), self._subscriptions)
         self.replay = Replay(settings, self._key, TransportSecurityMiddleware(security))
+        self.exchanges = Exchanges(settings, self._key, self.server, TransportSecurityMiddleware(security))
         listen = ListenStreams(self.streams, _served_kinds)
         self.server.add_request_handler("subscriptions/listen", types.SubscriptionsListenRequestParams, listen)
         self.legacy = LegacySse(
@@ -142,8 +144,10 @@ class McpEndpointApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
-        """Run the SDK's session manager (once per process)."""
-        async with self.manager.run(), self.streams.running():
+        """Run the SDK's session manager and the server's lifespan (once per process)."""
+        # Exchanges run the server as the manager does, given a lifespan state: the default lifespan's, which holds nothing
+        async with self.manager.run(), self.server.lifespan(self.server) as state, self.streams.running():
+            self.exchanges.lifespan_state = state
             yield
 
     def _lookup(self, db: Statements, secret: str) -> EndpointTarget | ToolkitTarget | None:
@@ -172,13 +176,17 @@ class McpEndpointApp:
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GET with Last-Event-ID resumes a call's stream; other GETs (handshake generations) open Toolpress's bound
-        stream; a POST in a session that can resume gets a resumable stream; everything goes to the SDK."""
+        stream; a session's POST of one request is served as an exchange (backend.mcp.exchange); another POST in a
+        session that can resume gets a resumable stream; everything else goes to the SDK."""
         if wants_replay(scope):
             await self.replay.serve(scope, receive, send)
             return
         version = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"mcp-protocol-version"), None)
         if scope["method"] == "GET" and (version is None or version in HANDSHAKE_PROTOCOL_VERSIONS):
             await self.streams.serve(scope, receive, send, secret=scope["path_params"]["secret"])
+            return
+        if (body := self.exchanges.takes(scope)) is not None:
+            await self.exchanges.serve(body, scope, receive, send)
             return
         session = resumable_session(scope)
         if session is not None:

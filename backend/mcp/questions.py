@@ -122,6 +122,8 @@ def _call_stream(ctx: ServerRequestContext[Any, Any]) -> Any:
     notification. The SDK offers no public way to do this, hence the private attributes, checked here.
     """
     outbound = getattr(ctx.session, "_request_outbound", None)
+    if hasattr(outbound, "send_on_stream"):  # a request served as an exchange (backend.mcp.exchange) says how
+        return outbound.send_on_stream
     dispatcher = getattr(outbound, "_dispatcher", None)
     if outbound is None or dispatcher is None or not hasattr(dispatcher, "send_raw_request"):
         return None

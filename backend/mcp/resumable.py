@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -135,7 +136,7 @@ class ResumableCall:
     """One POST served by the SDK with its SSE response stored and id'd, and detached from the connection."""
 
     def __init__(self, settings: Settings, owner: str, request_id: str | None, send: Send,
-                 connection: DetachedReceive) -> None:
+                 connection: DetachedReceive, ping_seconds: float | None = None) -> None:
         self._settings = settings
         self._store = call_event_store(settings)
         self._owner = owner
@@ -147,33 +148,40 @@ class ResumableCall:
         self._final: tuple[str, ...] = ()  # how the response to the request begins (see _response_prefixes)
         self._finished = False  # the stream's end is stored
         self.streaming = anyio.Event()
+        self.on_release: Callable[[], object] | None = None  # told when the call is given up (see supervise)
+        self._ping_seconds = ping_seconds  # a keep-alive comment after this long without an event (None: the SDK's)
+        self._last_event = anyio.current_time()
 
     async def relay(self, message: Message) -> None:
         """The `send` given to the SDK: events are stored, then forwarded with their ids while the client listens."""
         if message["type"] == "http.response.start":
-            await self._start(message)
+            content_type = Headers(raw=message.get("headers", [])).get("content-type", "")
+            if message.get("status") == 200 and content_type.startswith("text/event-stream"):
+                await self.open(message)
+            else:
+                await self.client.send(message)
         elif self._token is None:
             await self.client.send(message)  # not a stream (202, an error): passed on as it is
         else:
             await self._body(message.get("body", b""), message.get("more_body", False))
 
-    async def _start(self, message: Message) -> None:
-        content_type = Headers(raw=message.get("headers", [])).get("content-type", "")
-        if message.get("status") == 200 and content_type.startswith("text/event-stream"):
-            try:
-                self._token, priming = await self._store.open(self._owner, self._request_id,
-                                                              self._settings.stream_abandon_seconds)
-                self._final = _response_prefixes(self._request_id)
-            except Exception as exc:  # the store is away: the stream goes out live, without ids
-                logger.warning("call stream events cannot be stored (%s); this stream is not resumable", type(exc).__name__)
-                self._token = None
-                await self.client.send(message)
-                return
-            await self.client.send(message)
-            await self.client.body(sse_frame(priming, "", self._settings.stream_retry_ms))
-            self.streaming.set()
+    async def open(self, start: Message) -> None:
+        """Start the response stream (`start`: its 200 with the SSE headers) with the priming event, its first.
+
+        Should the store be away, the stream goes out live, without ids.
+        """
+        try:
+            self._token, priming = await self._store.open(self._owner, self._request_id,
+                                                          self._settings.stream_abandon_seconds)
+            self._final = _response_prefixes(self._request_id)
+        except Exception as exc:
+            logger.warning("call stream events cannot be stored (%s); this stream is not resumable", type(exc).__name__)
+            self._token = None
+            await self.client.send(start)
             return
-        await self.client.send(message)
+        await self.client.send(start)
+        await self.client.body(sse_frame(priming, "", self._settings.stream_retry_ms))
+        self.streaming.set()
 
     async def _stored(self, data: str) -> str | None:
         """Append an event to the stream; its id, or None when the store failed (it goes out without one).
@@ -190,32 +198,50 @@ class ResumableCall:
         self._finished = self._finished or last
         return event_id
 
+    async def event(self, data: str, block: bytes | None = None) -> None:
+        """One event of the stream (`data`, JSON): stored, then sent with its id. `block` is the SSE block it came
+        in (the SDK's), sent with the id added; without one a block is framed here."""
+        self._last_event = anyio.current_time()
+        if self._token is None:  # not stored: live only
+            await self.client.body(block + b"\n\n" if block is not None else sse_frame(None, data))
+            return
+        event_id = await self._stored(data)
+        if block is None:
+            await self.client.body(sse_frame(event_id, data))
+        else:
+            await self.client.body(_with_id(block, event_id) if event_id is not None else block + b"\n\n")
+
+    async def close(self) -> None:
+        """The response is complete: the stream's end is stored (if its last event did not say so) and sent."""
+        if self._token is not None and not self._finished:
+            with contextlib.suppress(Exception):  # not finished: the stream expires with its ttl instead
+                await self._store.finish(self._token, self._settings.stream_grace_seconds)
+        await self.client.end()
+
     async def _body(self, chunk: bytes, more: bool) -> None:
-        assert self._token is not None
         self._buffer += chunk.replace(b"\r\n", b"\n")
         *blocks, self._buffer = self._buffer.split(b"\n\n")
         for block in blocks:
             data = _parse_block(block)
             if data is None:
                 await self.client.body(block + b"\n\n")  # a keep-alive comment: not stored
-                continue
-            event_id = await self._stored(data)
-            await self.client.body(_with_id(block, event_id) if event_id is not None else block + b"\n\n")
+            else:
+                await self.event(data, block)
         if not more:
-            if not self._finished:
-                with contextlib.suppress(Exception):  # not finished: the stream expires with its ttl instead
-                    await self._store.finish(self._token, self._settings.stream_grace_seconds)
-            await self.client.end()
+            await self.close()
 
     async def supervise(self) -> None:
-        """Everything a POST waits on besides the SDK, in one task: the client leaving, and three clocks.
+        """Everything a POST waits on besides the SDK, in one task: the client leaving, and up to four clocks.
 
         - Writer mark: every `stream_abandon_seconds` / 3, resumptions in any process are told the call's events are
           still being written (`open` marked it first).
+        - Keep-alive (a stream written here, not by the SDK, which pings its own): a comment after `ping_seconds`
+          without an event.
         - Polling: after `stream_poll_seconds` the client's stream is closed; the call goes on.
         - Abandonment: once the client has left a streaming call, nobody reading it for `stream_abandon_seconds`
-          (no resumption, in any process) releases the SDK's request as if the client had dropped. The call is
-          then cancelled (`cancel_on_disconnect`).
+          (no resumption, in any process) releases the request as if the client had dropped: the SDK's, or the
+          handler of an exchange (backend.mcp.exchange, through `on_release`). The call is then cancelled
+          (`cancel_on_disconnect`).
 
         The clocks start with the POST, a few milliseconds before its stream opens.
         """
@@ -227,12 +253,13 @@ class ResumableCall:
         poll_at = now + settings.stream_poll_seconds if settings.stream_poll_seconds > 0 else math.inf
         read_at: float | None = None  # once the client has left a streaming call: when it was last read
         check_at = math.inf
+        ping_at = now + self._ping_seconds if self._ping_seconds else math.inf
         await connection.body_read.wait()
         while True:
             now = anyio.current_time()
             if read_at is None and self.client.closed.is_set() and self.streaming.is_set() and settings.cancel_on_disconnect:
                 read_at, check_at = now, now + tick
-            with anyio.move_on_after(min(mark_at, poll_at, check_at) - now):
+            with anyio.move_on_after(min(mark_at, poll_at, check_at, ping_at) - now):
                 if not connection.client_left.is_set():
                     await connection.watch_client()
                 elif read_at is None and not self.streaming.is_set():
@@ -245,6 +272,12 @@ class ResumableCall:
                 if self._token is not None:
                     with contextlib.suppress(Exception):
                         await self._store.mark(self._token, "writer", window)
+            if now >= ping_at:
+                assert self._ping_seconds is not None
+                if now - self._last_event >= self._ping_seconds:
+                    await self.client.body(b": ping\r\n\r\n")
+                    self._last_event = now
+                ping_at = self._last_event + self._ping_seconds
             if now >= poll_at:
                 poll_at = math.inf
                 if self.streaming.is_set() and self.client.open:
@@ -257,6 +290,8 @@ class ResumableCall:
                 elif now - read_at >= window:
                     logger.info("nobody resumed a call's stream for %.0f s; the call counts as dropped", window)
                     connection.released.set()
+                    if self.on_release is not None:
+                        self.on_release()
                     return
 
     async def _read_lately(self) -> bool:

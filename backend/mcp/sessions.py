@@ -30,6 +30,7 @@ from backend.services.endpoints import EndpointTarget
 SESSION_HEADER = "mcp-session-id"
 SESSION_STATE_KEY = "toolpress_session"
 REQUEST_ID_STATE_KEY = "toolpress_request_id"  # the POST's request id (JSON), once a session's body was read
+BODY_STATE_KEY = "toolpress_body"  # the POST's parsed body (JSON), when it was read whole and within the limit
 _SALT = "toolpress-mcp-session"
 SESSION_MAX_AGE = subscriptions.SESSION_MAX_AGE  # a client idle longer than this initializes again (after a 404)
 
@@ -190,6 +191,8 @@ async def with_session(
             body, receive = await _peek_body(receive, max_body)
             parsed = parsed_body(body)
             scope["state"][REQUEST_ID_STATE_KEY] = request_id_of(parsed)
+            if body is not None and len(body) <= max_body:  # the SDK refuses a larger one
+                scope["state"][BODY_STATE_KEY] = parsed
             cancelled = cancelled_request_ids(parsed)
             if cancelled:
                 await on_cancelled(session, cancelled)

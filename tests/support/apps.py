@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import anyio
 import httpx
 import yaml
 
@@ -71,3 +72,13 @@ class ApiUser:
 
     def close(self) -> None:
         self.api.close()
+
+
+async def ended_run(api: httpx.AsyncClient, app_id: str, headers: dict[str, str], timeout: float = 120) -> dict:
+    """The app's latest run once it has ended (succeeded, failed or cancelled), read through the REST API."""
+    run: dict = {}
+    with anyio.fail_after(timeout):
+        while run.get("status") not in ("succeeded", "failed", "cancelled"):
+            await anyio.sleep(0.2)
+            run = (await api.get("/api/runs", params={"app_id": app_id}, headers=headers)).json()["data"][0]
+    return run

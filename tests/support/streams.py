@@ -7,6 +7,7 @@ import queue
 import threading
 from collections.abc import AsyncIterator
 
+import anyio
 import httpx
 
 
@@ -48,3 +49,12 @@ async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str | None
             data = "\n".join(fields.get("data", []))
             yield (fields.get("id", [None])[-1], fields.get("retry", [None])[-1], json.loads(data) if data else None)
         fields = {}
+
+
+async def leave_after_the_first_message(api: httpx.AsyncClient, url: str, headers: dict[str, str], body: dict) -> None:
+    """POST `body` and read its SSE response up to the first message (not the priming event), then go away."""
+    async with api.stream("POST", url, headers=headers, json=body) as stream:
+        with anyio.fail_after(60):
+            async for _, _, message in sse_events(stream):
+                if message is not None:
+                    return

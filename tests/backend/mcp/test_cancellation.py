@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 from mcp import Client
-from support.apps import SLOW_STEPS, published_app, slow_spec
+from support.apps import SLOW_STEPS, ended_run, published_app, slow_spec
 from support.stack import Stack, running, start_embedded
 
 pytestmark = pytest.mark.anyio
@@ -82,10 +82,6 @@ async def test_with_cancel_on_disconnect_off_a_dropped_call_still_finishes(keeps
                     if "notifications/progress" in line:
                         break
 
-        run: dict = {}
-        with anyio.fail_after(120):
-            while run.get("status") not in ("succeeded", "failed", "cancelled"):
-                await anyio.sleep(0.2)
-                run = (await api.get("/api/runs", params={"app_id": app_id}, headers=headers)).json()["data"][0]
+        run = await ended_run(api, app_id, headers)
         assert run["status"] == "succeeded", run
         assert run["result"] == {"last": str(steps - 1)} and run["progress_done"] == steps

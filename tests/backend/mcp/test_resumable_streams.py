@@ -10,9 +10,9 @@ import httpx
 import pytest
 import yaml
 from mcp import Client
-from support.apps import SLOW_STEPS, published_app, slow_spec
+from support.apps import SLOW_STEPS, ended_run, published_app, slow_spec
 from support.stack import Stack, running, start_embedded
-from support.streams import open_session, sse_events
+from support.streams import leave_after_the_first_message, open_session, sse_events
 
 pytestmark = pytest.mark.anyio
 
@@ -89,9 +89,11 @@ async def test_a_forged_or_foreign_last_event_id_gets_a_clear_refusal_and_nothin
 
 @pytest.fixture(scope="module")
 def polling(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """An embedded Toolpress that closes call streams after 1 s and gives up on streams unread for 2 s."""
+    """An embedded Toolpress that closes call streams after 1 s, gives up on streams unread for 2 s, and sends a
+    keep-alive comment on a stream quiet for 0.3 s."""
     workdir = tmp_path_factory.mktemp("stream-polling")
-    with running(start_embedded(workdir, stream_poll_seconds="1", stream_abandon_seconds="2")) as started:
+    with running(start_embedded(workdir, stream_poll_seconds="1", stream_abandon_seconds="2",
+                                stream_ping_seconds="0.3")) as started:
         yield started
 
 
@@ -113,21 +115,26 @@ async def test_the_sdk_client_follows_a_call_through_streams_the_server_closes_a
     assert progress == [1, 2, 3]
 
 
+async def test_a_quiet_call_s_stream_carries_keep_alive_comments_until_the_server_closes_it(polling: Stack) -> None:
+    async with httpx.AsyncClient(base_url=polling.base_url, timeout=30) as api:
+        wait = {"id": "wait", "type": "code", "code": "import time\n\ndef main():\n    time.sleep(2)\n    return 'b'\n"}
+        _, url, _ = await published_app(api, _app("quiet", [_template("before", "a"), wait], "{{ steps.wait.result }}"))
+        session = await open_session(api, url)
+        call = {**CALL, "params": {**CALL["params"], "name": "quiet"}}
+        async with api.stream("POST", url, headers=session, json=call) as stream:
+            with anyio.fail_after(60):
+                lines = [line async for line in stream.aiter_lines()]  # the server closes it after 1 s (polling)
+    comments = [line for line in lines if line.startswith(":")]
+    assert comments and all(line.startswith(": ping") for line in comments), lines
+    assert any('"progress":1' in line for line in lines)  # the first step's progress came before the quiet
+
+
 async def test_a_dropped_call_that_nobody_resumes_is_cancelled(polling: Stack) -> None:
     async with httpx.AsyncClient(base_url=polling.base_url, timeout=30) as api:
         app_id, url, headers = await published_app(api, slow_spec(steps=_LONG))
         session = await open_session(api, url)
-        async with api.stream("POST", url, headers=session, json=CALL) as stream:
-            with anyio.fail_after(60):
-                async for _, _, message in sse_events(stream):
-                    if message is not None:
-                        break  # the first progress: the client goes away for good
-
-        run: dict = {}
-        with anyio.fail_after(120):
-            while run.get("status") not in ("succeeded", "failed", "cancelled"):
-                await anyio.sleep(0.2)
-                run = (await api.get("/api/runs", params={"app_id": app_id}, headers=headers)).json()["data"][0]
+        await leave_after_the_first_message(api, url, session, CALL)  # the first progress: then gone for good
+        run = await ended_run(api, app_id, headers)
     assert run["status"] == "cancelled" and run["progress_done"] < _LONG, run
 
 
