@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import accumulate
+
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
@@ -38,9 +40,10 @@ def get_endpoint_by_hash(*, session: Session, secret_hash: str) -> McpEndpoint |
 # (serving needs neither the app's draft nor, when its parse is cached, the version's spec).
 _SERVED = tuple((model, tuple(column for column in model.__table__.columns if column.key != "spec"))
                 for model in (McpEndpoint, App, AppVersion))
-_ENDS = [sum(len(columns) for _, columns in _SERVED[:i + 1]) for i in range(len(_SERVED))]
-_SERVED_ROWS = tuple((DetachedRows(model, [column.key for column in columns]), slice(end - len(columns), end))
-                     for (model, columns), end in zip(_SERVED, _ENDS))  # each table's part of the row
+_SERVED_ROWS = tuple(  # each table's rows, and its part of a row of the statement below
+    (DetachedRows(model, [column.key for column in columns]), slice(end - len(columns), end))
+    for (model, columns), end in zip(_SERVED, accumulate(len(columns) for _, columns in _SERVED))
+)
 _LIVE_ENDPOINT = (  # built once: a lookup only binds the hash
     sa_select(*(column for _, columns in _SERVED for column in columns))
     .join_from(McpEndpoint, App, col(App.id) == col(McpEndpoint.app_id))

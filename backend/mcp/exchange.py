@@ -54,6 +54,7 @@ from backend.mcp.streams import SSE_START
 
 logger = logging.getLogger(__name__)
 
+
 def single_request(scope: Scope) -> dict[str, Any] | None:
     """The POST's body when it is one JSON-RPC request this module serves (not `initialize`), else None.
 
@@ -80,7 +81,7 @@ class _Exchange:
     """
 
     def __init__(self, request: Request, request_id: RequestId, progress_token: ProgressToken | None,
-                 call: ResumableCall) -> None:
+                 call: ResumableCall | _LiveCall) -> None:
         self.transport = TransportContext(kind="streamable-http", can_send_request=False)
         self.request_id = request_id
         self.message_metadata = ServerMessageMetadata(request_context=request)

@@ -1,6 +1,8 @@
-"""A resumable session's single request, served as one exchange: the same wire as the SDK's transport gave it."""
+"""A handshake session's single request, served as one exchange: the same wire as the SDK's transport gave it."""
 
 from __future__ import annotations
+
+import json
 
 import httpx
 import pytest
@@ -74,7 +76,7 @@ async def test_a_refused_request_gets_the_sdk_s_error_as_the_stream_s_last_event
 async def test_a_request_with_headers_the_sdk_refuses_is_refused_the_same(url: str, change: dict, status: int) -> None:
     async with httpx.AsyncClient(timeout=30) as api:
         headers = {**await open_session(api, url), **change}
-        response = await api.post(url, headers=headers, content=httpx.Request("POST", url, json=LIST).content)
+        response = await api.post(url, headers=headers, content=json.dumps(LIST))
     assert response.status_code == status, response.text
 
 
