@@ -21,6 +21,7 @@ from backend.core.db import DATABASE_UNAVAILABLE, UNAVAILABLE_ERRORS
 from backend.core.logging import RedactingFilter
 from backend.core.metrics import McpStreamCounter
 from backend.core.settings import Settings, get_settings
+from backend.core.telemetry import TELEMETRY
 from backend.mcp import McpEndpointApp
 from backend.platform_mcp import PATHS as PLATFORM_PATHS
 from backend.platform_mcp import PlatformMcpApp
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Publish low-code workflow apps as MCP servers.",
         lifespan=lifespan,
+        telemetry=TELEMETRY,  # no spans of requests whose URL holds a secret
     )
     app.state.settings = settings
     app.add_exception_handler(ServiceError, _service_error_handler)

@@ -38,6 +38,7 @@ from backend.mcp.legacy_sse import LegacySse
 from backend.mcp.sessions import with_session
 from backend.mcp.streams import ListenStreams, StreamWatcher
 from backend.mcp.tasks import Tasks
+from backend.mcp.tracing import span_only_when_tracing
 from backend.services import subscriptions
 from backend.services.catalog import catalog_of
 from backend.services.endpoints import EndpointTarget, resolve_secret
@@ -114,6 +115,7 @@ class McpEndpointApp:
             **build_completion_handlers(settings),
         )
         self.tasks.install(self.server)
+        span_only_when_tracing(self.server)
         install_logging(self.server, settings)
         self._on_cancelled = cancellation.relay(settings)
         security = _security(settings)
