@@ -28,6 +28,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import workflows
+from backend.sandbox.progress import HeldProgress
 from backend.sandbox.protocol import MessageTooLarge, receive, send
 
 # What a job's process environment keeps: nothing of the server's configuration (keys, database URLs).
@@ -105,11 +106,22 @@ class _Runtime:
         self._ids = itertools.count(1)
         self._specs: OrderedDict[str, workflows.AppSpec] = OrderedDict()
         self._job: dict[str, Any] = {}
+        self._progress = HeldProgress()  # the job's last step goes with its outcome (backend.sandbox.progress)
 
     # -- messages -----------------------------------------------------------------------------------
     def send(self, message: dict[str, Any], default: Callable[[Any], Any] = str) -> None:
         with self._send_lock:
+            self._progress.before(self._send_now)
             send(self._conn, message, default)
+
+    def _send_now(self, message: dict[str, Any]) -> None:
+        send(self._conn, message)
+
+    def _send_outcome(self, message: dict[str, Any], default: Callable[[Any], Any] = str) -> None:
+        """The job's last message, with its held progress step (kept for a fallback should this one fail)."""
+        with self._send_lock:
+            send(self._conn, self._progress.into(message), default)
+            self._progress.held = None
 
     def _read_forever(self) -> None:
         while True:
@@ -167,8 +179,9 @@ class _Runtime:
                 job = self._jobs.pop(0)
             self._run(job)
 
-    def _progress(self, event: workflows.ProgressEvent) -> None:
-        self.send({"type": "progress", "done": event.done, "total": event.total, "message": event.message})
+    def _on_progress(self, event: workflows.ProgressEvent) -> None:
+        with self._send_lock:
+            self._progress.step(event.done, event.total, event.message, self._send_now)
 
     def _log(self, entry: workflows.LogEntry) -> None:
         self.send({"type": "log", "level": entry.level, "message": entry.message, "step_id": entry.step_id})
@@ -191,11 +204,12 @@ class _Runtime:
 
     def _run(self, job: dict[str, Any]) -> None:
         self._job = job
+        self._progress.held = None
         message: dict[str, Any] | None = None
         try:
             message = self._outcome(job)
             # the outcome's dataclasses (trace steps, log entries) and values go out as plain JSON in this one encoding
-            self.send(message, default=_plain)
+            self._send_outcome(message, default=_plain)
             return
         except MemoryError:  # handled below, outside this block: the exception's frames still hold the run's objects
             message = None
@@ -208,13 +222,13 @@ class _Runtime:
         if message is None:
             gc.collect()  # the run's objects are released now: there is room to say what happened
             message = {"type": "out_of_memory"}
-        self.send(message)
+        self._send_outcome(message)
 
     def _outcome(self, job: dict[str, Any]) -> dict[str, Any]:
         try:
             spec = self._spec(job.get("spec_key"), job.get("spec"))
             result = workflows.execute(
-                spec, job["inputs"], on_progress=self._progress, on_log=self._log, should_cancel=self._cancelled.is_set,
+                spec, job["inputs"], on_progress=self._on_progress, on_log=self._log, should_cancel=self._cancelled.is_set,
                 secrets=job["secrets"], http_allow=job["http_allow"], call_app=self._call_app,
                 call_stack=tuple(job["call_stack"]), timeout=job.get("timeout"),
                 resume=workflows.ParkedState.from_dict(job["resume"]) if job.get("resume") else None,

@@ -9,8 +9,8 @@ the worker or the API, and its supervisor (the thread that hands it the job):
 - sets its CPU-time limit (RLIMIT_CPU: the kernel sends SIGXCPU, then SIGKILL) and its memory limit
   (RLIMIT_DATA: allocations beyond it fail, the run ends as out of memory) with prlimit before the job;
 - watches its resident memory and the wall clock, and kills it (SIGKILL) when either goes over;
-- relays its progress, answers its sub-app lookups, passes on a cancel, and kills it if it does not
-  stop within a few seconds of one;
+- relays its progress (a run's last step comes with its outcome: backend.sandbox.progress), answers its
+  sub-app lookups, passes on a cancel, and kills it if it does not stop within a few seconds of one;
 - replaces a process that was killed, crashed or ran out of memory, so the next run finds a fresh one.
 
 Processes are forked from a fork server that has the engine imported (about 10 ms each), and a process
@@ -34,6 +34,7 @@ from multiprocessing.connection import wait
 from typing import Any, Literal
 
 from backend.sandbox import child
+from backend.sandbox.progress import Progress, carried
 from backend.sandbox.limits import Limits
 from backend.sandbox.protocol import MessageTooLarge, receive, send
 
@@ -115,6 +116,7 @@ class Outcome:
     crashed: bool = False
     question: dict[str, Any] | None = None  # waiting: what the run asks the caller
     parked: dict[str, Any] | None = None  # waiting: the run's saved state
+    progress: Progress | None = None  # the run's last step, which came with the outcome (sandbox.progress)
 
 
 @dataclass
@@ -265,15 +267,11 @@ class _Process:
             self._send({"type": "spec", "id": message.get("id"), "spec": self._document(source)})
         elif kind == "call_app":
             self._send({"type": "app", "id": message.get("id"), **self._find_app(str(message.get("app")), watch, hooks)})
-        elif kind == "done":
+        elif kind in ("done", "failed", "parked"):
             self.runs += 1
-            return Outcome("succeeded", outputs=message.get("outputs") or {}, trace=message.get("trace"))
-        elif kind == "failed":
-            self.runs += 1
-            return self._failed(message)
-        elif kind == "parked":
-            self.runs += 1
-            return Outcome("waiting", question=message.get("question"), parked=message.get("state"))
+            outcome = self._ended(message)
+            outcome.progress = carried(message)
+            return outcome
         elif kind == "out_of_memory":
             self.kill()  # its heap may be fragmented past use: a fresh process takes the next run
             return Outcome("failed", error=watch.limits.exceeded("memory"), limit="memory")
@@ -291,7 +289,12 @@ class _Process:
         return {"name": found.name, "app_id": found.app_id, "key": found.spec.key, "spec": self._document(found.spec)}
 
     @staticmethod
-    def _failed(message: dict[str, Any]) -> Outcome:
+    def _ended(message: dict[str, Any]) -> Outcome:
+        """The outcome a job's last message (done, failed or parked) reports."""
+        if message["type"] == "done":
+            return Outcome("succeeded", outputs=message.get("outputs") or {}, trace=message.get("trace"))
+        if message["type"] == "parked":
+            return Outcome("waiting", question=message.get("question"), parked=message.get("state"))
         kind, text = message.get("kind"), str(message.get("message") or "")
         if kind == "cancelled":
             return Outcome("cancelled", error="cancelled by the caller")

@@ -6,7 +6,9 @@ unpickling would let that process run code in the supervisor.
 Supervisor → process: ``run`` (a job), ``spec`` (a spec document it asked for), ``app`` (the answer
 to a sub-app lookup), ``cancel``.
 Process → supervisor: ``accepted`` (the job arrived), ``need_spec``, ``progress``, ``call_app``, and one of
-``done``, ``failed`` (``kind``: node, workflow, cancelled, crashed) or ``out_of_memory`` to end a job.
+``done``, ``failed`` (``kind``: node, workflow, cancelled, crashed), ``parked`` or ``out_of_memory`` to end a job.
+The job's last ``progress`` step comes inside the message that ends it, as its ``progress`` field
+(backend.sandbox.progress).
 """
 
 from __future__ import annotations

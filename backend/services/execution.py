@@ -110,12 +110,17 @@ class _ProgressRecorder:
         self.done, self.total, self.message = 0, 0, None
         self.trail: list[dict[str, Any]] = []
 
-    def record(self, done: int, total: int, message: str | None) -> None:
-        """Note one progress event; persist it now if the last write is old enough, else when it is."""
+    def note(self, done: int, total: int, message: str | None) -> None:
+        """Note one progress event, to be written with the next write (the final record, when it is the last)."""
         with self._lock:
             self.done, self.total, self.message = done, total, message[:500] if message else None
             if len(self.trail) < MAX_TRAIL:
                 self.trail.append(progress_entry(done, total, message))
+
+    def record(self, done: int, total: int, message: str | None) -> None:
+        """Note one progress event; persist it now if the last write is old enough, else when it is."""
+        self.note(done, total, message)
+        with self._lock:
             wait = PROGRESS_SAVE_SECONDS - (time.monotonic() - self._saved_at)
             if wait > 0:
                 if self._pending is None and not self._closed:
@@ -328,7 +333,7 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
     progress = _ProgressRecorder(settings, run_id)
 
     def on_progress(done: int, total: int, message: str | None) -> None:
-        bus.publish(run_id, {"type": "progress", "done": done, "total": total, "message": message})
+        bus.publish(run_id, {"type": "progress", **_progress_fields(done, total, message)})
         progress.record(done, total, message)
 
     def on_log(level: str, message: str, step_id: str) -> None:
@@ -349,7 +354,20 @@ def execute_run(*, settings: Settings, run_id: str, worker: str | None = None) -
     except Exception:
         logger.exception("run %s: no sandbox process could run it", run_id)
         outcome = Outcome("failed", error="internal error while running the app")
-    bus.publish(run_id, _record_outcome(settings, run_id, spec, outcome, log_redact, progress))
+    if outcome.progress is not None:  # the last step, which the sandbox process sent with the outcome
+        progress.note(*outcome.progress)
+    event = _record_outcome(settings, run_id, spec, outcome, log_redact, progress)
+    if outcome.progress is not None:
+        last = _progress_fields(*outcome.progress)
+        if event["type"] == "end":  # one event: the caller relays the step, then the end
+            event["progress"] = last
+        else:
+            bus.publish(run_id, {"type": "progress", **last})
+    bus.publish(run_id, event)
+
+
+def _progress_fields(done: int, total: int, message: str | None) -> dict[str, Any]:
+    return {"done": done, "total": total, "message": message}
 
 
 def _record_outcome(settings: Settings, run_id: str, spec: workflows.AppSpec, outcome: Outcome,

@@ -280,6 +280,10 @@ async def _follow(
             raise CallInterrupted(run.id)
         event = await events.get(timeout=POLL_SECONDS)
         kind = event.get("type") if event is not None else None
+        last = event.get("progress") if kind == "end" else None  # the run's last step comes with its end
+        if isinstance(last, dict) and on_progress is not None and int(last["done"]) > relayed:
+            relayed = int(last["done"])
+            await on_progress(relayed, int(last["total"]), last.get("message"))
         if kind == "end" and outcome_only and isinstance(event.get("outcome"), dict):
             # the worker recorded this outcome and sent it along: no need to read the row back
             outcome = event["outcome"]
