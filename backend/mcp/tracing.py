@@ -2,7 +2,7 @@
 
 The low-level server ships with `OpenTelemetryMiddleware` on: every request enters a span, even though with no
 tracer provider set that span is a no-op that goes nowhere. Building it (attributes, trace context from
-`_meta`, the span's context manager) costs about 1.5 % of a call's instructions in the API process. Here the
+`_meta`, the span's context manager) took 8.5 µs per request, timed alone; the check below takes 1.25 µs. Here the
 middleware is kept but asked for its span only when a provider is set: one that OpenTelemetry's own start-up
 installs (`opentelemetry-instrument toolpress serve`, or `OTEL_PYTHON_TRACER_PROVIDER`) or one that the
 embedding code sets before or after the server starts. Spans, their names and attributes are the SDK's own.

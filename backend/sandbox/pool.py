@@ -274,7 +274,7 @@ class _Process:
             return outcome
         elif kind == "out_of_memory":
             self.kill()  # its heap may be fragmented past use: a fresh process takes the next run
-            return Outcome("failed", error=watch.limits.exceeded("memory"), limit="memory")
+            return Outcome("failed", error=watch.limits.exceeded("memory"), limit="memory", progress=carried(message))
         return None
 
     def _find_app(self, ref: str, watch: _Watch, hooks: Hooks) -> dict[str, Any]:
